@@ -1,0 +1,227 @@
+"""Headless command line: ``emotion-desktop-cli train | evaluate | label``.
+
+The same core calls as the window, so a GPU server (or ``torchrun`` on a cluster) can train the
+model the desktop then loads. Errors the user can cause end in one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from emotion_desktop.core import distributed, paths
+from emotion_desktop.core.errors import EmotionDesktopError
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.labelling import (
+    CsvRowWriter,
+    LabelRow,
+    LabelSummary,
+    Problem,
+    label_paths,
+    write_json,
+)
+from emotion_desktop.core.pipeline import DataOptions, evaluate_on_folder, train_from_folder
+from emotion_desktop.core.training import Progress, TrainConfig
+
+
+class ProgressBar:
+    """One self-rewriting line on a terminal; a line per 10% when stderr is a file or pipe."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30) -> None:  # noqa: ANN001
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.start = time.monotonic()
+        self._last_decile = -1
+
+    def update(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        elapsed = time.monotonic() - self.start
+        eta = f" eta {elapsed / fraction * (1 - fraction):.0f}s" if fraction > 0.01 else ""
+        filled = round(self.width * fraction)
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:6.1%} {message}{eta}"
+        if self.tty:
+            self.stream.write("\r" + line[:120].ljust(120))
+            self.stream.flush()
+        elif int(fraction * 10) != self._last_decile:
+            self._last_decile = int(fraction * 10)
+            print(line, file=self.stream, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+        self.start = time.monotonic()
+        self._last_decile = -1
+
+
+def _data_options(args: argparse.Namespace) -> DataOptions:
+    return DataOptions(Path(args.data), args.split, args.angles, args.seed, args.fold, args.folds)
+
+
+def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -> None:
+    p.add_argument("--data", required=True, type=Path, help="folder holding KDEF images")
+    p.add_argument(
+        "--split",
+        choices=("random", "person"),
+        default=split_default,
+        help="random 80/20 (the paper's) or person-disjoint folds",
+    )
+    p.add_argument("--angles", choices=("all", "frontal"), default="all")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
+    p.add_argument("--fold", type=int, default=0, help="test fold of a person-disjoint split")
+    p.add_argument("--folds", type=int, default=5, help="number of person-disjoint folds")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    distributed.init_from_env()
+    try:
+        defaults = TrainConfig()
+        overrides = {
+            f.name: getattr(args, f.name)
+            for f in fields(TrainConfig)
+            if getattr(args, f.name, None) is not None
+        }
+        config = TrainConfig(**{**defaults.to_dict(), **overrides, "use_cae": not args.no_cae})
+        main = distributed.is_main()
+        bar = ProgressBar()
+
+        def on_progress(event: Progress) -> None:
+            if not main:
+                return
+            if event.end_of_epoch:
+                extra = "" if event.val_accuracy is None else f" val acc {event.val_accuracy:.1%}"
+                bar.update(
+                    event.fraction,
+                    f"{event.stage} epoch {event.epoch + 1}/{event.epochs} "
+                    f"loss {event.train_loss:.4f}{extra}",
+                )
+
+        result = train_from_folder(
+            _data_options(args),
+            config,
+            args.out,
+            paths.cache_dir(),
+            on_progress,
+            step=(lambda f, m: bar.update(f, m)) if main else None,
+        )
+        if main:
+            bar.done()
+            print(result.scores.table())
+            print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
+    finally:
+        distributed.shutdown()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = args.model or paths.active_model_path()
+    options = _data_options(args) if args.split else None
+    bar = ProgressBar()
+    scores, split = evaluate_on_folder(
+        model, options, Path(args.data), paths.cache_dir(), None if args.json else bar.update
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": str(model),
+                    "split": {"protocol": split.protocol, "seed": split.seed, "fold": split.fold},
+                    **scores.to_dict(),
+                }
+            )
+        )
+    else:
+        bar.done()
+        print(f"{model} on the {split.protocol} split (seed {split.seed}, fold {split.fold}):")
+        print(scores.table())
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    predictor = Predictor.from_checkpoint(args.model or paths.active_model_path())
+    summary = LabelSummary()
+    rows: list[LabelRow] = []
+    as_json = args.out.suffix.lower() == ".json"
+    writer = None if as_json else CsvRowWriter(args.out)
+    try:
+        for events in label_paths(args.paths, predictor, args.whole_image):
+            summary.add(events)
+            found = [e for e in events if isinstance(e, LabelRow)]
+            if as_json:
+                rows += found
+            elif found:
+                writer.write(found)
+            for e in events:
+                if isinstance(e, Problem):
+                    print(f"skipped {e.file}: {e.reason}", file=sys.stderr)
+    finally:
+        if writer:
+            writer.close()
+    if as_json:
+        write_json(args.out, rows)
+    print(
+        f"{summary.faces} faces in {summary.images} images written to {args.out}; "
+        f"{summary.problems} problems, {summary.skipped} non-image files skipped"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emotion-desktop-cli", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train the CAE then the CNN on a KDEF folder")
+    _add_data_arguments(train, "random")
+    train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    train.add_argument("--epochs-cae", dest="epochs_cae", type=int)
+    train.add_argument("--epochs-cnn", dest="epochs_cnn", type=int)
+    train.add_argument("--no-cae", action="store_true", help="skip CAE pre-training (ablation)")
+    train.add_argument("--input-size", dest="input_size", type=int)
+    train.add_argument("--batch-size", dest="batch_size", type=int)
+    train.add_argument("--lr", type=float, help="peak learning rate of the classifier")
+    train.add_argument("--dropout", type=float, help="dropout after each hidden layer")
+    train.add_argument(
+        "--equalize",
+        choices=("clahe", "global", "none"),
+        help="contrast equalisation of each face crop",
+    )
+    train.add_argument("--patience", type=int, help="early-stopping patience in epochs (0: off)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="test accuracy of a model on a KDEF folder")
+    _add_data_arguments(evaluate, None)
+    evaluate.add_argument("--model", type=Path, help="default: the active model")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    label = sub.add_parser("label", help="label every face in images or folders")
+    label.add_argument("paths", nargs="+", type=Path)
+    label.add_argument("--out", required=True, type=Path, help="results file (.csv or .json)")
+    label.add_argument("--model", type=Path, help="default: the active model")
+    label.add_argument(
+        "--whole-image", action="store_true", help="classify the whole image where no face is found"
+    )
+    label.set_defaults(func=cmd_label)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EmotionDesktopError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; a training run resumes from its last epoch", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""Saving and loading models: atomic writes, safe loads, a format version and a JSON model card.
+
+A checkpoint is a plain dict of tensors and numbers, loaded with ``weights_only=True`` so a file
+carrying a pickle payload is refused instead of executed. It records the network and crop
+settings, so inference prepares faces exactly as training did. Its card (``NAME.json`` beside
+``NAME.pt``) is what people read: data, split, figures, training time, versions, terms of use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.model import EmotionCNN, ModelConfig
+
+FORMAT_VERSION = 1
+KIND = "emotion_desktop.EmotionCNN"
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
+
+    A crash or a full disk leaves the old file intact and no half-written one behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+
+
+def card_path(checkpoint: Path) -> Path:
+    return Path(checkpoint).with_suffix(".json")
+
+
+@dataclass
+class LoadedModel:
+    model: EmotionCNN
+    crop: CropSettings
+    card: dict
+    path: Path
+
+
+def save_model(path: Path, model: EmotionCNN, crop: CropSettings, card: dict) -> None:
+    """Write the checkpoint and then its card, each atomically."""
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "model_config": model.config.to_dict(),
+        "crop": crop.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    atomic_write_bytes(path, lambda f: torch.save(payload, f))
+    card = {**card, "model_config": model.config.to_dict(), "crop": crop.to_dict()}
+    atomic_write_text(card_path(path), json.dumps(card, indent=2) + "\n")
+
+
+def safe_torch_load(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` with every failure turned into one CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no model file at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} holds Python objects other than weights and was not loaded (it could run "
+            "code): use a model saved by emotion_desktop"
+        ) from exc
+    except Exception as exc:  # an untrusted file can fail in any part of the unpickler
+        raise CheckpointError(f"{path} is truncated or not a PyTorch file ({exc})") from exc
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Rebuild the network a checkpoint describes; CheckpointError for anything else."""
+    path = Path(path)
+    payload = safe_torch_load(path)
+    if not isinstance(payload, dict) or payload.get("kind") != KIND:
+        raise CheckpointError(f"{path} is not an emotion_desktop model (no '{KIND}' header)")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {payload.get('format_version')}; this version of the app "
+            f"reads version {FORMAT_VERSION}"
+        )
+    try:
+        config = ModelConfig(**payload["model_config"])
+        crop = CropSettings(**payload["crop"])
+        model = EmotionCNN(config)
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, KeyError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{path} is of another architecture: {str(exc).splitlines()[0]}"
+        ) from exc
+    model.eval()
+    return LoadedModel(model, crop, read_card(path), path)
+
+
+def read_card(checkpoint: Path) -> dict:
+    """The card beside a checkpoint, or an empty one where it is missing or unreadable."""
+    try:
+        return json.loads(card_path(checkpoint).read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,209 @@
+"""Face detection with OpenCV's Haar cascades and the crop every model input goes through.
+
+One crop function serves training, the live camera and batch labelling, and its settings are
+stored in each checkpoint, so a model always sees faces prepared the way it was trained on.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotion_desktop.core.errors import ImageError
+
+MAX_PIXELS = 80_000_000  # larger images are refused rather than decoded into gigabytes
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face rectangle in pixel coordinates of the image it was found in."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    def scaled(self, factor: float) -> Box:
+        return Box(*(round(v * factor) for v in (self.x, self.y, self.w, self.h)))
+
+    def iou(self, other: Box) -> float:
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union else 0.0
+
+
+@dataclass(frozen=True)
+class CropSettings:
+    """How a face box becomes a model input: margin, square size, contrast equalisation.
+
+    ``equalize`` is ``"clahe"`` (local, robust to uneven webcam light), ``"global"``
+    (``cv2.equalizeHist``) or ``"none"``.
+    """
+
+    size: int = 48
+    margin: float = 0.1
+    equalize: str = "clahe"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cascade_path(name: str) -> Path:
+    """A Haar cascade file, from the PyInstaller bundle when frozen, else from opencv-python."""
+    bundled = Path(getattr(sys, "_MEIPASS", "")) / "cv2" / "data" / name
+    if bundled.is_file():
+        return bundled
+    return Path(cv2.data.haarcascades) / name
+
+
+def load_cascade(name: str) -> cv2.CascadeClassifier:
+    classifier = cv2.CascadeClassifier(str(cascade_path(name)))
+    if classifier.empty():
+        raise RuntimeError(f"OpenCV could not load the Haar cascade {name}")
+    return classifier
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """Decode an image file to a BGR array; ImageError for anything unreadable or too large."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles non-ASCII paths
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if data.size == 0:
+        raise ImageError(f"{path} is empty")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # raised, rather than None returned, past OpenCV's pixel limit
+        raise ImageError(f"{path} is too large or corrupt to decode") from exc
+    if image is None:
+        raise ImageError(f"{path} is not an image OpenCV can decode (corrupt or unsupported)")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise ImageError(f"{path} has more than {MAX_PIXELS:,} pixels; downscale it first")
+    return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def is_blank(gray: np.ndarray, threshold: float = 8.0) -> bool:
+    """True for placeholder images (all black or flat): KDEF's copy holds several."""
+    return float(gray.std()) < threshold or float(gray.mean()) < 1.0
+
+
+class FaceDetector:
+    """Frontal Haar cascade on a downscaled grey image, boxes returned at full resolution.
+
+    Downscaling to ``detect_width`` pixels is where the speed comes from: the cascade's cost grows
+    with the pixel count, and webcam faces are large. ``min_face`` is the smallest face side as a
+    fraction of the image's shorter side. Each detector owns its cascades (OpenCV's are not
+    safe to share between threads), so give each worker thread its own detector.
+    """
+
+    def __init__(
+        self,
+        detect_width: int = 320,
+        min_face: float = 0.12,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+    ) -> None:
+        self.detect_width = detect_width
+        self.min_face = min_face
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.frontal = load_cascade("haarcascade_frontalface_default.xml")
+        self._profile: cv2.CascadeClassifier | None = None
+
+    @property
+    def profile(self) -> cv2.CascadeClassifier:
+        if self._profile is None:
+            self._profile = load_cascade("haarcascade_profileface.xml")
+        return self._profile
+
+    def detect(self, gray: np.ndarray) -> list[Box]:
+        """Faces in ``gray``, largest first."""
+        factor = min(1.0, self.detect_width / gray.shape[1])
+        small = (
+            gray
+            if factor == 1.0
+            else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        )
+        side = max(20, round(min(small.shape) * self.min_face))
+        found = self.frontal.detectMultiScale(
+            small, self.scale_factor, self.min_neighbors, minSize=(side, side)
+        )
+        boxes = [Box(*map(int, b)).scaled(1 / factor) for b in found]
+        return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
+def locate_studio_face(gray: np.ndarray, detector: FaceDetector) -> tuple[Box, str]:
+    """Find the one face of a KDEF-style studio photo, whatever its angle.
+
+    Tries the frontal cascade, then the profile cascade and its mirror (it only knows faces turned
+    one way), then falls back on a fixed crop where KDEF places the head. Returns the box and the
+    path it took: ``frontal``, ``profile``, ``profile-mirrored`` or ``centre``.
+    """
+    boxes = detector.detect(gray)
+    if boxes:
+        return boxes[0], "frontal"
+    factor = min(1.0, detector.detect_width / gray.shape[1])
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    side = max(20, round(min(small.shape) * 0.25))
+    for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
+        found = detector.profile.detectMultiScale(image, 1.1, 5, minSize=(side, side))
+        if len(found):
+            x, y, w, h = max(found, key=lambda b: b[2] * b[3])
+            if how == "profile-mirrored":
+                x = image.shape[1] - x - w
+            return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
+    height, width = gray.shape
+    w = round(width * 0.6)
+    return Box((width - w) // 2, round(height * 0.42 - w / 2), w, w), "centre"
+
+
+def crop_face(gray: np.ndarray, box: Box, settings: CropSettings) -> np.ndarray:
+    """Square crop around ``box`` with a margin, padded at the borders, resized, equalised."""
+    side = round(max(box.w, box.h) * (1 + 2 * settings.margin))
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    x0, y0 = round(cx - side / 2), round(cy - side / 2)
+    pad = max(0, -x0, -y0, x0 + side - gray.shape[1], y0 + side - gray.shape[0])
+    if pad:
+        gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    face = gray[y0 : y0 + side, x0 : x0 + side]
+    face = cv2.resize(face, (settings.size, settings.size), interpolation=cv2.INTER_AREA)
+    return equalise(face, settings.equalize)
+
+
+def equalise(face: np.ndarray, method: str) -> np.ndarray:
+    if method == "clahe":
+        return _clahe().apply(face)
+    if method == "global":
+        return cv2.equalizeHist(face)
+    if method == "none":
+        return face
+    raise ValueError(f"unknown equalisation {method!r}")
+
+
+@cache
+def _clahe() -> cv2.CLAHE:
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+
+
+def whole_image_box(gray: np.ndarray) -> Box:
+    """The image itself as one face, for folders of pre-cropped faces."""
+    return Box(0, 0, gray.shape[1], gray.shape[0])

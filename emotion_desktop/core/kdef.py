@@ -1,0 +1,266 @@
+"""KDEF file names, folder scanning and the train/test splits.
+
+A KDEF name such as ``AF01ANS.JPG`` is session A, female, person 01, expression AN (angry),
+angle S (straight). Users have either the original layout (one folder per session and person)
+or one flat folder, with any extension case, so the scan walks any nesting.
+
+Splits are stored as lists of file *keys* (the name without extension, e.g. ``AF01ANS``), not
+paths, so a saved split reproduces on another machine or another layout of the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_CODE
+from emotion_desktop.core.errors import DatasetError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+ANGLES: tuple[str, ...] = ("S", "HL", "HR", "FL", "FR")
+FRONTAL_ANGLES: tuple[str, ...] = ("S",)
+ANGLE_SETS: dict[str, tuple[str, ...]] = {"all": ANGLES, "frontal": FRONTAL_ANGLES}
+_NAME = re.compile(r"^([AB])([FM])(\d{2})(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)$")
+
+
+@dataclass(frozen=True)
+class KdefRecord:
+    path: Path
+    session: str  # "A" or "B"
+    sex: str  # "F" or "M"
+    number: int
+    expression: str  # KDEF code, e.g. "AN"
+    angle: str  # one of ANGLES
+
+    @property
+    def key(self) -> str:
+        return f"{self.session}{self.sex}{self.number:02d}{self.expression}{self.angle}"
+
+    @property
+    def person(self) -> str:
+        """The actor: the same person in sessions A and B, e.g. ``F01``."""
+        return f"{self.sex}{self.number:02d}"
+
+    @property
+    def label(self) -> int:
+        return INDEX_BY_CODE[self.expression]
+
+
+def parse_name(path: Path) -> KdefRecord | None:
+    """The record a KDEF file name describes, or None for any other name."""
+    match = _NAME.match(path.stem.upper())
+    if match is None:
+        return None
+    session, sex, number, expression, angle = match.groups()
+    return KdefRecord(path, session, sex, int(number), expression, angle)
+
+
+@dataclass
+class ScanResult:
+    """What a folder holds. Decoding problems (unreadable, blank) are found later, by pixels."""
+
+    folder: Path
+    records: list[KdefRecord]
+    misnamed: list[Path] = field(default_factory=list)
+    duplicates: list[Path] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    other_files: int = 0
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per expression (rows, by name) and angle (columns)."""
+        table: dict[str, dict[str, int]] = {e.name: dict.fromkeys(ANGLES, 0) for e in EMOTIONS}
+        for r in self.records:
+            table[EMOTIONS[r.label].name][r.angle] += 1
+        return table
+
+    def summary(self) -> str:
+        people = len({r.person for r in self.records})
+        return (
+            f"{len(self.records)} KDEF images of {people} people in {self.folder}; skipped "
+            f"{len(self.misnamed)} misnamed, {len(self.duplicates)} duplicate, "
+            f"{len(self.missing)} missing, {self.other_files} non-image files"
+        )
+
+
+def scan(folder: Path | str) -> ScanResult:
+    """Find every KDEF-named image below ``folder``; raise DatasetError where there is none."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(
+            f"{folder} is not a folder: choose the folder that holds your KDEF images"
+        )
+    result = ScanResult(folder, [])
+    seen: dict[str, Path] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            result.other_files += 1
+            continue
+        record = parse_name(path)
+        if record is None:
+            result.misnamed.append(path)
+        elif record.key in seen:
+            result.duplicates.append(path)
+        else:
+            seen[record.key] = path
+            result.records.append(record)
+    if not result.records:
+        raise DatasetError(
+            f"no KDEF images found in {folder} ({len(result.misnamed)} images with other names, "
+            f"{result.other_files} other files): expected names like AF01ANS.JPG"
+        )
+    result.missing = _missing_keys(result.records)
+    return result
+
+
+def _missing_keys(records: Sequence[KdefRecord]) -> list[str]:
+    """Expected keys of each session+person present that have no file."""
+    present = {r.key for r in records}
+    sittings = {(r.session, r.sex, r.number) for r in records}
+    return sorted(
+        f"{s}{x}{n:02d}{e.kdef_code}{a}"
+        for s, x, n in sittings
+        for e in EMOTIONS
+        for a in ANGLES
+        if f"{s}{x}{n:02d}{e.kdef_code}{a}" not in present
+    )
+
+
+def filter_angles(records: Iterable[KdefRecord], angles: str) -> list[KdefRecord]:
+    """Keep the records whose angle is in the named set: ``all`` or ``frontal``."""
+    try:
+        allowed = ANGLE_SETS[angles]
+    except KeyError:
+        raise DatasetError(
+            f"unknown angle set {angles!r}: use one of {sorted(ANGLE_SETS)}"
+        ) from None
+    return [r for r in records if r.angle in allowed]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which file keys train and which test; saved with the model so it can be reproduced."""
+
+    protocol: str  # "random" or "person"
+    seed: int
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    fold: int = 0
+    folds: int = 1
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+
+    def to_dict(self) -> dict:
+        return {
+            "protocol": self.protocol,
+            "seed": self.seed,
+            "fold": self.fold,
+            "folds": self.folds,
+            "train": list(self.train),
+            "test": list(self.test),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Split:
+        return cls(
+            data["protocol"],
+            int(data["seed"]),
+            tuple(data["train"]),
+            tuple(data["test"]),
+            int(data.get("fold", 0)),
+            int(data.get("folds", 1)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Split:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"cannot read the split file {path}: {exc}") from exc
+
+    def select(self, records: Iterable[KdefRecord]) -> tuple[list[KdefRecord], list[KdefRecord]]:
+        """The records of each side, in split order; keys absent from ``records`` are dropped."""
+        by_key = {r.key: r for r in records}
+        return (
+            [by_key[k] for k in self.train if k in by_key],
+            [by_key[k] for k in self.test if k in by_key],
+        )
+
+
+def random_split(records: Sequence[KdefRecord], test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """The paper's protocol: stratified by expression, random over images (people overlap)."""
+    train, test = stratified_partition(records, test_fraction, seed)
+    return Split("random", seed, tuple(r.key for r in train), tuple(r.key for r in test))
+
+
+def stratified_partition(
+    records: Sequence[KdefRecord], fraction: float, seed: int
+) -> tuple[list[KdefRecord], list[KdefRecord]]:
+    """Split ``records`` so that ``fraction`` of each expression goes to the second part."""
+    if not 0 < fraction < 1:
+        raise DatasetError(f"a split fraction must be between 0 and 1, not {fraction}")
+    rng = random.Random(seed)
+    by_label: dict[int, list[KdefRecord]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.key):
+        by_label[r.label].append(r)
+    first: list[KdefRecord] = []
+    second: list[KdefRecord] = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        rng.shuffle(group)
+        n = round(len(group) * fraction)
+        if len(group) > 1:
+            n = min(max(n, 1), len(group) - 1)
+        second += group[:n]
+        first += group[n:]
+    if not first or not second:
+        raise DatasetError(f"{len(records)} images are too few to split")
+    return first, second
+
+
+def person_split(
+    records: Sequence[KdefRecord], folds: int = 5, fold: int = 0, seed: int = 0
+) -> Split:
+    """Person-disjoint k-fold: fold ``fold`` of the people is the test set, the rest train.
+
+    No actor appears on both sides, which is what a webcam user (a new face) experiences.
+    """
+    people = sorted({r.person for r in records})
+    if len(people) < folds or folds < 2:
+        raise DatasetError(
+            f"a person-disjoint split into {folds} folds needs at least {max(folds, 2)} people; "
+            f"found {len(people)}"
+        )
+    if not 0 <= fold < folds:
+        raise DatasetError(f"fold must be in 0..{folds - 1}, not {fold}")
+    random.Random(seed).shuffle(people)
+    test_people = set(people[fold::folds])
+    ordered = sorted(records, key=lambda r: r.key)
+    return Split(
+        "person",
+        seed,
+        tuple(r.key for r in ordered if r.person not in test_people),
+        tuple(r.key for r in ordered if r.person in test_people),
+        fold,
+        folds,
+    )
+
+
+def make_split(
+    records: Sequence[KdefRecord], protocol: str, seed: int = 0, fold: int = 0, folds: int = 5
+) -> Split:
+    if protocol == "random":
+        return random_split(records, 0.2, seed)
+    if protocol == "person":
+        return person_split(records, folds, fold, seed)
+    raise DatasetError(f"unknown split protocol {protocol!r}: use 'random' or 'person'")
+
+
+def label_counts(records: Iterable[KdefRecord]) -> dict[str, int]:
+    counts = Counter(EMOTIONS[r.label].name for r in records)
+    return {e.name: counts.get(e.name, 0) for e in EMOTIONS}

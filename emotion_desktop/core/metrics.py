@@ -1,0 +1,58 @@
+"""Accuracy figures from predictions: overall, per class, macro and the confusion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
+
+
+@dataclass(frozen=True)
+class Scores:
+    accuracy: float
+    macro_accuracy: float  # mean of per-class recall: fair where classes are unbalanced
+    per_class: dict[str, float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class, in NAMES order
+    count: int
+
+    def to_dict(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "macro_accuracy": self.macro_accuracy,
+            "per_class_accuracy": self.per_class,
+            "confusion_matrix": self.confusion,
+            "count": self.count,
+        }
+
+    def table(self) -> str:
+        """Plain-text report: overall, per class and the confusion matrix."""
+        short = [n[:4] for n in NAMES]
+        lines = [
+            f"accuracy {self.accuracy:.2%}  macro {self.macro_accuracy:.2%}  ({self.count} faces)",
+            "",
+            "true \\ predicted".ljust(16) + "".join(f"{s:>6}" for s in short) + "  recall",
+        ]
+        for name, row in zip(NAMES, self.confusion):
+            lines.append(
+                f"{name:<16}" + "".join(f"{v:>6}" for v in row) + f"  {self.per_class[name]:.1%}"
+            )
+        return "\n".join(lines)
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    recall = np.divide(np.diag(confusion), support, out=np.zeros(NUM_CLASSES), where=support > 0)
+    present = support > 0
+    return Scores(
+        accuracy=float((y_true == y_pred).mean()) if len(y_true) else 0.0,
+        macro_accuracy=float(recall[present].mean()) if present.any() else 0.0,
+        per_class={n: float(r) for n, r in zip(NAMES, recall)},
+        confusion=confusion.tolist(),
+        count=int(len(y_true)),
+    )

@@ -1,0 +1,73 @@
+"""Where things live: the bundled default model and the user's data, cache and log folders.
+
+The active model is recorded in a small JSON file in the user data folder rather than in
+QSettings, because the headless CLI must find the same model as the window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from platformdirs import PlatformDirs
+
+from emotion_desktop.core.checkpoints import atomic_write_text
+
+APP_NAME = "emotion-desktop"
+_dirs = PlatformDirs(APP_NAME, appauthor=False)
+
+
+def _override(var: str, default: str) -> Path:
+    """Tests and portable installs point a folder elsewhere with EMOTION_DESKTOP_*_DIR."""
+    return Path(os.environ.get(var) or default)
+
+
+def data_dir() -> Path:
+    return _override("EMOTION_DESKTOP_DATA_DIR", _dirs.user_data_dir)
+
+
+def cache_dir() -> Path:
+    return _override("EMOTION_DESKTOP_CACHE_DIR", _dirs.user_cache_dir)
+
+
+def log_dir() -> Path:
+    return _override("EMOTION_DESKTOP_LOG_DIR", _dirs.user_log_dir)
+
+
+def models_dir() -> Path:
+    return data_dir() / "models"
+
+
+def resources_dir() -> Path:
+    """``resources/`` from a PyInstaller bundle, else beside the package in the source tree."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def default_model_path() -> Path:
+    return resources_dir() / "models" / "default.pt"
+
+
+def _active_file() -> Path:
+    return data_dir() / "active_model.json"
+
+
+def active_model_path() -> Path:
+    """The model the user chose in the Training tab, or the shipped default."""
+    try:
+        chosen = Path(json.loads(_active_file().read_text())["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default_model_path()
+    return chosen if chosen.is_file() else default_model_path()
+
+
+def set_active_model(path: Path | None) -> None:
+    """Make ``path`` the active model for the window and the CLI; None restores the default."""
+    if path is None:
+        _active_file().unlink(missing_ok=True)
+        return
+    atomic_write_text(_active_file(), json.dumps({"path": str(Path(path).resolve())}))

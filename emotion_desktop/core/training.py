@@ -1,0 +1,456 @@
+"""The paper's two stages: train the auto-encoder, then the classifier it initialises.
+
+Every loop reports through one ``progress`` callback that receives frozen :class:`Progress`
+events and checks ``cancel()`` between batches, raising :class:`TrainingCancelled`. After each
+epoch the run's state is written to a resume file, so a cancelled or crashed run continues from
+its last finished epoch. Randomness is seeded per epoch (``seed``, stage, epoch), so a resumed
+run draws the same augmentations and dropout masks as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from emotion_desktop.core import distributed
+from emotion_desktop.core.checkpoints import atomic_write_bytes, safe_torch_load
+from emotion_desktop.core.dataset import augment, batches, to_tensor
+from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
+from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.model import (
+    ConvAutoEncoder,
+    EmotionCNN,
+    Encoder,
+    ModelConfig,
+    standardise,
+)
+
+STAGE_CAE = "cae"
+STAGE_CNN = "cnn"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice that shapes a trained model; stored whole in its card."""
+
+    input_size: int = 48
+    third_pool: bool = True
+    dropout: float = 0.4
+    margin: float = 0.1
+    equalize: str = "clahe"
+    use_cae: bool = True
+    epochs_cae: int = 15
+    epochs_cnn: int = 150
+    batch_size: int = 64
+    lr_cae: float = 1e-3
+    lr: float = 2e-3  # peak of the one-cycle schedule
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    augment: bool = True
+    val_fraction: float = 0.1
+    patience: int = 0  # stop after this many epochs without a better validation loss; 0: never
+    seed: int = 0
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(self.input_size, self.third_pool, self.dropout)
+
+    def crop_settings(self) -> CropSettings:
+        return CropSettings(self.input_size, self.margin, self.equalize)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One event of a training run, for a progress bar and live curves.
+
+    ``fraction`` runs 0..1 over the whole run and never backwards: the CAE stage maps onto
+    0..0.5 and the classifier onto 0.5..1 (0..1 where the CAE stage is off). ``end_of_epoch``
+    events carry the epoch's means and validation figures; batch events carry the batch loss.
+    """
+
+    stage: str
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    fraction: float
+    train_loss: float
+    end_of_epoch: bool = False
+    val_loss: float | None = None
+    train_accuracy: float | None = None
+    val_accuracy: float | None = None
+    preview: np.ndarray | None = field(default=None, compare=False)  # CAE: inputs over outputs
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass
+class History:
+    """Per-epoch figures of both stages; saved in the resume file and the model card."""
+
+    cae_loss: list[float] = field(default_factory=list)
+    cae_val_loss: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: {STAGE_CAE: 0.0, STAGE_CNN: 0.0})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    accuracy: float
+    probabilities: np.ndarray  # [N, 7]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+
+def _stage_span(stage: str, use_cae: bool) -> tuple[float, float]:
+    if not use_cae:
+        return 0.0, 1.0
+    return (0.0, 0.5) if stage == STAGE_CAE else (0.5, 1.0)
+
+
+def _seed_epoch(seed: int, stage: str, epoch: int) -> torch.Generator:
+    """Seed dropout (global RNG) and return the augmentation/shuffle generator for an epoch."""
+    value = seed * 100_003 + (0 if stage == STAGE_CAE else 50_000) + epoch
+    torch.manual_seed(value)
+    return torch.Generator().manual_seed(value)
+
+
+def _check_cancel(cancel: CancelFn | None) -> None:
+    if cancel is not None and distributed.any_rank(cancel()):
+        raise TrainingCancelled(
+            "training was cancelled; run it again to resume from the last epoch"
+        )
+
+
+def train_one_epoch(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | None,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    config: TrainConfig,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    on_batch: Callable[[int, int, float], None] | None = None,
+    cancel: CancelFn | None = None,
+) -> tuple[float, float | None]:
+    """One pass over ``x``; classification when labels ``y`` are given, reconstruction otherwise.
+
+    Returns the mean loss and, for classification, the accuracy on the augmented batches. Under
+    ``torchrun`` each process takes its share of every batch and DDP averages the gradients.
+    """
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    index_batches = batches(len(x), config.batch_size, generator)
+    for b, index in enumerate(index_batches):
+        _check_cancel(cancel)
+        index = distributed.shard(index)
+        inputs = x[index]
+        if config.augment:
+            inputs = augment(inputs, generator)
+        optimizer.zero_grad(set_to_none=True)
+        if y is None:
+            loss = _reconstruction_loss(model, inputs)
+        else:
+            logits = model(inputs)
+            loss = F.cross_entropy(logits, y[index], label_smoothing=config.label_smoothing)
+            correct += int((logits.argmax(1) == y[index]).sum())
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total_loss += loss.item() * len(index)
+        seen += len(index)
+        if on_batch is not None:
+            on_batch(b, len(index_batches), loss.item())
+    return total_loss / max(seen, 1), (correct / seen if y is not None and seen else None)
+
+
+def _reconstruction_loss(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """MSE against the standardised input; works on a bare or a DDP-wrapped auto-encoder."""
+    return F.mse_loss(model(inputs), standardise(inputs))
+
+
+@torch.inference_mode()
+def evaluate(
+    model: EmotionCNN, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256, flip: bool = False
+) -> Evaluation:
+    """Loss, accuracy and probabilities; ``flip`` averages with the mirrored faces (test-time)."""
+    model.eval()
+    logits = []
+    for index in batches(len(x), batch_size):
+        inputs = x[index]
+        out = F.softmax(model(inputs), 1)
+        if flip:
+            out = (out + F.softmax(model(inputs.flip(3)), 1)) / 2
+        logits.append(out)
+    probs = torch.cat(logits) if logits else torch.zeros(0, 7)
+    loss = float(F.nll_loss(probs.clamp_min(1e-8).log(), y)) if len(y) else 0.0
+    accuracy = float((probs.argmax(1) == y).float().mean()) if len(y) else 0.0
+    return Evaluation(loss, accuracy, probs.cpu().numpy())
+
+
+@torch.inference_mode()
+def reconstruction_loss(cae: ConvAutoEncoder, x: torch.Tensor, batch_size: int = 256) -> float:
+    cae.eval()
+    total = sum(float(cae.reconstruction_loss(x[i])) * len(i) for i in batches(len(x), batch_size))
+    return total / max(len(x), 1)
+
+
+class ResumeFile:
+    """The state of an unfinished run, rewritten atomically after every epoch.
+
+    It is only used for a run with the same configuration and split; anything else starts anew.
+    """
+
+    def __init__(self, path: Path | None, identity: dict) -> None:
+        self.path = path
+        self.identity = identity
+        self.state: dict = {}
+        if path is not None and path.is_file():
+            try:
+                state = safe_torch_load(path)
+            except CheckpointError:
+                state = {}
+            if isinstance(state, dict) and state.get("identity") == identity:
+                self.state = state
+
+    def save(self, **state: object) -> None:
+        self.state = {**self.state, **state, "identity": self.identity}
+        if self.path is not None and distributed.is_main():
+            atomic_write_bytes(self.path, lambda f: torch.save(self.state, f))
+
+    def remove(self) -> None:
+        if self.path is not None and distributed.is_main():
+            self.path.unlink(missing_ok=True)
+
+
+def _preview(cae: ConvAutoEncoder, sample: torch.Tensor) -> np.ndarray:
+    """Inputs above their reconstructions, both rescaled to 0..255, as one uint8 image."""
+    cae.eval()
+    with torch.inference_mode():
+        pairs = torch.cat([standardise(sample), cae(sample)], 2)  # [n, 1, 2S, S]
+    pairs = pairs - pairs.amin(dim=(1, 2, 3), keepdim=True)
+    pairs = pairs / pairs.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+    return (torch.cat(list(pairs[:, 0]), 1) * 255).byte().cpu().numpy()
+
+
+def train_cae(
+    x: torch.Tensor,
+    x_val: torch.Tensor,
+    config: TrainConfig,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    resume: ResumeFile | None = None,
+    history: History | None = None,
+) -> ConvAutoEncoder:
+    """Stage 1: unsupervised reconstruction of the training faces (Adam, fixed rate)."""
+    resume = resume or ResumeFile(None, {})
+    history = history if history is not None else History()
+    torch.manual_seed(config.seed)
+    cae = ConvAutoEncoder(config.model_config()).to(distributed.device())
+    optimizer = torch.optim.Adam(cae.parameters(), lr=config.lr_cae)
+    start = 0
+    if resume.state.get("stage") == STAGE_CAE:
+        cae.load_state_dict(resume.state["cae"])
+        optimizer.load_state_dict(resume.state["optimizer"])
+        start = resume.state["epoch"] + 1
+    model = distributed.wrap(cae)
+    low, high = _stage_span(STAGE_CAE, True)
+    epochs = config.epochs_cae
+    sample = x_val[:8] if len(x_val) else x[:8]
+    for epoch in range(start, epochs):
+        t0 = time.perf_counter()
+        generator = _seed_epoch(config.seed, STAGE_CAE, epoch)
+
+        def on_batch(b: int, n: int, loss: float, epoch: int = epoch) -> None:
+            if progress:
+                frac = low + (high - low) * (epoch + (b + 1) / n) / epochs
+                progress(Progress(STAGE_CAE, epoch, epochs, b, n, frac, loss))
+
+        loss, _ = train_one_epoch(
+            model, x, None, optimizer, generator, config, None, on_batch, cancel
+        )
+        val_loss = reconstruction_loss(cae, x_val) if len(x_val) else math.nan
+        history.cae_loss.append(loss)
+        history.cae_val_loss.append(val_loss)
+        history.seconds[STAGE_CAE] += time.perf_counter() - t0
+        resume.save(
+            stage=STAGE_CAE,
+            epoch=epoch,
+            cae=cae.state_dict(),
+            optimizer=optimizer.state_dict(),
+            history=asdict(history),
+        )
+        if progress:
+            progress(
+                Progress(
+                    STAGE_CAE,
+                    epoch,
+                    epochs,
+                    0,
+                    0,
+                    low + (high - low) * (epoch + 1) / epochs,
+                    loss,
+                    end_of_epoch=True,
+                    val_loss=val_loss,
+                    preview=_preview(cae, sample),
+                )
+            )
+    return cae
+
+
+def train_classifier(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    config: TrainConfig,
+    init: Encoder | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    resume: ResumeFile | None = None,
+    history: History | None = None,
+) -> EmotionCNN:
+    """Stage 2: the classifier, its conv layers from ``init`` (a CAE encoder) or from scratch.
+
+    AdamW with a one-cycle schedule and label smoothing. The weights of the epoch with the lowest
+    validation loss are the ones returned; ``config.patience`` stops early after that many epochs
+    without improvement.
+    """
+    resume = resume or ResumeFile(None, {})
+    history = history if history is not None else History()
+    torch.manual_seed(config.seed + 1)
+    if init is not None:
+        encoder = Encoder(init.config)
+        encoder.load_state_dict(init.state_dict())
+        cnn = EmotionCNN(config.model_config(), encoder)
+    else:
+        cnn = EmotionCNN(config.model_config())
+    cnn.to(distributed.device())
+    model = distributed.wrap(cnn)
+    optimizer = torch.optim.AdamW(cnn.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps = max(1, math.ceil(len(x) / config.batch_size))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, epochs=config.epochs_cnn, steps_per_epoch=steps
+    )
+    best_loss, best_state, start, stale = math.inf, None, 0, 0
+    if resume.state.get("stage") == STAGE_CNN:
+        cnn.load_state_dict(resume.state["cnn"])
+        optimizer.load_state_dict(resume.state["optimizer"])
+        scheduler.load_state_dict(resume.state["scheduler"])
+        best_loss, best_state = resume.state["best_loss"], resume.state["best"]
+        start, stale = resume.state["epoch"] + 1, resume.state["stale"]
+    low, high = _stage_span(STAGE_CNN, config.use_cae)
+    epochs = config.epochs_cnn
+    for epoch in range(start, epochs):
+        t0 = time.perf_counter()
+        generator = _seed_epoch(config.seed, STAGE_CNN, epoch)
+
+        def on_batch(b: int, n: int, loss: float, epoch: int = epoch) -> None:
+            if progress:
+                frac = low + (high - low) * (epoch + (b + 1) / n) / epochs
+                progress(Progress(STAGE_CNN, epoch, epochs, b, n, frac, loss))
+
+        loss, acc = train_one_epoch(
+            model, x, y, optimizer, generator, config, scheduler, on_batch, cancel
+        )
+        val = evaluate(cnn, x_val, y_val) if len(x_val) else None
+        val_loss = val.loss if val else loss
+        history.train_loss.append(loss)
+        history.train_accuracy.append(acc or 0.0)
+        history.val_loss.append(val.loss if val else math.nan)
+        history.val_accuracy.append(val.accuracy if val else math.nan)
+        history.seconds[STAGE_CNN] += time.perf_counter() - t0
+        if val_loss < best_loss:
+            best_loss, stale = val_loss, 0
+            best_state = {k: v.clone() for k, v in cnn.state_dict().items()}
+        else:
+            stale += 1
+        resume.save(
+            stage=STAGE_CNN,
+            epoch=epoch,
+            cnn=cnn.state_dict(),
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            best=best_state,
+            best_loss=best_loss,
+            stale=stale,
+            history=asdict(history),
+        )
+        if progress:
+            progress(
+                Progress(
+                    STAGE_CNN,
+                    epoch,
+                    epochs,
+                    0,
+                    0,
+                    low + (high - low) * (epoch + 1) / epochs,
+                    loss,
+                    end_of_epoch=True,
+                    val_loss=val.loss if val else None,
+                    train_accuracy=acc,
+                    val_accuracy=val.accuracy if val else None,
+                )
+            )
+        if config.patience and stale >= config.patience:
+            break
+    if best_state is not None:
+        cnn.load_state_dict(best_state)
+    cnn.eval()
+    return cnn
+
+
+def fit(
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    val_images: np.ndarray,
+    val_labels: np.ndarray,
+    config: TrainConfig,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    resume_path: Path | None = None,
+    identity: dict | None = None,
+) -> tuple[EmotionCNN, History]:
+    """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``."""
+    if len(train_images) == 0:
+        raise DatasetError("there are no training images")
+    config.model_config().validate()
+    resume = ResumeFile(resume_path, {"config": config.to_dict(), **(identity or {})})
+    history = History(**resume.state["history"]) if "history" in resume.state else History()
+    device = distributed.device()
+    x, x_val = to_tensor(train_images).to(device), to_tensor(val_images).to(device)
+    y = torch.from_numpy(train_labels).long().to(device)
+    y_val = torch.from_numpy(val_labels).long().to(device)
+    encoder = None
+    if config.use_cae:
+        if resume.state.get("stage") == STAGE_CNN:
+            encoder = None  # the classifier's own saved weights already include its encoder
+        else:
+            encoder = train_cae(x, x_val, config, progress, cancel, resume, history).encoder
+    cnn = train_classifier(x, y, x_val, y_val, config, encoder, progress, cancel, resume, history)
+    resume.remove()
+    return cnn, history

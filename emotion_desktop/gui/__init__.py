@@ -1,0 +1,1 @@
+"""The Qt layer: widgets that move core work onto worker threads and show its results."""

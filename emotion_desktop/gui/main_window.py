@@ -1,0 +1,98 @@
+"""The main window: Live, Batch and Training tabs, menus, status bar, remembered geometry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
+
+from emotion_desktop.gui.batch import BatchTab
+from emotion_desktop.gui.live import LiveTab
+from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.training import TrainingTab
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.setWindowTitle("Emotion Desktop")
+        self.models = ModelState(self)
+        self.tabs = QTabWidget()
+        self.live = LiveTab(self.models, self.settings)
+        self.batch = BatchTab(self.models, self.settings)
+        self.training = TrainingTab(self.models, self.settings)
+        self.tabs.addTab(self.live, "Live")
+        self.tabs.addTab(self.batch, "Batch")
+        self.tabs.addTab(self.training, "Training")
+        self.setCentralWidget(self.tabs)
+        self._build_menus()
+        self.models.changed.connect(self._on_models_changed)
+        self._on_models_changed()
+        self._restore()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, shortcut, slot in (
+            ("Open &video file…", QKeySequence.StandardKey.Open, self._open_video),
+            ("Add &folder…", QKeySequence("Ctrl+Shift+O"), self._add_folder),
+            ("&Export results…", QKeySequence("Ctrl+E"), self._export),
+        ):
+            action = QAction(text, self, shortcut=shortcut)
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _open_video(self) -> None:
+        self.tabs.setCurrentWidget(self.live)
+        self.live.open_video_dialog()
+
+    def _add_folder(self) -> None:
+        self.tabs.setCurrentWidget(self.batch)
+        self.batch.add_folder_dialog()
+
+    def _export(self) -> None:
+        self.tabs.setCurrentWidget(self.batch)
+        self.batch.export_dialog()
+
+    def _on_models_changed(self) -> None:
+        self.statusBar().showMessage(f"Model: {self.models.description()}")
+
+    def show_about(self) -> None:
+        card = self.models.card()
+        figures = card.get("test", {})
+        accuracy = f"{figures['accuracy']:.1%}" if "accuracy" in figures else "not measured"
+        QMessageBox.about(
+            self,
+            "About Emotion Desktop",
+            "<h3>Emotion Desktop</h3>"
+            "<p>Live facial emotion recognition with a convolutional auto-encoder pre-trained CNN "
+            "(Wiranata, Pranowo &amp; Santoso, 2020).</p>"
+            f"<p><b>Active model:</b> {self.models.description()}<br>"
+            f"<b>Test accuracy:</b> {accuracy} ({card.get('split', {}).get('protocol', '?')} "
+            "split)</p>"
+            f"<p><small>{card.get('terms_of_use', '')}</small></p>",
+        )
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        for tab in (self.live, self.batch, self.training):
+            tab.shutdown()
+        self.settings.sync()
+        super().closeEvent(event)

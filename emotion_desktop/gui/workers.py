@@ -1,0 +1,129 @@
+"""The one pattern for running core work off the GUI thread.
+
+A :class:`Task` wraps a plain function ``fn(report, cancelled) -> result`` from the core: the
+function runs on its own QThread, calls ``report(payload)`` for progress (a frozen dataclass from
+the core) and polls ``cancelled()`` between batches. The task turns these into signals, which Qt
+queues to the GUI thread. Widgets never touch the thread; they call ``start``, ``cancel`` and
+``stop``, and ``stop`` (called on window close) joins the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from emotion_desktop.core.errors import EmotionDesktopError, TrainingCancelled
+
+log = logging.getLogger(__name__)
+_RUNNING: set[QThread] = set()  # every worker thread started and not yet joined
+TaskFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
+
+
+def running_threads() -> int:
+    """How many worker threads are alive; tests fail any test that leaves one running."""
+    return sum(1 for t in _RUNNING if t.isRunning())
+
+
+class _Runner(QObject):
+    progressed = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, fn: TaskFn, cancel_flag: threading.Event) -> None:
+        super().__init__()
+        self._fn = fn
+        self._cancel = cancel_flag
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._fn(self.progressed.emit, self._cancel.is_set)
+        except TrainingCancelled:
+            self.cancelled.emit()
+        except EmotionDesktopError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug: log it whole, show one line, keep the window alive
+            log.error("background task failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"unexpected error: {exc!r} (details in the log file)")
+        else:
+            if self._cancel.is_set():
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)
+        finally:
+            self.done.emit()
+
+
+class Task(QObject):
+    """Runs one function at a time on a worker thread; reusable after it finishes.
+
+    Signals: ``progress_changed(object)``, ``finished(object)`` with the result,
+    ``failed(str)`` with a message for the user, ``cancelled()``, and ``stopped()`` after any
+    of the three, once the thread has ended.
+    """
+
+    progress_changed = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    stopped = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._runner: _Runner | None = None
+        self._cancel = threading.Event()
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, fn: TaskFn) -> None:
+        if self._thread is not None:
+            raise RuntimeError("a task is already running")
+        self._cancel = threading.Event()
+        self._thread = QThread()
+        self._runner = _Runner(fn, self._cancel)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.progressed.connect(self.progress_changed)
+        self._runner.succeeded.connect(self.finished)
+        self._runner.failed.connect(self.failed)
+        self._runner.cancelled.connect(self.cancelled)
+        self._runner.done.connect(self._thread.quit)
+        self._thread.finished.connect(self._on_thread_finished)
+        _RUNNING.add(self._thread)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Ask the function to stop at its next check; ``cancelled`` follows."""
+        self._cancel.set()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel and join the thread; True when it ended within the timeout."""
+        if self._thread is None:
+            return True
+        self._cancel.set()
+        self._thread.quit()
+        ended = self._thread.wait(timeout_ms)
+        if ended:
+            self._on_thread_finished()
+        return ended
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        _RUNNING.discard(self._thread)
+        self._thread.deleteLater()
+        if self._runner is not None:
+            self._runner.deleteLater()
+        self._thread = None
+        self._runner = None
+        self.stopped.emit()

@@ -1,0 +1,87 @@
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from emotion_desktop.core.checkpoints import atomic_write_bytes, load_model, save_model
+from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.model import EmotionCNN, ModelConfig
+
+
+def _save(path: Path) -> EmotionCNN:
+    model = EmotionCNN(ModelConfig(input_size=24)).eval()
+    save_model(path, model, CropSettings(size=24), {"note": "test"})
+    return model
+
+
+def test_round_trip_gives_the_same_outputs_and_card(tmp_path: Path) -> None:
+    model = _save(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    x = torch.rand(2, 1, 24, 24)
+    assert torch.allclose(model(x), loaded.model(x))
+    assert loaded.crop == CropSettings(size=24)
+    assert loaded.card["note"] == "test" and loaded.card["model_config"]["input_size"] == 24
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # no temporaries
+
+
+def test_truncated_checkpoint(tmp_path: Path) -> None:
+    _save(tmp_path / "m.pt")
+    data = (tmp_path / "m.pt").read_bytes()
+    (tmp_path / "m.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or not a PyTorch file"):
+        load_model(tmp_path / "m.pt")
+
+
+class _Payload:
+    def __reduce__(self):
+        return (Path.write_text, (Path(MARKER), "executed"))
+
+
+MARKER = ""
+
+
+def test_pickle_payload_is_refused_and_never_runs(tmp_path: Path) -> None:
+    global MARKER
+    MARKER = str(tmp_path / "pwned.txt")
+    torch.save({"kind": "emotion_desktop.EmotionCNN", "x": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="could run code"):
+        load_model(tmp_path / "evil.pt")
+    assert not Path(MARKER).exists()
+    with open(tmp_path / "plain.pt", "wb") as f:  # a bare pickle, not even a torch zip
+        pickle.dump(_Payload(), f)
+    with pytest.raises(CheckpointError):
+        load_model(tmp_path / "plain.pt")
+    assert not Path(MARKER).exists()
+
+
+def test_checkpoint_of_another_architecture(tmp_path: Path) -> None:
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload["model_config"]["input_size"] = 48  # weights of a 24-pixel model
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="another architecture"):
+        load_model(tmp_path / "other.pt")
+    torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not an emotion_desktop model"):
+        load_model(tmp_path / "foreign.pt")
+
+
+def test_missing_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no model file"):
+        load_model(tmp_path / "none.pt")
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "m.pt"
+    target.write_bytes(b"old")
+
+    def disk_full(f) -> None:
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_bytes(target, disk_full)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]

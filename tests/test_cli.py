@@ -1,0 +1,183 @@
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+import torch
+
+from emotion_desktop.cli import main
+from tests.test_inference import faceless
+
+
+def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, capsys) -> None:
+    out = tmp_path / "m.pt"
+    code = main(
+        [
+            "train",
+            "--data",
+            str(kdef_folder),
+            "--epochs-cae",
+            "1",
+            "--epochs-cnn",
+            "2",
+            "--input-size",
+            "24",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0 and out.is_file() and out.with_suffix(".json").is_file()
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["epochs_cnn"] == 2 and card["training"]["input_size"] == 24
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder, capsys) -> None:
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+    assert result["count"] == card["data"]["counts"]["test"]
+
+
+def test_evaluate_prints_a_confusion_matrix(tiny_model, kdef_folder, capsys) -> None:
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(kdef_folder),
+                "--model",
+                str(tiny_model),
+                "--split",
+                "person",
+                "--folds",
+                "3",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "person split" in out and "surprised" in out and "recall" in out
+
+
+def test_label_writes_one_row_per_face(tiny_model, shared_data, tmp_path, capsys) -> None:
+    photos = sorted((shared_data / "faces" / "angry").glob("*.jpg"))[:2]
+    (tmp_path / "bad.png").write_bytes(b"junk")
+    out = tmp_path / "labels.csv"
+    assert (
+        main(
+            [
+                "label",
+                *map(str, photos),
+                str(tmp_path / "bad.png"),
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_model),
+            ]
+        )
+        == 0
+    )
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [Path(r["file"]).name for r in rows] == [p.name for p in photos]
+    captured = capsys.readouterr()
+    assert "bad.png" in captured.err and "1 problems" in captured.out
+
+
+def test_label_json_and_whole_image(tiny_model, tmp_path) -> None:
+
+    cv2.imwrite(str(tmp_path / "crop.png"), faceless())
+    out = tmp_path / "labels.json"
+    assert (
+        main(
+            [
+                "label",
+                str(tmp_path / "crop.png"),
+                "--whole-image",
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_model),
+            ]
+        )
+        == 0
+    )
+    (row,) = json.loads(out.read_text())
+    assert row["face"] == 0 and row["w"] == 96
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--data", "{empty}", "--out", "{tmp}/m.pt"], "no KDEF images found"),
+        (["evaluate", "--data", "{kdef}", "--model", "{tmp}/missing.pt"], "no model file"),
+        (
+            ["label", "{kdef}", "--out", "{tmp}/o.csv", "--model", "{tmp}/junk.pt"],
+            "truncated or not a PyTorch file",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, kdef_folder, tmp_path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    fill = {"empty": tmp_path / "empty", "tmp": tmp_path, "kdef": kdef_folder}
+    assert main([a.format(**fill) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_processes_writes_the_same_format(kdef_folder, tmp_path) -> None:
+    out = tmp_path / "ddp.pt"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        "-m",
+        "emotion_desktop.cli",
+        "train",
+        "--data",
+        str(kdef_folder),
+        "--epochs-cae",
+        "1",
+        "--epochs-cnn",
+        "2",
+        "--input-size",
+        "24",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    single = tmp_path / "single.pt"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(kdef_folder),
+                "--epochs-cae",
+                "1",
+                "--epochs-cnn",
+                "2",
+                "--input-size",
+                "24",
+                "--out",
+                str(single),
+            ]
+        )
+        == 0
+    )
+    a = torch.load(out, weights_only=True)
+    b = torch.load(single, weights_only=True)
+    assert a.keys() == b.keys() and a["state_dict"].keys() == b["state_dict"].keys()
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["processes"] == 2

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from emotion_desktop.core import dataset
+from emotion_desktop.core.dataset import augment, build_faces
+from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.kdef import scan
+from tests.conftest import write_kdef_folder
+
+
+def test_faces_are_cropped_once_then_read_from_the_cache(tmp_path: Path, monkeypatch) -> None:
+    folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
+    records = scan(folder).records
+    settings = CropSettings(size=24)
+    first = build_faces(records, folder, settings, tmp_path / "cache")
+    assert first.images.shape == (len(records), 24, 24)
+
+    calls = []
+    real = dataset.prepare_face
+    monkeypatch.setattr(dataset, "prepare_face", lambda *a: calls.append(a) or real(*a))
+    second = build_faces(records, folder, settings, tmp_path / "cache")
+    assert calls == [] and np.array_equal(first.images, second.images)
+
+    cv2.imwrite(str(records[0].path), np.zeros((50, 40), np.uint8) + 60)  # changed file
+    build_faces(records, folder, settings, tmp_path / "cache")
+    assert len(calls) == 1
+
+
+def test_blank_and_corrupt_images_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
+    records = scan(folder).records
+    cv2.imwrite(str(records[0].path), np.zeros((80, 60), np.uint8))
+    records[1].path.write_bytes(b"\xff\xd8\xff broken")
+    faces = build_faces(records, folder, CropSettings(size=24), None)
+    assert len(faces) == len(records) - 2
+    assert "blank" in faces.skipped[records[0].key]
+    assert "decode" in faces.skipped[records[1].key]
+
+
+def test_augment_keeps_shape_and_range_and_is_seeded() -> None:
+    x = torch.rand(8, 1, 24, 24)
+    a = augment(x, torch.Generator().manual_seed(1))
+    b = augment(x, torch.Generator().manual_seed(1))
+    c = augment(x, torch.Generator().manual_seed(2))
+    assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
+    assert torch.equal(a, b) and not torch.equal(a, c) and not torch.equal(a, x)

@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion_desktop.core.errors import ImageError
+from emotion_desktop.core.faces import (
+    Box,
+    CropSettings,
+    FaceDetector,
+    crop_face,
+    is_blank,
+    locate_studio_face,
+    read_image,
+    to_gray,
+)
+
+
+def test_detector_finds_the_face_in_real_photos(shared_data: Path) -> None:
+    detector = FaceDetector()
+    photos = sorted((shared_data / "faces").glob("*/*.jpg"))
+    found = [len(detector.detect(to_gray(read_image(p)))) for p in photos]
+    assert len(photos) == 70
+    assert sum(n >= 1 for n in found) >= 66  # the sources' own Haar settings find exactly one
+
+
+def test_detector_boxes_are_in_full_resolution_coordinates(shared_data: Path) -> None:
+    gray = to_gray(read_image(next((shared_data / "faces" / "happy").glob("*.jpg"))))
+    big = cv2.resize(gray, None, fx=2, fy=2)
+    small_box = FaceDetector().detect(gray)[0]
+    big_box = FaceDetector().detect(big)[0]
+    assert abs(big_box.w - 2 * small_box.w) <= 0.15 * big_box.w
+    assert big_box.x + big_box.w <= big.shape[1]
+
+
+def test_detector_finds_nothing_in_a_flat_image() -> None:
+    assert FaceDetector().detect(np.full((240, 320), 128, np.uint8)) == []
+
+
+def test_crop_is_square_sized_and_padded_at_borders() -> None:
+    gray = np.arange(100 * 80, dtype=np.uint32).reshape(100, 80).astype(np.uint8)
+    settings = CropSettings(size=32, margin=0.2, equalize="none")
+    face = crop_face(gray, Box(-10, 70, 40, 40), settings)  # sticks out left and bottom
+    assert face.shape == (32, 32) and face.dtype == np.uint8
+
+
+def test_clahe_spreads_a_low_contrast_crop() -> None:
+    gray = np.random.default_rng(0).integers(100, 110, (64, 64)).astype(np.uint8)
+    flat = crop_face(gray, Box(0, 0, 64, 64), CropSettings(48, 0.0, "none"))
+    eq = crop_face(gray, Box(0, 0, 64, 64), CropSettings(48, 0.0, "clahe"))
+    assert eq.std() > 2 * flat.std()
+
+
+def test_studio_face_falls_back_to_a_centre_crop() -> None:
+    noise = np.random.default_rng(1).integers(0, 255, (381, 281)).astype(np.uint8)
+    box, how = locate_studio_face(noise, FaceDetector(min_face=0.25))
+    assert how == "centre"
+    assert box.x >= 0 and box.x + box.w <= 281
+
+
+def test_blank_images_are_recognised() -> None:
+    assert is_blank(np.zeros((50, 50), np.uint8))
+    assert not is_blank(np.random.default_rng(0).integers(0, 255, (50, 50)).astype(np.uint8))
+
+
+def test_read_image_errors_say_what_is_wrong(tmp_path: Path) -> None:
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("not a jpeg")
+    with pytest.raises(ImageError, match="empty"):
+        read_image(tmp_path / "empty.jpg")
+    with pytest.raises(ImageError, match="cannot decode|corrupt"):
+        read_image(tmp_path / "text.jpg")
+    with pytest.raises(ImageError, match="cannot read"):
+        read_image(tmp_path / "missing.jpg")
+
+
+def test_truncated_jpeg_is_refused_or_decoded_but_never_crashes(tmp_path: Path) -> None:
+    ok, data = cv2.imencode(".jpg", np.full((64, 64, 3), 90, np.uint8))
+    (tmp_path / "cut.jpg").write_bytes(data.tobytes()[:20])
+    with pytest.raises(ImageError):
+        read_image(tmp_path / "cut.jpg")
+
+
+def test_non_ascii_paths_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "ansikte-ö.png"
+    ok, data = cv2.imencode(".png", np.full((10, 12, 3), 7, np.uint8))
+    path.write_bytes(data.tobytes())
+    assert read_image(path).shape == (10, 12, 3)

@@ -1,0 +1,73 @@
+import pytest
+from PySide6.QtCore import QSettings
+
+from emotion_desktop.core.errors import DatasetError, TrainingCancelled
+from emotion_desktop.gui.main_window import MainWindow
+from emotion_desktop.gui.workers import Task, running_threads
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def test_window_has_the_three_tabs(qtbot, settings) -> None:
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["Live", "Batch", "Training"]
+
+
+def test_window_remembers_geometry_and_tab(qtbot, settings) -> None:
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.resize(700, 500)
+    window.tabs.setCurrentIndex(2)
+    window.close()
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    assert again.tabs.currentIndex() == 2 and again.size().width() == 700
+
+
+def test_task_delivers_progress_and_result(qtbot) -> None:
+    task = Task()
+    seen = []
+    task.progress_changed.connect(seen.append)
+
+    def work(report, cancelled):
+        for i in range(3):
+            report(i)
+        return "done"
+
+    with qtbot.waitSignal(task.finished, timeout=5000) as result:
+        task.start(work)
+    qtbot.waitUntil(lambda: not task.is_running())
+    assert result.args == ["done"] and seen == [0, 1, 2] and running_threads() == 0
+
+
+def test_task_turns_user_errors_into_one_message(qtbot) -> None:
+    task = Task()
+
+    def work(report, cancelled):
+        raise DatasetError("no KDEF images found in /x")
+
+    with qtbot.waitSignal(task.failed, timeout=5000) as failed:
+        task.start(work)
+    qtbot.waitUntil(lambda: not task.is_running())
+    assert failed.args == ["no KDEF images found in /x"]
+
+
+def test_task_cancel_and_stop_join_the_thread(qtbot) -> None:
+    task = Task()
+
+    def work(report, cancelled):
+        while not cancelled():
+            pass
+        raise TrainingCancelled("stopped")
+
+    with qtbot.waitSignal(task.cancelled, timeout=5000):
+        task.start(work)
+        task.cancel()
+    assert task.stop(5000) and running_threads() == 0

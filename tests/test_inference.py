@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import numpy as np
+
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.faces import FaceDetector, crop_face, locate_studio_face
+from emotion_desktop.core.inference import Predictor
+from tests.conftest import draw_face
+
+
+def test_predict_returns_a_distribution_per_crop(tiny_model: Path) -> None:
+    predictor = Predictor.from_checkpoint(tiny_model)
+    probs = predictor.predict(
+        np.random.default_rng(0).integers(0, 255, (5, 24, 24)).astype(np.uint8)
+    )
+    assert probs.shape == (5, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert predictor.predict(np.zeros((0, 24, 24), np.uint8)).shape == (0, 7)
+
+
+def test_predict_image_finds_the_face_in_a_real_photo(tiny_model: Path, shared_data: Path) -> None:
+    photo = next((shared_data / "faces" / "happy").glob("*.jpg"))
+    faces = Predictor.from_checkpoint(tiny_model).predict_image(photo)
+    assert len(faces) == 1
+    assert faces[0].label in NAMES and 0 < faces[0].confidence <= 1
+    assert faces[0].box.w > 100  # the photos are tight 350-pixel face crops
+
+
+def faceless(height: int = 120, width: int = 96) -> np.ndarray:
+    """A smooth gradient: nothing for a cascade to find, but an image to classify."""
+    return np.tile(np.linspace(60, 200, width, dtype=np.uint8), (height, 1))
+
+
+def test_whole_image_mode_classifies_a_faceless_crop(tiny_model: Path) -> None:
+    predictor = Predictor.from_checkpoint(tiny_model)
+    gray = faceless()
+    assert predictor.predict_gray(gray) == []
+    (face,) = predictor.predict_gray(gray, whole_image=True)
+    assert face.box.w == gray.shape[1] and face.box.h == gray.shape[0]
+
+
+def test_generated_faces_are_recognised(tiny_model: Path) -> None:
+    """Crops prepared as in training (the studio-photo path) get the expression drawn."""
+    predictor = Predictor.from_checkpoint(tiny_model)
+    detector = FaceDetector(min_face=0.25)
+    crops = []
+    for code in ("AF", "AN", "DI", "HA", "NE", "SA", "SU"):
+        gray = draw_face(code, 2)
+        crops.append(crop_face(gray, locate_studio_face(gray, detector)[0], predictor.crop))
+    predicted = predictor.predict(np.stack(crops)).argmax(1)
+    assert (predicted == np.arange(7)).sum() >= 4  # 1 in 7 by chance

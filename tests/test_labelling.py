@@ -1,0 +1,70 @@
+import csv
+import shutil
+from pathlib import Path
+
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.labelling import (
+    CSV_COLUMNS,
+    CsvRowWriter,
+    LabelRow,
+    LabelSummary,
+    Problem,
+    Skipped,
+    iter_files,
+    label_paths,
+)
+
+
+def _folder(tmp_path: Path, shared_data: Path) -> Path:
+    root = tmp_path / "photos"
+    (root / "nested").mkdir(parents=True)
+    for p in sorted((shared_data / "faces" / "sad").glob("*.jpg"))[:3]:
+        shutil.copy(p, root / "nested" / p.name)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    (root / "readme.txt").write_text("hello")
+    return root
+
+
+def test_a_folder_gives_rows_problems_and_skips(tiny_model, shared_data, tmp_path) -> None:
+    root = _folder(tmp_path, shared_data)
+    summary = LabelSummary()
+    events = []
+    for batch in label_paths([root], Predictor.from_checkpoint(tiny_model)):
+        summary.add(batch)
+        events += batch
+    rows = [e for e in events if isinstance(e, LabelRow)]
+    assert len(rows) == 3 and {r.face for r in rows} == {0}
+    assert [e.file.name for e in events if isinstance(e, Problem)] == ["broken.jpg"]
+    assert [e.file.name for e in events if isinstance(e, Skipped)] == ["readme.txt"]
+    assert (summary.images, summary.faces, summary.problems, summary.skipped) == (3, 3, 1, 1)
+
+
+def test_csv_has_the_columns_and_one_row_per_face(tiny_model, shared_data, tmp_path) -> None:
+    root = _folder(tmp_path, shared_data)
+    with CsvRowWriter(tmp_path / "out.csv") as writer:
+        for batch in label_paths([root], Predictor.from_checkpoint(tiny_model)):
+            writer.write(e for e in batch if isinstance(e, LabelRow))
+    with open(tmp_path / "out.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3
+    assert abs(sum(float(rows[0][n]) for n in CSV_COLUMNS[8:]) - 1) < 0.01
+
+
+def test_the_walk_is_lazy(tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "a.jpg").write_bytes(b"")
+    walk = iter_files([tmp_path])
+    assert next(walk).parent.name == "d0"
+    shutil.rmtree(tmp_path / "d2")  # not listed yet, so its removal is simply seen
+    assert [p.parent.name for p in walk] == ["d1"]
+
+
+def test_cancel_stops_the_run(tiny_model, shared_data, tmp_path) -> None:
+    root = _folder(tmp_path, shared_data)
+    done = []
+    for batch in label_paths(
+        [root], Predictor.from_checkpoint(tiny_model), cancel=lambda: bool(done)
+    ):
+        done.append(batch)
+    assert len(done) == 1

@@ -1,0 +1,111 @@
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion_desktop.core.checkpoints import load_model
+from emotion_desktop.core.errors import TrainingCancelled
+from emotion_desktop.core.pipeline import DataOptions, split_path, train_from_folder
+from emotion_desktop.core.training import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
+
+
+def _data(n: int = 56, size: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (n, size, size)).astype(np.uint8), np.arange(n) % 7
+
+
+def test_progress_covers_both_stages_and_never_runs_backwards() -> None:
+    x, y = _data()
+    events: list[Progress] = []
+    config = TrainConfig(input_size=24, epochs_cae=2, epochs_cnn=3, batch_size=16)
+    fit(x, y, x[:14], y[:14], config, progress=events.append)
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    cae = [e for e in events if e.stage == STAGE_CAE]
+    cnn = [e for e in events if e.stage == STAGE_CNN]
+    assert max(e.fraction for e in cae) == pytest.approx(0.5)
+    assert min(e.fraction for e in cnn) > 0.5
+    assert sum(e.end_of_epoch for e in cae) == 2 and sum(e.end_of_epoch for e in cnn) == 3
+    ends = [e for e in cnn if e.end_of_epoch]
+    assert all(e.val_accuracy is not None and e.train_accuracy is not None for e in ends)
+    assert cae[-1].preview is not None and cae[-1].preview.shape == (48, 24 * 8)
+
+
+def test_without_cae_the_classifier_spans_the_whole_bar() -> None:
+    x, y = _data()
+    events: list[Progress] = []
+    fit(
+        x,
+        y,
+        x[:7],
+        y[:7],
+        TrainConfig(input_size=24, use_cae=False, epochs_cnn=2),
+        progress=events.append,
+    )
+    assert {e.stage for e in events} == {STAGE_CNN}
+    assert [e.fraction for e in events if e.end_of_epoch] == [0.5, 1.0]
+
+
+def test_cancel_stops_within_a_batch_and_the_run_resumes(tmp_path: Path) -> None:
+    x, y = _data()
+    config = TrainConfig(input_size=24, epochs_cae=2, epochs_cnn=3, batch_size=16)
+    resume = tmp_path / "run.partial.pt"
+    seen: list[Progress] = []
+
+    def cancel_in_second_cnn_epoch() -> bool:
+        return any(e.stage == STAGE_CNN and e.epoch == 1 for e in seen)
+
+    with pytest.raises(TrainingCancelled):
+        fit(x, y, x[:7], y[:7], config, seen.append, cancel_in_second_cnn_epoch, resume)
+    batches_after_cancel = [e for e in seen if e.stage == STAGE_CNN and e.epoch == 1]
+    assert len(batches_after_cancel) == 1 and resume.is_file()
+
+    resumed: list[Progress] = []
+    _, history = fit(x, y, x[:7], y[:7], config, resumed.append, None, resume)
+    assert {(e.stage, e.epoch) for e in resumed} == {(STAGE_CNN, 1), (STAGE_CNN, 2)}
+    assert len(history.cae_loss) == 2 and len(history.train_loss) == 3
+    assert not resume.exists()
+
+    straight, _ = fit(x, y, x[:7], y[:7], config)
+    resumed_model, _ = fit(x, y, x[:7], y[:7], config)
+    for a, b in zip(straight.state_dict().values(), resumed_model.state_dict().values()):
+        assert np.allclose(a.numpy(), b.numpy())  # seeded: the same run gives the same weights
+
+
+def test_a_resume_file_of_another_configuration_is_ignored(tmp_path: Path) -> None:
+    x, y = _data()
+    config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=2, batch_size=16)
+    resume = tmp_path / "run.partial.pt"
+    with pytest.raises(TrainingCancelled):
+        fit(x, y, x[:7], y[:7], config, None, lambda: True, resume)
+    events: list[Progress] = []
+    fit(x, y, x[:7], y[:7], replace(config, lr=1e-3), events.append, None, resume)
+    assert events[0].stage == STAGE_CAE and events[0].epoch == 0
+
+
+def test_pipeline_learns_the_generated_faces_and_writes_model_card_and_split(
+    tiny_model: Path, kdef_folder: Path
+) -> None:
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    assert card["test"]["accuracy"] > 0.6  # chance is 1/7
+    assert card["split"] == {"protocol": "random", "seed": 0, "fold": 0, "folds": 1}
+    assert card["data"]["counts"]["test"] == 7 * 5  # 20% of 24 per class, rounded
+    assert "non-commercial" in card["terms_of_use"]
+    assert len(card["test"]["confusion_matrix"]) == 7
+    assert set(card["training"]["seconds"]) == {"cae", "cnn"}
+    assert json.loads(split_path(tiny_model).read_text())["protocol"] == "random"
+    assert load_model(tiny_model).model.config.input_size == 24
+
+
+def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: Path) -> None:
+    config = TrainConfig(input_size=24, epochs_cae=0, epochs_cnn=1, batch_size=32)
+    result = train_from_folder(
+        DataOptions(kdef_folder, protocol="person", angles="frontal", fold=2, folds=3),
+        config,
+        tmp_path / "p.pt",
+    )
+    assert result.card["split"] == {"protocol": "person", "seed": 0, "fold": 2, "folds": 3}
+    assert result.card["data"]["angles"] == "frontal"
+    assert result.card["data"]["counts"]["test"] == 2 * 2 * 7  # 2 people, 2 sessions, S only

@@ -66,7 +66,7 @@ def test_cancel_stops_within_a_batch_and_the_run_resumes(tmp_path: Path) -> None
     _, history = fit(x, y, x[:7], y[:7], config, resumed.append, None, resume)
     assert {(e.stage, e.epoch) for e in resumed} == {(STAGE_CNN, 1), (STAGE_CNN, 2)}
     assert len(history.cae_loss) == 2 and len(history.train_loss) == 3
-    assert not resume.exists()
+    assert resume.exists()  # removed by the caller once the model is saved
 
     straight, _ = fit(x, y, x[:7], y[:7], config)
     resumed_model, _ = fit(x, y, x[:7], y[:7], config)
@@ -109,3 +109,26 @@ def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: 
     assert result.card["split"] == {"protocol": "person", "seed": 0, "fold": 2, "folds": 3}
     assert result.card["data"]["angles"] == "frontal"
     assert result.card["data"]["counts"]["test"] == 2 * 2 * 7  # 2 people, 2 sessions, S only
+
+
+def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path, monkeypatch):
+    from emotion_desktop.core import pipeline
+    from emotion_desktop.core.errors import CheckpointError
+
+    config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=2, batch_size=32)
+    out = tmp_path / "m.pt"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    real_save = pipeline.save_model
+    monkeypatch.setattr(pipeline, "save_model", disk_full)
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        train_from_folder(DataOptions(kdef_folder), config, out)
+    assert pipeline.resume_path(out).is_file() and not out.exists()
+
+    monkeypatch.setattr(pipeline, "save_model", real_save)
+    events: list[Progress] = []
+    train_from_folder(DataOptions(kdef_folder), config, out, progress=events.append)
+    assert out.is_file() and not pipeline.resume_path(out).exists()
+    assert not any(e.end_of_epoch for e in events)  # nothing was trained again

@@ -22,7 +22,7 @@ from emotion_desktop.core import distributed
 from emotion_desktop.core.checkpoints import load_model, save_model
 from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import DatasetError
+from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import (
     ScanResult,
@@ -137,6 +137,7 @@ def train_from_folder(
         options, config.crop_settings(), config.val_fraction, cache_dir, step, cancel
     )
     identity = {"split": data.split.to_dict(), "angles": options.angles}
+    resume = resume_path(out)
     model, history = fit(
         data.train.images,
         data.train.labels,
@@ -145,7 +146,7 @@ def train_from_folder(
         config,
         progress,
         cancel,
-        out.with_suffix(".partial.pt"),
+        resume,
         identity,
     )
     scores = test_scores(model, data.test, flip=True)
@@ -153,9 +154,21 @@ def train_from_folder(
     card = make_card(options, config, data, scores, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
     if distributed.is_main():
-        data.split.save(split_path(out))
-        save_model(out, model.cpu(), config.crop_settings(), card)
+        try:
+            data.split.save(split_path(out))
+            save_model(out, model.cpu(), config.crop_settings(), card)
+        except OSError as exc:
+            raise CheckpointError(
+                f"could not save the model to {out}: {exc.strerror or exc}. The trained weights "
+                f"are kept in {resume.name}: free some space and start again to save them."
+            ) from exc
+        resume.unlink(missing_ok=True)
     return TrainResult(out, card, scores, history)
+
+
+def resume_path(out: Path) -> Path:
+    """Where a run writing ``out`` keeps its state between epochs."""
+    return Path(out).with_suffix(".partial.pt")
 
 
 def make_card(

@@ -435,7 +435,11 @@ def fit(
     resume_path: Path | None = None,
     identity: dict | None = None,
 ) -> tuple[EmotionCNN, History]:
-    """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``."""
+    """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``.
+
+    The resume file is left in place: the caller removes it once the model is safely saved, so a
+    failed save (a full disk) can be retried without training again.
+    """
     if len(train_images) == 0:
         raise DatasetError("there are no training images")
     config.model_config().validate()
@@ -452,5 +456,4 @@ def fit(
         else:
             encoder = train_cae(x, x_val, config, progress, cancel, resume, history).encoder
     cnn = train_classifier(x, y, x_val, y_val, config, encoder, progress, cancel, resume, history)
-    resume.remove()
     return cnn, history

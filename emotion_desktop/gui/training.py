@@ -1,11 +1,74 @@
-"""Training tab: retrain on a KDEF folder with live loss and accuracy curves."""
+"""Training tab: retrain on a KDEF folder with live curves, then pick the model to use.
+
+A thin layer over ``core.pipeline.train_from_folder``: the tab collects the folder and the
+parameters, runs the call in a :class:`Task`, and turns its progress events into a progress bar,
+curves, a reconstruction preview and, at the end, the test figures and the model manager entry.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import datetime as _dt
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emotion_desktop.core import paths
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.kdef import ANGLES, ScanResult, scan
+from emotion_desktop.core.pipeline import DataOptions, TrainResult, resume_path, train_from_folder
+from emotion_desktop.core.training import Progress, TrainConfig
+from emotion_desktop.gui.confusion import ConfusionTable
+from emotion_desktop.gui.model_manager import ModelManager
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.training_plots import TrainingCurves
+from emotion_desktop.gui.workers import Task
+
+PRESETS: dict[str, TrainConfig] = {
+    "Quick": TrainConfig(epochs_cae=2, epochs_cnn=15),
+    "Paper": TrainConfig(),  # the settings of the shipped model
+}
+MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class PrepareProgress:
+    """Progress of cropping the faces, before the first epoch."""
+
+    fraction: float
+    message: str
+
+
+def _image_to_pixmap(gray: np.ndarray, scale: int) -> QPixmap:
+    gray = np.ascontiguousarray(gray)
+    image = QImage(
+        gray.data, gray.shape[1], gray.shape[0], gray.strides[0], QImage.Format.Format_Grayscale8
+    )
+    return QPixmap.fromImage(image.copy()).scaled(
+        gray.shape[1] * scale, gray.shape[0] * scale, Qt.AspectRatioMode.KeepAspectRatio
+    )
 
 
 class TrainingTab(QWidget):
@@ -13,8 +76,374 @@ class TrainingTab(QWidget):
         super().__init__()
         self.models = models
         self.settings = settings
+        self.scan_task = Task(self)
+        self.train_task = Task(self)
+        self.clock = QElapsedTimer()
+        self.result: TrainResult | None = None
+        self._applying = False  # parameters being set from a preset, not edited by the user
+        self._rescan = False  # the folder changed while a scan was running
+        self.setAcceptDrops(True)
+
+        self.folder_box = QComboBox()
+        self.folder_box.setEditable(True)
+        self.folder_box.setPlaceholderText("Folder with your KDEF images (drop it here)")
+        self.folder_box.setMinimumWidth(380)
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self.choose_folder_dialog)
+        self.folder_box.activated.connect(lambda _: self.set_folder(self.folder_box.currentText()))
+        self.found_label = QLabel("Choose the folder that holds your copy of KDEF.")
+        self.found_label.setWordWrap(True)
+        self.counts = QTableWidget(len(NAMES), len(ANGLES))
+        self.counts.setHorizontalHeaderLabels(list(ANGLES))
+        self.counts.setVerticalHeaderLabels(list(NAMES))
+        self.counts.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.counts.setMaximumHeight(250)
+
+        self.preset = QComboBox()
+        self.preset.addItems([*PRESETS, "Custom"])
+        self.preset.currentTextChanged.connect(self._on_preset_changed)
+        self.epochs_cae = self._spin(0, 2000)
+        self.epochs_cnn = self._spin(1, 5000)
+        self.batch_size = self._spin(4, 1024)
+        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=0.1, singleStep=0.0005)
+        self.input_size = QComboBox()
+        self.input_size.addItems(["24", "32", "48", "64", "96"])
+        self.protocol = QComboBox()
+        self.protocol.addItems(["random", "person"])
+        self.angles = QComboBox()
+        self.angles.addItems(["all", "frontal"])
+        self.augment = QCheckBox("augmentation (flip, shift, rotation, brightness)")
+        self.use_cae = QCheckBox("CAE pre-training (the paper's first stage)")
+        for widget in (self.lr, self.input_size, self.protocol, self.angles):
+            signal = (
+                widget.valueChanged
+                if hasattr(widget, "valueChanged")
+                else (widget.currentTextChanged)
+            )
+            signal.connect(self._on_parameter_edited)
+        for box in (self.augment, self.use_cae):
+            box.toggled.connect(self._on_parameter_edited)
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.train_task.cancel)
+        self.prepare_bar = QProgressBar()
+        self.prepare_bar.setFormat("preparing faces %p%")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFormat("%p%")
+        self.time_label = QLabel("")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        self.curves = TrainingCurves()
+        self.preview = QLabel("Reconstructions appear here during the CAE stage.")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(150)
+        self.accuracy_label = QLabel("")
+        self.confusion = ConfusionTable()
+        self.manager = ModelManager(models)
+
+        self._build_layout(choose)
+        self._connect_tasks()
+        self._restore()
+
+    # ----- layout --------------------------------------------------------------------------
+    @staticmethod
+    def _spin(low: int, high: int) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        return spin
+
+    def _build_layout(self, choose: QPushButton) -> None:
+        data = QGroupBox("Data")
+        data_layout = QVBoxLayout(data)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_box, 1)
+        row.addWidget(choose)
+        data_layout.addLayout(row)
+        data_layout.addWidget(self.found_label)
+        data_layout.addWidget(self.counts)
+
+        params = QGroupBox("Parameters")
+        form = QFormLayout(params)
+        form.addRow("Preset", self.preset)
+        form.addRow("CAE epochs", self.epochs_cae)
+        form.addRow("CNN epochs", self.epochs_cnn)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Input size", self.input_size)
+        form.addRow("Split", self.protocol)
+        form.addRow("Angles", self.angles)
+        form.addRow(self.augment)
+        form.addRow(self.use_cae)
+        for spin in (self.epochs_cae, self.epochs_cnn, self.batch_size):
+            spin.valueChanged.connect(self._on_parameter_edited)
+
+        run = QGroupBox("Run")
+        run_layout = QGridLayout(run)
+        run_layout.addWidget(self.start_button, 0, 0)
+        run_layout.addWidget(self.cancel_button, 0, 1)
+        run_layout.addWidget(self.prepare_bar, 1, 0, 1, 2)
+        run_layout.addWidget(self.progress_bar, 2, 0, 1, 2)
+        run_layout.addWidget(self.time_label, 3, 0, 1, 2)
+        run_layout.addWidget(self.message, 4, 0, 1, 2)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(data)
+        left_layout.addWidget(params)
+        left_layout.addWidget(run)
+        left_layout.addStretch()
+
+        results = QGroupBox("Result")
+        results_layout = QVBoxLayout(results)
+        results_layout.addWidget(self.accuracy_label)
+        results_layout.addWidget(self.confusion)
+        results_layout.addWidget(QLabel("Models"))
+        results_layout.addWidget(self.manager)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.curves)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.preview)
+        bottom.addWidget(results)
+        right.addWidget(bottom)
+        right.setSizes([400, 400])
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([420, 900])
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Choose a KDEF folder to train on"))
+        layout.addWidget(split)
+
+    def _connect_tasks(self) -> None:
+        self.scan_task.finished.connect(self._on_scan_finished)
+        self.scan_task.failed.connect(self._on_scan_failed)
+        self.scan_task.stopped.connect(self._on_scan_stopped)
+        self.train_task.progress_changed.connect(self._on_train_progress)
+        self.train_task.finished.connect(self._on_train_finished)
+        self.train_task.failed.connect(self._on_train_failed)
+        self.train_task.cancelled.connect(self._on_train_cancelled)
+        self.train_task.stopped.connect(self._on_train_stopped)
+
+    # ----- parameters and settings ---------------------------------------------------------
+    def config(self) -> TrainConfig:
+        return replace(
+            PRESETS["Paper"],
+            epochs_cae=self.epochs_cae.value(),
+            epochs_cnn=self.epochs_cnn.value(),
+            batch_size=self.batch_size.value(),
+            lr=self.lr.value(),
+            input_size=int(self.input_size.currentText()),
+            augment=self.augment.isChecked(),
+            use_cae=self.use_cae.isChecked(),
+        )
+
+    def data_options(self) -> DataOptions:
+        return DataOptions(
+            Path(self.folder_box.currentText()).expanduser(),
+            self.protocol.currentText(),
+            self.angles.currentText(),
+        )
+
+    def apply_config(self, config: TrainConfig) -> None:
+        self._applying = True
+        self.epochs_cae.setValue(config.epochs_cae)
+        self.epochs_cnn.setValue(config.epochs_cnn)
+        self.batch_size.setValue(config.batch_size)
+        self.lr.setValue(config.lr)
+        self.input_size.setCurrentText(str(config.input_size))
+        self.augment.setChecked(config.augment)
+        self.use_cae.setChecked(config.use_cae)
+        self._applying = False
+
+    def _on_preset_changed(self, name: str) -> None:
+        if name in PRESETS:
+            self.apply_config(PRESETS[name])
+        self._save_parameters()
+
+    def _on_parameter_edited(self, *_: object) -> None:
+        if self._applying:
+            return
+        matching = [n for n, c in PRESETS.items() if c == self.config()]
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(matching[0] if matching else "Custom")
+        self.preset.blockSignals(False)
+        self._save_parameters()
+
+    def _save_parameters(self) -> None:
+        values = {
+            **self.config().to_dict(),
+            "protocol": self.protocol.currentText(),
+            "angles": self.angles.currentText(),
+            "preset": self.preset.currentText(),
+        }
+        self.settings.setValue("training/parameters", json.dumps(values))
+
+    def _restore(self) -> None:
+        try:
+            values = json.loads(str(self.settings.value("training/parameters", "")))
+        except ValueError:
+            values = {}
+        self.apply_config(TrainConfig.from_dict(values) if values else PRESETS["Quick"])
+        self.protocol.setCurrentText(values.get("protocol", "random"))
+        self.angles.setCurrentText(values.get("angles", "all"))
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(values.get("preset", "Quick"))
+        self.preset.blockSignals(False)
+        recent = self.recent_folders()
+        self.folder_box.addItems(recent)
+        if recent:
+            self.set_folder(recent[0])
+
+    def recent_folders(self) -> list[str]:
+        value = self.settings.value("training/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    # ----- data folder ---------------------------------------------------------------------
+    def choose_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with KDEF images")
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str | Path) -> None:
+        """Remember ``folder`` and scan it (off the GUI thread) to show what it holds."""
+        folder = str(folder)
+        recent = [folder] + [f for f in self.recent_folders() if f != folder]
+        self.settings.setValue("training/recent", recent[:MAX_RECENT])
+        self.folder_box.blockSignals(True)
+        self.folder_box.clear()
+        self.folder_box.addItems(recent[:MAX_RECENT])
+        self.folder_box.setCurrentText(folder)
+        self.folder_box.blockSignals(False)
+        self.found_label.setText(f"Looking at {folder}…")
+        if self.scan_task.is_running():
+            self._rescan = True
+        else:
+            self.scan_task.start(lambda report, cancelled: scan(folder))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
+        urls = event.mimeData().urls()
+        if urls and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt's name)
+        self.set_folder(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+
+    def _on_scan_stopped(self) -> None:
+        if self._rescan:
+            self._rescan = False
+            self.set_folder(self.folder_box.currentText())
+
+    def _on_scan_finished(self, result: ScanResult) -> None:
+        if self._rescan:
+            return  # out of date: the folder changed while it ran
+        self.found_label.setText(result.summary())
+        table = result.counts()
+        for r, name in enumerate(NAMES):
+            for c, angle in enumerate(ANGLES):
+                self.counts.setItem(r, c, QTableWidgetItem(str(table[name][angle])))
+
+    def _on_scan_failed(self, message: str) -> None:
+        if self._rescan:
+            return
+        self.found_label.setText(message)
+        self.counts.clearContents()
+
+    # ----- running -------------------------------------------------------------------------
+    def output_path(self) -> Path:
+        """The unfinished run's file when there is one (it resumes), else a new name."""
+        last = self.settings.value("training/last_output")
+        if last and resume_path(Path(last)).is_file():
+            return Path(last)
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return paths.models_dir() / f"kdef-{stamp}.pt"
+
+    def start(self) -> None:
+        if self.train_task.is_running():
+            return
+        options, config, out = self.data_options(), self.config(), self.output_path()
+        self.settings.setValue("training/last_output", str(out))
+        self.curves.clear_points()
+        self.progress_bar.setValue(0)
+        self.prepare_bar.setValue(0)
+        self.message.setStyleSheet("")
+        resuming = resume_path(out).is_file()
+        self.message.setText(f"{'Resuming' if resuming else 'Training'} {out.name}…")
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.clock.invalidate()
+        cache = paths.cache_dir()
+
+        def work(report, cancelled) -> TrainResult:  # noqa: ANN001
+            return train_from_folder(
+                options,
+                config,
+                out,
+                cache,
+                report,
+                cancelled,
+                step=lambda fraction, text: report(PrepareProgress(fraction, text)),
+            )
+
+        self.train_task.start(work)
+
+    def _on_train_progress(self, event: Progress | PrepareProgress) -> None:
+        if isinstance(event, PrepareProgress):
+            self.prepare_bar.setValue(round(event.fraction * 100))
+            return
+        self.prepare_bar.setValue(100)
+        if not self.clock.isValid():
+            self.clock.start()
+        self.progress_bar.setValue(round(event.fraction * 1000))
+        self.curves.add(event)
+        if event.preview is not None:
+            self.preview.setPixmap(_image_to_pixmap(event.preview, 3))
+        elapsed = self.clock.elapsed() / 1000
+        eta = elapsed / event.fraction * (1 - event.fraction) if event.fraction > 0.01 else None
+        self.time_label.setText(
+            f"{event.stage.upper()} epoch {event.epoch + 1}/{event.epochs} · elapsed "
+            f"{_duration(elapsed)}" + (f" · about {_duration(eta)} left" if eta else "")
+        )
+
+    def _on_train_finished(self, result: TrainResult) -> None:
+        self.result = result
+        self.progress_bar.setValue(1000)
+        s = result.scores
+        self.accuracy_label.setText(
+            f"<b>Test accuracy {s.accuracy:.1%}</b> (macro {s.macro_accuracy:.1%}) on {s.count} "
+            f"faces, {result.card['split']['protocol']} split"
+        )
+        self.confusion.show_scores(s)
+        self.manager.refresh()
+        self.manager.select(result.path)
+        self.message.setText(f"Saved {result.path.name}. Select it and press “Use this model”.")
+
+    def _on_train_failed(self, text: str) -> None:
+        self.message.setStyleSheet("color: #c0392b")
+        self.message.setText(text)
+
+    def _on_train_cancelled(self) -> None:
+        self.message.setText(
+            "Cancelled. The active model is unchanged; Start continues from the last finished "
+            "epoch."
+        )
+
+    def _on_train_stopped(self) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
 
     def shutdown(self) -> None:
-        """Stop and join every worker thread of the tab."""
+        """Stop and join both worker threads (the run can be resumed next time)."""
+        self.scan_task.stop()
+        self.train_task.stop()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"

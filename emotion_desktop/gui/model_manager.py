@@ -1,0 +1,90 @@
+"""The user's trained models: a table of name, date, accuracy and data, and which one is active."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emotion_desktop.core import paths
+from emotion_desktop.core.checkpoints import read_card
+from emotion_desktop.gui.models import ModelState
+
+COLUMNS = ("", "name", "created", "test accuracy", "split", "data")
+
+
+class ModelManager(QWidget):
+    def __init__(self, models: ModelState) -> None:
+        super().__init__()
+        self.models = models
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.use_button = QPushButton("Use this model")
+        self.default_button = QPushButton("Restore default")
+        self.use_button.clicked.connect(self._on_use_clicked)
+        self.default_button.clicked.connect(self._on_default_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.use_button)
+        buttons.addWidget(self.default_button)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+        self._paths: list[Path] = []
+        models.changed.connect(self.refresh)
+        self.refresh()
+
+    def model_paths(self) -> list[Path]:
+        """The shipped default first, then the user's models, newest first."""
+        mine = sorted(
+            (p for p in paths.models_dir().glob("*.pt") if not p.name.endswith(".partial.pt")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        default = paths.default_model_path()
+        return ([default] if default.is_file() else []) + mine
+
+    def refresh(self) -> None:
+        self._paths = self.model_paths()
+        active = self.models.path()
+        self.table.setRowCount(len(self._paths))
+        for row, path in enumerate(self._paths):
+            card = read_card(path)
+            accuracy = card.get("test", {}).get("accuracy")
+            cells = (
+                "●" if path == active else "",
+                "default (shipped)" if path == paths.default_model_path() else path.stem,
+                card.get("created", "")[:16].replace("T", " "),
+                f"{accuracy:.1%}" if accuracy is not None else "",
+                card.get("split", {}).get("protocol", ""),
+                card.get("data", {}).get("folder", ""),
+            )
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+
+    def select(self, path: Path) -> None:
+        self.table.selectRow(self._paths.index(path))
+
+    def _on_use_clicked(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            path = self._paths[rows[0].row()]
+            self.models.set_active(None if path == paths.default_model_path() else path)
+
+    def _on_default_clicked(self) -> None:
+        self.models.set_active(None)

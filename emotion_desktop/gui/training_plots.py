@@ -1,0 +1,87 @@
+"""Live training curves: CAE reconstruction loss, CNN loss and CNN accuracy.
+
+Every curve is a PlotDataItem created once; new points are appended to numpy-backed lists and
+pushed with ``setData``, so a long run never clears and re-adds items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from emotion_desktop.core.training import STAGE_CAE, Progress
+
+BATCH_SMOOTHING = 0.9  # exponential moving average of the per-batch loss
+
+
+class TrainingCurves(pg.GraphicsLayoutWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setBackground("w")
+        self.cae_plot = self._plot("CAE reconstruction loss", "epoch", "MSE")
+        self.loss_plot = self._plot("CNN loss", "epoch", "cross-entropy")
+        self.accuracy_plot = self._plot("CNN accuracy", "epoch", "accuracy")
+        self.accuracy_plot.setYRange(0, 1)
+        self.curves = {
+            "cae_train": self._curve(self.cae_plot, "train", "#2980b9"),
+            "cae_val": self._curve(self.cae_plot, "validation", "#e67e22"),
+            "cnn_batch": self._curve(self.loss_plot, "batches (smoothed)", "#bdc3c7", width=1),
+            "cnn_train": self._curve(self.loss_plot, "train", "#2980b9"),
+            "cnn_val": self._curve(self.loss_plot, "validation", "#e67e22"),
+            "acc_train": self._curve(self.accuracy_plot, "train", "#2980b9"),
+            "acc_val": self._curve(self.accuracy_plot, "validation", "#e67e22"),
+        }
+        self.points: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in self.curves}
+        self._smoothed: float | None = None
+
+    def _plot(self, title: str, x: str, y: str) -> pg.PlotItem:
+        plot = self.addPlot(title=title)
+        plot.setLabel("bottom", x)
+        plot.setLabel("left", y)
+        plot.showGrid(x=True, y=True, alpha=0.3)
+        plot.addLegend(offset=(-10, 10))
+        return plot
+
+    @staticmethod
+    def _curve(plot: pg.PlotItem, name: str, colour: str, width: int = 2) -> pg.PlotDataItem:
+        return plot.plot([], [], name=name, pen=pg.mkPen(colour, width=width))
+
+    def _append(self, key: str, x: float, y: float | None) -> None:
+        if y is None or not np.isfinite(y):
+            return
+        xs, ys = self.points[key]
+        xs.append(x)
+        ys.append(y)
+        self.curves[key].setData(np.asarray(xs), np.asarray(ys))
+
+    def clear_points(self) -> None:
+        self._smoothed = None
+        for key, (xs, ys) in self.points.items():
+            xs.clear()
+            ys.clear()
+            self.curves[key].setData([], [])
+
+    def add(self, event: Progress) -> None:
+        """Plot one progress event: epoch points at x = epoch + 1, batches in between."""
+        if event.stage == STAGE_CAE:
+            if event.end_of_epoch:
+                self._append("cae_train", event.epoch + 1, event.train_loss)
+                self._append("cae_val", event.epoch + 1, event.val_loss)
+            return
+        if event.end_of_epoch:
+            x = event.epoch + 1
+            self._append("cnn_train", x, event.train_loss)
+            self._append("cnn_val", x, event.val_loss)
+            self._append("acc_train", x, event.train_accuracy)
+            self._append("acc_val", x, event.val_accuracy)
+            return
+        s = self._smoothed
+        self._smoothed = (
+            event.train_loss
+            if s is None
+            else BATCH_SMOOTHING * s + (1 - BATCH_SMOOTHING) * event.train_loss
+        )
+        self._append("cnn_batch", event.epoch + (event.batch + 1) / event.batches, self._smoothed)
+
+    def count(self, key: str) -> int:
+        return len(self.points[key][0])

@@ -1,0 +1,109 @@
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from emotion_desktop.core import paths
+from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.training import PRESETS, TrainingTab
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def tab(qtbot, settings):
+    widget = TrainingTab(ModelState(), settings)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+def _tiny(tab: TrainingTab) -> None:
+    tab.apply_config(
+        replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=3, input_size=24, batch_size=32)
+    )
+
+
+def test_dropping_a_folder_shows_what_it_holds(tab, qtbot, kdef_folder) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(kdef_folder))])
+    event = QDropEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    tab.dropEvent(event)
+    qtbot.waitUntil(lambda: "KDEF images" in tab.found_label.text(), timeout=5000)
+    assert "168 KDEF images of 6 people" in tab.found_label.text()
+    assert tab.counts.item(3, 0).text() == "12"  # happy, straight
+    assert tab.recent_folders()[0] == str(kdef_folder)
+
+
+def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) -> None:
+    tab.set_folder(kdef_folder)
+    _tiny(tab)
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=60_000)
+    assert tab.progress_bar.value() == 1000
+    assert tab.curves.count("cae_train") == 1 and tab.curves.count("cnn_val") == 3
+    assert tab.curves.count("cnn_batch") > 3 and tab.preview.pixmap() is not None
+    assert "Test accuracy" in tab.accuracy_label.text()
+    assert sum(int(tab.confusion.value(r, c)) for r in range(7) for c in range(7)) == 35
+    names = [tab.manager.table.item(r, 1).text() for r in range(tab.manager.table.rowCount())]
+    assert tab.result.path.stem in names
+
+    tab.manager.select(tab.result.path)
+    tab.manager.use_button.click()
+    assert paths.active_model_path() == tab.result.path
+    assert tab.models.loaded().path == tab.result.path
+    tab.manager.default_button.click()
+    assert paths.active_model_path() == paths.default_model_path()
+
+
+def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder) -> None:
+    tab.set_folder(kdef_folder)
+    tab.apply_config(replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=200, input_size=24))
+    tab.start()
+    qtbot.waitUntil(lambda: tab.curves.count("cnn_train") >= 1, timeout=60_000)
+    with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
+        tab.cancel_button.click()
+    assert "Cancelled" in tab.message.text() and tab.start_button.isEnabled()
+    out = Path(tab.settings.value("training/last_output"))
+    assert not out.exists() and out.with_suffix(".partial.pt").is_file()
+    assert paths.active_model_path() == paths.default_model_path()
+    assert tab.output_path() == out  # the next Start resumes this run
+    tab.start()
+    qtbot.waitUntil(lambda: "Resuming" in tab.message.text(), timeout=2000)
+    with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
+        tab.cancel_button.click()
+
+
+def test_a_folder_without_kdef_images_gives_a_clear_message(tab, qtbot, tmp_path) -> None:
+    (tmp_path / "holiday.jpg").write_bytes(b"x")
+    tab.set_folder(tmp_path)
+    qtbot.waitUntil(lambda: "no KDEF images found" in tab.found_label.text(), timeout=5000)
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=10_000)
+    assert "no KDEF images found" in tab.message.text() and tab.start_button.isEnabled()
+
+
+def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:
+    first = TrainingTab(ModelState(), settings)
+    qtbot.addWidget(first)
+    first.preset.setCurrentText("Paper")
+    first.protocol.setCurrentText("person")
+    first.epochs_cnn.setValue(77)
+    assert first.preset.currentText() == "Custom"
+    second = TrainingTab(ModelState(), settings)
+    qtbot.addWidget(second)
+    assert second.epochs_cnn.value() == 77 and second.protocol.currentText() == "person"
+    assert second.config().epochs_cae == PRESETS["Paper"].epochs_cae

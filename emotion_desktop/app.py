@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from logging.handlers import RotatingFileHandler
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from emotion_desktop import __version__
 from emotion_desktop.core import paths
+from emotion_desktop.gui.main_window import MainWindow
 
 log = logging.getLogger("emotion_desktop")
 
@@ -24,9 +26,12 @@ log = logging.getLogger("emotion_desktop")
 def setup_logging() -> None:
     folder = paths.log_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(folder / "emotion-desktop.log", maxBytes=2_000_000, backupCount=3)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file = folder / "emotion-desktop.log"
     root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(file) for h in root.handlers):
+        return
+    handler = RotatingFileHandler(file, maxBytes=2_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
@@ -51,20 +56,66 @@ def show_exception(
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="emotion-desktop", description="Emotion Desktop")
     parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--smoke-test",
+        nargs="?",
+        const="",
+        metavar="IMAGE",
+        help="open the window offscreen, label the faces in IMAGE (or a generated image) and exit",
+    )
+    parser.add_argument(
+        "--install-launcher",
+        action="store_true",
+        help="add Emotion Desktop to the applications menu (and the desktop) and exit",
+    )
     return parser.parse_known_args(argv)[0]
+
+
+def smoke_test(window: MainWindow, image: str) -> int:
+    """Label ``image`` (or a generated face-like image, classified whole) with the active model."""
+    import numpy as np
+
+    from emotion_desktop.core.errors import EmotionDesktopError
+    from emotion_desktop.core.inference import Predictor
+
+    try:
+        predictor = Predictor(window.models.loaded())
+        if image:
+            faces = predictor.predict_image(image, whole_image=True)
+        else:
+            gray = np.tile(np.linspace(40, 220, 96, dtype=np.uint8), (120, 1))
+            faces = predictor.predict_gray(gray, whole_image=True)
+    except EmotionDesktopError as exc:
+        print(f"smoke test failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"model: {window.models.path()}")
+    for i, face in enumerate(faces):
+        print(f"face {i}: {face.label} {face.confidence:.1%} at {face.box}")
+    print(f"smoke test passed: window opened, {len(faces)} face(s) labelled")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parse_args(argv)
+    args = parse_args(argv)
+    if args.install_launcher:
+        from emotion_desktop.launcher import install_launcher
+
+        for path in install_launcher():
+            print(f"installed {path}")
+        return 0
+    if args.smoke_test is not None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     setup_logging()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName("emotion-desktop")
     app.setApplicationName("Emotion Desktop")
     sys.excepthook = show_exception
 
-    from emotion_desktop.gui.main_window import MainWindow
-
     window = MainWindow()
     window.show()
+    if args.smoke_test is not None:
+        code = smoke_test(window, args.smoke_test)
+        window.close()
+        return code
     return app.exec()

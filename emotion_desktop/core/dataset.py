@@ -33,7 +33,7 @@ from emotion_desktop.core.faces import (
 )
 from emotion_desktop.core.kdef import KdefRecord
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump whenever face location or cropping changes
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 

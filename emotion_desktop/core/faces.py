@@ -164,15 +164,17 @@ def locate_studio_face(gray: np.ndarray, detector: FaceDetector) -> tuple[Box, s
     small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     side = max(20, round(min(small.shape) * 0.25))
     for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
-        found = detector.profile.detectMultiScale(image, 1.1, 5, minSize=(side, side))
+        found = detector.profile.detectMultiScale(image, 1.1, 3, minSize=(side, side))
         if len(found):
             x, y, w, h = max(found, key=lambda b: b[2] * b[3])
             if how == "profile-mirrored":
                 x = image.shape[1] - x - w
             return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
+    # KDEF centres the head; a full profile's face sits at one side of it, so the fallback
+    # takes most of the width rather than guessing the side.
     height, width = gray.shape
-    w = round(width * 0.6)
-    return Box((width - w) // 2, round(height * 0.42 - w / 2), w, w), "centre"
+    w = round(width * 0.85)
+    return Box((width - w) // 2, round(height * 0.45 - w / 2), w, w), "centre"
 
 
 def crop_face(gray: np.ndarray, box: Box, settings: CropSettings) -> np.ndarray:

@@ -1,0 +1,57 @@
+import configparser
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from emotion_desktop import app, launcher
+from emotion_desktop.core import paths
+
+pytestmark = pytest.mark.gui
+
+
+def test_smoke_test_labels_an_image_with_the_active_model(qtbot, tiny_model, shared_data, capsys):
+    paths.set_active_model(tiny_model)
+    photo = next((shared_data / "faces" / "neutral").glob("*.jpg"))
+    assert app.main(["--smoke-test", str(photo)]) == 0
+    out = capsys.readouterr().out
+    assert f"model: {tiny_model}" in out and "face 0:" in out and "1 face(s) labelled" in out
+
+
+def test_smoke_test_without_a_model_fails_clearly(qtbot, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "default_model_path", lambda: tmp_path / "none.pt")
+    assert app.main(["--smoke-test"]) == 2
+    assert "no model file" in capsys.readouterr().err
+
+
+def test_exception_hook_logs_and_shows_one_dialog(qtbot, monkeypatch):
+    shown = []
+    monkeypatch.setattr(app.QMessageBox, "critical", lambda *a: shown.append(a[2]))
+    app.setup_logging()
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        app.show_exception(type(exc), exc, exc.__traceback__)
+    assert len(shown) == 1 and "boom" in shown[0]
+    log = (paths.log_dir() / "emotion-desktop.log").read_text()
+    assert "ValueError: boom" in log and "Traceback" in log
+
+
+def test_install_launcher_writes_a_valid_desktop_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.setenv("XDG_DESKTOP_DIR", str(tmp_path / "Desktop"))
+    (tmp_path / "Desktop").mkdir()
+    written = launcher.install_launcher()
+    assert [p.parent.name for p in written] == ["applications", "Desktop"]
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(written[0])
+    section = entry["Desktop Entry"]
+    assert section["Exec"].startswith(sys.executable) and section["Exec"].endswith(
+        "-m emotion_desktop"
+    )
+    assert section["Icon"].endswith("emotion-desktop.png")
+    assert (paths.resources_dir() / "icons" / "emotion-desktop.png").is_file()
+    if shutil.which("desktop-file-validate"):
+        result = subprocess.run(["desktop-file-validate", str(written[0])], capture_output=True)
+        assert result.returncode == 0, result.stdout

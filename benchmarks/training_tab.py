@@ -1,0 +1,94 @@
+"""The Training tab's Quick preset on a real KDEF folder, as a user runs it.
+
+Drives the real tab offscreen: time to finish, test accuracy, and the longest GUI-thread stall
+(a 5 ms timer records the largest gap between its ticks while training runs). Saves screenshots
+of the tab mid-training and finished to --shots. Ends with one JSON line.
+
+    python benchmarks/training_tab.py --data ~/datasets/data/KDEF [--shots /tmp/shots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from emotion_desktop.gui.models import ModelState  # noqa: E402
+from emotion_desktop.gui.training import TrainingTab  # noqa: E402
+
+
+class StallMeter:
+    """Largest gap between ticks of a 5 ms timer on the GUI thread."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.longest_ms = 0
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self.clock.restart())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--shots", type=Path, default=Path(tempfile.gettempdir()) / "shots")
+    args = parser.parse_args()
+    args.shots.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("EMOTION_DESKTOP_DATA_DIR", tmp)
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        tab = TrainingTab(ModelState(), settings)
+        tab.resize(1500, 950)
+        tab.show()
+        tab.preset.setCurrentText("Quick")
+        tab.set_folder(args.data)
+        meter = StallMeter()
+        mid_shot = args.shots / "training-mid.png"
+
+        def grab_mid_run(_event: object) -> None:
+            if not mid_shot.exists() and tab.curves.count("cnn_val") >= 3:
+                tab.grab().save(str(mid_shot))
+
+        loop = QEventLoop()
+        tab.train_task.progress_changed.connect(grab_mid_run)
+        tab.train_task.stopped.connect(loop.quit)
+        t0 = time.perf_counter()
+        tab.start()
+        meter.start()
+        loop.exec()
+        seconds = time.perf_counter() - t0
+        app.processEvents()
+        tab.grab().save(str(args.shots / "training-done.png"))
+        result = tab.result
+        figures = {
+            "preset": "Quick",
+            "epochs_cae": tab.config().epochs_cae,
+            "epochs_cnn": tab.config().epochs_cnn,
+            "minutes": round(seconds / 60, 2),
+            "test_accuracy": result.scores.accuracy if result else None,
+            "longest_gui_stall_ms": meter.longest_ms,
+            "message": tab.message.text(),
+        }
+        tab.shutdown()
+    print(f"screenshots in {args.shots}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -71,3 +71,20 @@ def test_task_cancel_and_stop_join_the_thread(qtbot) -> None:
         task.start(work)
         task.cancel()
     assert task.stop(5000) and running_threads() == 0
+
+
+def test_a_task_can_start_again_right_after_stop(qtbot) -> None:
+    task = Task()
+    results = []
+    task.finished.connect(results.append)
+
+    def wait_for_cancel(report, cancelled):
+        while not cancelled():
+            pass
+        return "first"
+
+    task.start(wait_for_cancel)
+    assert task.stop(5000)
+    task.start(lambda report, cancelled: "second")  # the first thread's signals still queued
+    qtbot.waitUntil(lambda: "second" in results and not task.is_running(), timeout=5000)
+    assert running_threads() == 0

@@ -97,7 +97,10 @@ class Task(QObject):
         self._runner.failed.connect(self.failed)
         self._runner.cancelled.connect(self.cancelled)
         self._runner.done.connect(self._thread.quit)
-        self._thread.finished.connect(self._on_thread_finished)
+        thread = self._thread
+        # Bound to this thread: a late ``finished`` of a thread that stop() already joined must
+        # not tear down the next run's thread.
+        thread.finished.connect(lambda: self._on_thread_finished(thread))
         _RUNNING.add(self._thread)
         self._thread.start()
 
@@ -113,12 +116,11 @@ class Task(QObject):
         self._thread.quit()
         ended = self._thread.wait(timeout_ms)
         if ended:
-            self._on_thread_finished()
+            self._on_thread_finished(self._thread)
         return ended
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self._thread is None:
+    def _on_thread_finished(self, thread: QThread) -> None:
+        if self._thread is not thread:
             return
         _RUNNING.discard(self._thread)
         self._thread.deleteLater()

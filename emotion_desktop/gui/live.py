@@ -1,23 +1,750 @@
-"""Live tab: the camera with a box and an emotion label over every face."""
+"""Live tab: the camera with a box and an emotion label over every face.
+
+Two workers (the project's :class:`Task`) run the core loops of :mod:`emotion_desktop.core.live`:
+one reads the source into a one-slot newest-frame buffer, the other detects, classifies and
+tracks the newest frame and reports a :class:`LiveResult`. The GUI thread only keeps the latest
+result and paints it on a ~30 fps timer, so a fast camera or a slow model never floods it.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emotion_desktop.core import paths
+from emotion_desktop.core.checkpoints import LoadedModel
+from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
+from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.faces import Box
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.live import (
+    CsvRecorder,
+    LatestFrame,
+    LiveOptions,
+    LivePipeline,
+    LiveResult,
+    capture_frames,
+    make_predictor,
+    process_frames,
+)
+from emotion_desktop.core.tracking import FaceTracker, TrackedFace, largest
+from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.workers import Task
+
+SourceFactory = Callable[[], FrameSource]
+REPAINT_MS = 33  # ~30 fps, whatever the camera's rate
+TIMELINE_SECONDS = 30.0
+TIMELINE_REFRESH_S = 0.1  # the timeline moves smoothly enough at 10 updates a second
+UNCERTAIN_COLOUR = "#bdc3c7"
+OPEN_FILE = "open"
+NO_CAMERA = "none"
+NO_FACE_NOTICE = "No face in view: face the camera, with light on your face"
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
+
+
+@dataclass(frozen=True)
+class OverlayItem:
+    """One box as painted: in frame pixels after mirroring, with its colour and caption."""
+
+    face_id: int
+    box: Box
+    colour: str
+    text: str
+    uncertain: bool
+
+
+def overlay_items(result: LiveResult, mirrored: bool) -> tuple[OverlayItem, ...]:
+    """What the overlay draws for ``result``: the one place that decides boxes and captions."""
+    width = result.frame.image.shape[1]
+    items = []
+    for face in result.faces:
+        box = face.box
+        if mirrored:
+            box = Box(width - box.x - box.w, box.y, box.w, box.h)
+        colour = EMOTIONS[INDEX_BY_NAME[face.label]].colour
+        text = "uncertain" if face.uncertain else f"{face.label} {face.confidence:.0%}"
+        items.append(OverlayItem(face.id, box, colour, text, face.uncertain))
+    return tuple(items)
+
+
+def frame_image(frame: np.ndarray) -> QImage:
+    """A QImage viewing the BGR array (no copy: keep the array alive while painting)."""
+    frame = np.ascontiguousarray(frame)
+    height, width = frame.shape[:2]
+    return QImage(frame.data, width, height, frame.strides[0], QImage.Format.Format_BGR888)
+
+
+def paint_result(
+    painter: QPainter, target: QRectF, result: LiveResult, mirrored: bool
+) -> tuple[OverlayItem, ...]:
+    """Draw the frame into ``target`` and a box and caption per face; returns what it drew."""
+    image = result.frame.image
+    painter.save()
+    if mirrored:
+        painter.translate(target.right(), target.top())
+        painter.scale(-1, 1)
+        painter.drawImage(QRectF(0, 0, target.width(), target.height()), frame_image(image))
+    else:
+        painter.drawImage(target, frame_image(image))
+    painter.restore()
+    scale = target.width() / image.shape[1]
+    items = overlay_items(result, mirrored)
+    font = QFont(painter.font())
+    font.setPixelSize(max(12, round(16 * min(1.0, scale * 1.5))))
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    for item in items:
+        colour = QColor(item.colour)
+        pen = QPen(colour, 3)
+        if item.uncertain:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        rect = QRectF(
+            target.x() + item.box.x * scale,
+            target.y() + item.box.y * scale,
+            item.box.w * scale,
+            item.box.h * scale,
+        )
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect)
+        caption = QRectF(
+            rect.x(),
+            max(target.y(), rect.y() - metrics.height() - 4),
+            metrics.horizontalAdvance(item.text) + 10,
+            metrics.height() + 4,
+        )
+        painter.fillRect(caption, QColor(UNCERTAIN_COLOUR) if item.uncertain else colour)
+        painter.setPen(QColor("#000000"))
+        painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, item.text)
+    return items
+
+
+class FrameView(QWidget):
+    """Paints the latest result, scaled to fit; remembers what it painted for tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.result: LiveResult | None = None
+        self.mirrored = False
+        self.placeholder = "Press Start to begin"
+        self.painted: tuple[OverlayItem, ...] = ()
+        self.painted_result: LiveResult | None = None
+
+    def show_result(self, result: LiveResult | None) -> None:
+        self.result = result
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#111111"))
+        painter.setPen(QColor("#eeeeee"))
+        if self.result is None:
+            self.painted, self.painted_result, self.notice = (), None, self.placeholder
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            painter.end()
+            return
+        height, width = self.result.frame.image.shape[:2]
+        scale = min(self.width() / width, self.height() / height)
+        target = QRectF(0, 0, width * scale, height * scale)
+        target.moveCenter(QPointF(self.rect().center()))
+        self.painted = paint_result(painter, target, self.result, self.mirrored)
+        self.painted_result = self.result
+        self.notice = "" if self.result.faces else NO_FACE_NOTICE
+        if self.notice:
+            band = QRectF(target.x(), target.y(), target.width(), 28)
+            painter.fillRect(band, QColor(0, 0, 0, 160))
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, self.notice)
+        painter.end()
+
+
+class ProbabilityPanel(QWidget):
+    """The seven probabilities of one face as horizontal bars in the emotion colours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel("No face")
+        layout.addWidget(self.title, 0, 0, 1, 2)
+        self.bars: list[QProgressBar] = []
+        for row, emotion in enumerate(EMOTIONS, start=1):
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setFormat(f"{emotion.title} %p%")
+            bar.setStyleSheet(f"QProgressBar::chunk {{ background-color: {emotion.colour}; }}")
+            layout.addWidget(bar, row, 0, 1, 2)
+            self.bars.append(bar)
+
+    def show_face(self, face: TrackedFace | None) -> None:
+        if face is None:
+            self.title.setText("No face")
+            for bar in self.bars:
+                bar.setValue(0)
+            return
+        self.title.setText(f"Face {face.id}: {'uncertain' if face.uncertain else face.label}")
+        for bar, p in zip(self.bars, face.probabilities):
+            bar.setValue(round(p * 1000))
+
+    def values(self) -> tuple[float, ...]:
+        return tuple(bar.value() / 1000 for bar in self.bars)
+
+
+class Timeline(pg.PlotWidget):
+    """The largest face's probabilities over the last 30 s; one curve per emotion, made once."""
+
+    def __init__(self) -> None:
+        super().__init__(background="w")
+        self.setMinimumHeight(160)
+        self.setYRange(0, 1, padding=0)
+        self.setXRange(-TIMELINE_SECONDS, 0, padding=0)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setLabel("bottom", "seconds ago")
+        self._curves = [self.plot([], [], pen=pg.mkPen(e.colour, width=2)) for e in EMOTIONS]
+        self._times: deque[float] = deque()
+        self._values: deque[tuple[float, ...]] = deque()
+        self._dirty = False
+
+    def append(self, timestamp: float, probabilities: tuple[float, ...]) -> None:
+        self._times.append(timestamp)
+        self._values.append(probabilities)
+        while self._times and timestamp - self._times[0] > TIMELINE_SECONDS:
+            self._times.popleft()
+            self._values.popleft()
+        self._dirty = True
+
+    def clear_data(self) -> None:
+        self._times.clear()
+        self._values.clear()
+        self._dirty = True
+
+    def refresh(self) -> None:
+        """Hand the buffered points to the curves (setData), only when something changed."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        if not self._times:
+            for curve in self._curves:
+                curve.setData([], [])
+            return
+        x = np.fromiter(self._times, float, len(self._times)) - self._times[-1]
+        values = np.array(self._values, dtype=float)
+        for index, curve in enumerate(self._curves):
+            curve.setData(x, values[:, index])
+
+    def point_count(self) -> int:
+        return len(self._times)
 
 
 class LiveTab(QWidget):
-    def __init__(self, models: ModelState, settings: QSettings) -> None:
+    """Source chooser, start/stop, the painted view, the probability panel and timeline.
+
+    ``started`` and ``stopped`` follow the two workers; ``failed(str)`` carries the message
+    shown in the pane.
+    """
+
+    started = Signal()
+    stopped = Signal()
+    failed = Signal(str)
+
+    def __init__(
+        self, models: ModelState, settings: QSettings, options: LiveOptions | None = None
+    ) -> None:
         super().__init__()
         self.models = models
         self.settings = settings
+        self.options = options or LiveOptions()
+        self._capture, self._process = self._new_tasks()
+        self._buffer: LatestFrame | None = None
+        self._tracker: FaceTracker | None = None
+        self._retry_source: SourceFactory | None = None
+        self._swap_requested = threading.Event()
+        self._latest: LiveResult | None = None
+        self._shown: LiveResult | None = None
+        self._step_ms: deque[float] = deque(maxlen=30)
+        self._timeline_refreshed = 0.0
+        self._recorder: CsvRecorder | None = None
+        self._build()
+        self._restore()
+        self.models.changed.connect(self._on_models_changed)
+        self._repaint = QTimer(self)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self._on_repaint_timeout)
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.source_box = QComboBox()
+        self.source_box.setMinimumWidth(220)
+        self.source_box.activated.connect(self._on_source_box_activated)
+        self.loop_box = QCheckBox("Loop video")
+        self.loop_box.setChecked(True)
+        self.loop_box.toggled.connect(self._on_loop_box_toggled)
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self._on_start_button_clicked)
+        self.snapshot_button = QPushButton("Snapshot")
+        self.snapshot_button.clicked.connect(self._on_snapshot_button_clicked)
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.record_button.toggled.connect(self._on_record_button_toggled)
+        self.mirror_box = QCheckBox("Mirror")
+        self.mirror_box.toggled.connect(self._on_mirror_box_toggled)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Source:"))
+        controls.addWidget(self.source_box)
+        for widget in (self.loop_box, self.start_button, self.snapshot_button):
+            controls.addWidget(widget)
+        controls.addWidget(self.record_button)
+        controls.addWidget(self.mirror_box)
+        controls.addStretch(1)
+
+        self.view = FrameView()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.clicked.connect(self._on_retry_button_clicked)
+        self.message_bar = QFrame()
+        self.message_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        bar_layout = QHBoxLayout(self.message_bar)
+        bar_layout.addWidget(self.message, 1)
+        bar_layout.addWidget(self.retry_button)
+        self.message_bar.hide()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.view, 1)
+        left_layout.addWidget(self.message_bar)
+
+        self.panel = ProbabilityPanel()
+        self.timeline = Timeline()
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 95)
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider_changed)
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.valueChanged.connect(self._on_threshold_slider_changed)
+        self.smoothing_label = QLabel()
+        self.threshold_label = QLabel()
+        form = QFormLayout()
+        form.addRow(self.smoothing_label, self.smoothing_slider)
+        form.addRow(self.threshold_label, self.threshold_slider)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.timeline, 1)
+        side_layout.addLayout(form)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        self.status = QLabel("Stopped")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Live camera view"))
+        layout.addLayout(controls)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+
+    def _restore(self) -> None:
+        self.smoothing_slider.setValue(int(self.settings.value("live/smoothing", 60)))
+        self.threshold_slider.setValue(int(self.settings.value("live/threshold", 45)))
+        self.mirror_box.setChecked(self.settings.value("live/mirror", "false") == "true")
+        self.loop_box.setChecked(self.settings.value("live/loop", "true") == "true")
+        self._on_smoothing_slider_changed(self.smoothing_slider.value())
+        self._on_threshold_slider_changed(self.threshold_slider.value())
+        self.refresh_sources()
+
+    # ---- sources ------------------------------------------------------------------------
+
+    def refresh_sources(self) -> None:
+        """List the cameras that open, the remembered video file and "Open video file…".
+
+        Probing is immediate where no camera exists; each camera found costs one open.
+        """
+        remembered = str(self.settings.value("live/source", ""))
+        self.source_box.clear()
+        for index in list_cameras():
+            self.source_box.addItem(f"Camera {index}", f"camera:{index}")
+        if self.source_box.count() == 0:
+            self.source_box.addItem("No camera found", NO_CAMERA)
+        if remembered.startswith("file:") and Path(remembered[5:]).is_file():
+            self._add_file_item(Path(remembered[5:]))
+        self.source_box.addItem("Open video file…", OPEN_FILE)
+        found = self.source_box.findData(remembered)
+        self.source_box.setCurrentIndex(max(0, found))
+
+    def _add_file_item(self, path: Path) -> int:
+        key = f"file:{path}"
+        index = self.source_box.findData(key)
+        if index < 0:
+            index = self.source_box.count()
+            if self.source_box.findData(OPEN_FILE) >= 0:
+                index -= 1
+            self.source_box.insertItem(index, path.name, key)
+            self.source_box.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+        return index
+
+    def set_video_file(self, path: Path) -> None:
+        """Choose a video file as the source (and remember it), as the file dialog does."""
+        path = Path(path).resolve()
+        self.source_box.setCurrentIndex(self._add_file_item(path))
+        self.settings.setValue("live/source", f"file:{path}")
 
     def open_video_dialog(self) -> None:
-        """Ask for a video file to use as the camera."""
+        """Ask for a video file to use as the camera, then start it."""
+        start_dir = str(self.settings.value("live/video_dir", str(Path.home())))
+        name, _ = QFileDialog.getOpenFileName(self, "Open video file", start_dir, VIDEO_FILTER)
+        if not name:
+            self._select_remembered()
+            return
+        self.settings.setValue("live/video_dir", str(Path(name).parent))
+        self.set_video_file(Path(name))
+        self.start()
+
+    def _select_remembered(self) -> None:
+        found = self.source_box.findData(str(self.settings.value("live/source", "")))
+        self.source_box.setCurrentIndex(max(0, found))
+
+    def _source_factory(self) -> SourceFactory | None:
+        """How to open the selected source; None when there is nothing to open."""
+        key = str(self.source_box.currentData())
+        if key.startswith("camera:"):
+            index = int(key.split(":", 1)[1])
+            return lambda: VideoSource(index)
+        if key.startswith("file:"):
+            path = Path(key[5:])
+            loop = self.loop_box.isChecked()
+            return lambda: VideoSource(path, loop=loop, realtime=True)
+        return None
+
+    # ---- running ------------------------------------------------------------------------
+
+    def _new_tasks(self) -> tuple[Task, Task]:
+        """A fresh pair of workers per run, so no signal of a stopped run reaches the next."""
+        capture, process = Task(self), Task(self)
+        capture.failed.connect(self._on_capture_failed)
+        capture.finished.connect(self._on_capture_finished)
+        capture.stopped.connect(self._on_worker_stopped)
+        process.progress_changed.connect(self._on_process_progress_changed)
+        process.failed.connect(self._on_process_failed)
+        process.stopped.connect(self._on_worker_stopped)
+        return capture, process
+
+    def _retire_tasks(self) -> None:
+        """Join the current workers and cut them off from the tab before a new run."""
+        capture, process = self._capture, self._process
+        for signal in (capture.failed, capture.finished, capture.stopped):
+            signal.disconnect()
+        for signal in (process.progress_changed, process.failed, process.stopped):
+            signal.disconnect()
+        self._join_workers()
+        self._capture.deleteLater()
+        self._process.deleteLater()
+        self._capture, self._process = self._new_tasks()
+
+    def is_running(self) -> bool:
+        return self._capture.is_running() or self._process.is_running()
+
+    def latest(self) -> LiveResult | None:
+        """The newest result received from the worker (painted at the next timer tick)."""
+        return self._latest
+
+    def start(self, source: SourceFactory | None = None) -> None:
+        """Start the selected source, or ``source`` (a function returning a FrameSource)."""
+        self._retry_source = source
+        factory = source or self._source_factory()
+        if factory is None:
+            self._show_message(
+                "No camera found: connect one and press Retry, or choose Open video file…",
+                retry=True,
+            )
+            return
+        self._retire_tasks()
+        self._hide_message()
+        self._latest = self._shown = None
+        self._step_ms.clear()
+        self.timeline.clear_data()
+        self.view.placeholder = "Starting…"
+        self.view.show_result(None)
+        self._buffer = buffer = LatestFrame()
+        self._tracker = tracker = FaceTracker(
+            smoothing=self.smoothing_slider.value() / 100,
+            threshold=self.threshold_slider.value() / 100,
+        )
+        self._swap_requested.clear()
+        models, options, swap_requested = self.models, self.options, self._swap_requested
+
+        def swap_predictor() -> Predictor | None:
+            if not swap_requested.is_set():
+                return None
+            swap_requested.clear()
+            return make_predictor(_load(models), options)
+
+        def process(report, cancelled) -> int:
+            pipeline = LivePipeline(
+                make_predictor(_load(models), options), tracker, options.detect_every
+            )
+            return process_frames(
+                buffer, pipeline, report, cancelled, swap_predictor, options.torch_threads
+            )
+
+        source = factory()
+        self._process.start(process)
+        self._capture.start(lambda report, cancelled: capture_frames(source, buffer, cancelled))
+        self.start_button.setText("Stop")
+        self.status.setText(f"Opening {source.description}…")
+        self._repaint.start()
+        self.started.emit()
+
+    def stop(self) -> None:
+        """Ask both workers to stop; the pane updates when they have ended."""
+        self._capture.cancel()
+        self._process.cancel()
+        if self._buffer is not None:
+            self._buffer.close()
 
     def shutdown(self) -> None:
-        """Stop and join every worker thread of the tab."""
+        """Stop and join every worker thread of the tab (window close)."""
+        self._join_workers()
+        self._repaint.stop()
+        self._stop_recording()
+
+    def _join_workers(self) -> None:
+        if self._buffer is not None:
+            self._buffer.close()
+        self._capture.stop()
+        self._process.stop()
+
+    @Slot(object)
+    def _on_process_progress_changed(self, result: LiveResult) -> None:
+        self._latest = result
+        self._step_ms.append(result.timings.total_ms)
+        face = largest([f for f in result.faces if not f.missed])
+        if face is not None:
+            self.timeline.append(result.frame.timestamp, face.probabilities)
+        if self._recorder is not None:
+            self._recorder.write(result)
+
+    @Slot()
+    def _on_repaint_timeout(self) -> None:
+        result = self._latest
+        if result is not None and result is not self._shown:
+            self._shown = result
+            self.view.show_result(result)
+            self.panel.show_face(largest(result.faces))
+            self.status.setText(
+                f"Capture {result.capture_fps:.1f} fps · processed {result.processed_fps:.1f} fps"
+                f" · {np.mean(self._step_ms):.1f} ms per frame · {result.dropped} dropped"
+                f" · model {result.model.stem if result.model else '?'}"
+            )
+        now = time.monotonic()
+        if now - self._timeline_refreshed >= TIMELINE_REFRESH_S:
+            self._timeline_refreshed = now
+            self.timeline.refresh()
+
+    @Slot(str)
+    def _on_capture_failed(self, message: str) -> None:
+        self._process.cancel()
+        self._show_message(message, retry=True)
+
+    @Slot(object)
+    def _on_capture_finished(self, frames: int) -> None:
+        # Only a source that ran out ends this way: Stop and failures end as cancelled/failed.
+        self._show_message(f"End of the video ({frames} frames). Press Start to play it again.")
+
+    @Slot(str)
+    def _on_process_failed(self, message: str) -> None:
+        self._capture.cancel()
+        if self._buffer is not None:
+            self._buffer.close()
+        self._show_message(message, retry=True)
+
+    @Slot()
+    def _on_worker_stopped(self) -> None:
+        if self.is_running():
+            return
+        self._repaint.stop()
+        self._on_repaint_timeout()
+        self.start_button.setText("Start")
+        if self._latest is None:
+            self.view.placeholder = "Press Start to begin"
+            self.view.show_result(None)
+        self.status.setText(
+            "Stopped" if self._latest is None else f"Stopped · {self.status.text()}"
+        )
+        self.stopped.emit()
+
+    @Slot()
+    def _on_models_changed(self) -> None:
+        self._swap_requested.set()
+
+    # ---- messages -----------------------------------------------------------------------
+
+    def _show_message(self, text: str, retry: bool = False) -> None:
+        self.message.setText(text)
+        self.retry_button.setVisible(retry)
+        self.message_bar.show()
+        if retry:
+            self.failed.emit(text)
+
+    def _hide_message(self) -> None:
+        self.message_bar.hide()
+        self.message.clear()
+
+    def message_text(self) -> str:
+        """The message shown in the pane, '' when none is."""
+        return self.message.text() if self.message_bar.isVisibleTo(self) else ""
+
+    @Slot()
+    def _on_retry_button_clicked(self) -> None:
+        """Start again; for a camera, look for cameras again first (one may be plugged in)."""
+        key = str(self.source_box.currentData())
+        if self._retry_source is None and (key == NO_CAMERA or key.startswith("camera:")):
+            self.refresh_sources()
+        self.start(self._retry_source)
+
+    # ---- controls -----------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_source_box_activated(self, index: int) -> None:
+        key = str(self.source_box.itemData(index))
+        if key == OPEN_FILE:
+            self.open_video_dialog()
+            return
+        if key != NO_CAMERA:
+            self.settings.setValue("live/source", key)
+
+    @Slot()
+    def _on_start_button_clicked(self) -> None:
+        if self.is_running():
+            self.stop()
+        else:
+            self.start()
+
+    @Slot(bool)
+    def _on_mirror_box_toggled(self, checked: bool) -> None:
+        self.view.mirrored = checked
+        self.view.update()
+        self.settings.setValue("live/mirror", "true" if checked else "false")
+
+    @Slot(bool)
+    def _on_loop_box_toggled(self, checked: bool) -> None:
+        self.settings.setValue("live/loop", "true" if checked else "false")
+
+    @Slot(int)
+    def _on_smoothing_slider_changed(self, value: int) -> None:
+        self.smoothing_label.setText(f"Smoothing {value / 100:.2f}")
+        if self._tracker is not None:
+            self._tracker.smoothing = value / 100
+        self.settings.setValue("live/smoothing", value)
+
+    @Slot(int)
+    def _on_threshold_slider_changed(self, value: int) -> None:
+        self.threshold_label.setText(f"Uncertain below {value}%")
+        if self._tracker is not None:
+            self._tracker.threshold = value / 100
+        self.settings.setValue("live/threshold", value)
+
+    @Slot()
+    def _on_snapshot_button_clicked(self) -> None:
+        path = self.save_snapshot()
+        if path is not None:
+            self._show_message(f"Snapshot saved to {path}")
+
+    def save_snapshot(self, path: Path | None = None) -> Path | None:
+        """Save the shown frame with its overlay as a PNG at the frame's own resolution."""
+        result = self._shown or self._latest
+        if result is None:
+            self._show_message("Nothing to save yet: start a camera or video first.")
+            return None
+        path = Path(path) if path else _timestamped(paths.data_dir() / "snapshots", "png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        height, width = result.frame.image.shape[:2]
+        image = QImage(width, height, QImage.Format.Format_RGB32)
+        painter = QPainter(image)
+        paint_result(painter, QRectF(0, 0, width, height), result, self.view.mirrored)
+        painter.end()
+        if not image.save(str(path), "PNG"):
+            self._show_message(f"Could not write {path}: check the folder is writable.")
+            return None
+        return path
+
+    @Slot(bool)
+    def _on_record_button_toggled(self, checked: bool) -> None:
+        if checked:
+            path = self.start_recording()
+            self._show_message(f"Recording faces to {path}")
+        else:
+            path = self._stop_recording()
+            if path is not None:
+                self._show_message(f"Recording saved to {path}")
+
+    def start_recording(self, path: Path | None = None) -> Path:
+        """Write a CSV row per face per processed frame until :meth:`stop_recording`."""
+        self._stop_recording()
+        path = Path(path) if path else _timestamped(paths.data_dir() / "recordings", "csv")
+        self._recorder = CsvRecorder(path)
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(True)
+        self.record_button.blockSignals(False)
+        return path
+
+    def stop_recording(self) -> Path | None:
+        """Close the CSV; returns its path, or None when nothing was being recorded."""
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(False)
+        self.record_button.blockSignals(False)
+        return self._stop_recording()
+
+    def _stop_recording(self) -> Path | None:
+        if self._recorder is None:
+            return None
+        recorder, self._recorder = self._recorder, None
+        recorder.close()
+        return recorder.path
+
+
+def _load(models: ModelState) -> LoadedModel:
+    """The active model, with a message that says what to do when there is none."""
+    try:
+        return models.loaded()
+    except CheckpointError as exc:
+        raise CheckpointError(
+            f"No model to run: {exc}. Train one in the Training tab, then press Retry."
+        ) from exc
+
+
+def _timestamped(folder: Path, suffix: str) -> Path:
+    return folder / f"live-{time.strftime('%Y%m%d-%H%M%S')}.{suffix}"

@@ -1,0 +1,293 @@
+"""The live pipeline without Qt: newest-frame buffer, per-frame step, timing, CSV recording.
+
+Two loops share a one-slot buffer: :func:`capture_frames` puts every frame the source delivers,
+:func:`process_frames` takes the newest one, detects, classifies and tracks. When the model is
+slower than the camera the frames in between are dropped (and counted) instead of queued, so
+the overlay never lags behind the picture. The GUI runs each loop in a worker; the benchmark
+and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotion_desktop.core.checkpoints import LoadedModel
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.faces import FaceDetector, to_gray
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.tracking import FaceTracker, TrackedFace
+from emotion_desktop.core.video import FrameSource
+
+ReportFn = Callable[[object], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """Speed settings of the live pipeline, chosen for a webcam on two CPU cores.
+
+    Detection is the expensive step, so it runs on every ``detect_every``-th frame and the
+    frames between reuse the tracked boxes (a face moves little in 1/10 s). Webcam faces are
+    large, so the detector works on a ``detect_width``-pixel image and ignores faces smaller
+    than ``min_face`` of the frame height. ``flip`` (mirror averaging) is off: the temporal
+    smoothing steadies the label for free, where the flip would double the classifier cost.
+    One torch thread: for a batch of a few 48-pixel crops the hand-off between threads costs
+    more than it saves, and the other core serves the capture and the GUI.
+    """
+
+    detect_every: int = 3
+    detect_width: int = 240
+    min_face: float = 0.2
+    flip: bool = False
+    torch_threads: int = 1
+
+
+def make_predictor(loaded: LoadedModel, options: LiveOptions) -> Predictor:
+    """A predictor with its own face detector, to be built on the thread that will use it."""
+    detector = FaceDetector(detect_width=options.detect_width, min_face=options.min_face)
+    return Predictor(loaded, detector, flip=options.flip)
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` intra-op torch threads, then restore the previous number."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class StepTimings:
+    """Milliseconds spent on one frame; ``detect_ms`` is 0 on frames that reused boxes."""
+
+    detect_ms: float
+    classify_ms: float
+    total_ms: float
+    detected: bool
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing frames pixel by pixel is never meant
+class CapturedFrame:
+    image: np.ndarray  # BGR
+    index: int
+    timestamp: float  # time.time() when captured
+
+
+@dataclass(frozen=True, eq=False)
+class LiveResult:
+    """Everything the overlay paints for one processed frame, sent from the worker."""
+
+    frame: CapturedFrame
+    faces: tuple[TrackedFace, ...]
+    timings: StepTimings
+    capture_fps: float
+    processed_fps: float
+    dropped: int
+    model: Path | None  # the checkpoint that classified this frame (it changes on a swap)
+
+
+class RateMeter:
+    """Events per second over the last ``window`` seconds."""
+
+    def __init__(self, window: float = 2.0) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window:
+            self._times.popleft()
+
+    def rate(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class LatestFrame:
+    """A one-slot buffer: ``put`` replaces an untaken frame (counted as dropped)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._frame: CapturedFrame | None = None
+        self._closed = False
+        self._rate = RateMeter()
+        self.captured = 0
+        self.dropped = 0
+
+    def put(self, image: np.ndarray) -> None:
+        with self._condition:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = CapturedFrame(image, self.captured, time.time())
+            self.captured += 1
+            self._rate.tick()
+            self._condition.notify()
+
+    def take(self, timeout: float = 0.1) -> CapturedFrame | None:
+        """The newest frame not yet taken, waiting up to ``timeout`` s; None if none came."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._frame is not None or self._closed, timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def close(self) -> None:
+        """No more frames will come; a waiting ``take`` returns at once."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    @property
+    def finished(self) -> bool:
+        """Closed and empty: the processing loop can end."""
+        with self._condition:
+            return self._closed and self._frame is None
+
+    def capture_fps(self) -> float:
+        with self._condition:
+            return self._rate.rate()
+
+
+class LivePipeline:
+    """One frame in, tracked faces and timings out: grey, detect (every k-th), classify, track."""
+
+    def __init__(
+        self, predictor: Predictor, tracker: FaceTracker | None = None, detect_every: int = 3
+    ) -> None:
+        if detect_every < 1:
+            raise ValueError("detect_every must be at least 1")
+        self.predictor = predictor
+        self.tracker = tracker or FaceTracker()
+        self.detect_every = detect_every
+        self._count = 0
+
+    def step(self, frame: np.ndarray) -> tuple[tuple[TrackedFace, ...], StepTimings]:
+        start = time.perf_counter()
+        gray = to_gray(frame)
+        detected = self._count % self.detect_every == 0
+        self._count += 1
+        boxes = self.predictor.detector.detect(gray) if detected else self.tracker.active_boxes()
+        located = time.perf_counter()
+        results = self.predictor.predict_boxes(gray, boxes)
+        classified = time.perf_counter()
+        faces = self.tracker.update(results)
+        end = time.perf_counter()
+        return faces, StepTimings(
+            detect_ms=(located - start) * 1000 if detected else 0.0,
+            classify_ms=(classified - located) * 1000,
+            total_ms=(end - start) * 1000,
+            detected=detected,
+        )
+
+
+def capture_frames(source: FrameSource, buffer: LatestFrame, cancelled: CancelFn) -> int:
+    """Read ``source`` into ``buffer`` until its end or ``cancelled()``; the number read.
+
+    The source is opened here, on the calling (worker) thread, because opening a camera can
+    take a second. The buffer is closed whatever happens, so the processing loop ends too.
+    """
+    try:
+        source.open()
+        while not cancelled():
+            frame = source.read()
+            if frame is None:
+                break
+            buffer.put(frame)
+    finally:
+        source.close()
+        buffer.close()
+    return buffer.captured
+
+
+def process_frames(
+    buffer: LatestFrame,
+    pipeline: LivePipeline,
+    report: ReportFn,
+    cancelled: CancelFn,
+    swap_predictor: Callable[[], Predictor | None] = lambda: None,
+    threads: int = 1,
+) -> int:
+    """Take the newest frames from ``buffer`` and ``report`` a :class:`LiveResult` for each.
+
+    ``swap_predictor`` is asked between frames and returns a new predictor when the user has
+    picked another model, so the model changes without stopping the camera. Returns the number
+    of frames processed once the buffer is finished or the loop is cancelled.
+    """
+    processed = RateMeter()
+    count = 0
+    with torch_threads(threads):
+        while not cancelled() and not buffer.finished:
+            frame = buffer.take()
+            if frame is None:
+                continue
+            replacement = swap_predictor()
+            if replacement is not None:
+                pipeline.predictor = replacement
+            faces, timings = pipeline.step(frame.image)
+            processed.tick()
+            count += 1
+            report(
+                LiveResult(
+                    frame=frame,
+                    faces=faces,
+                    timings=timings,
+                    capture_fps=buffer.capture_fps(),
+                    processed_fps=processed.rate(),
+                    dropped=buffer.dropped,
+                    model=pipeline.predictor.path,
+                )
+            )
+    return count
+
+
+RECORD_COLUMNS = ("timestamp", "frame", "face_id", "x", "y", "w", "h", "label", *NAMES)
+
+
+class CsvRecorder:
+    """Writes one row per face per processed frame: time, face id, box, probabilities."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(RECORD_COLUMNS)
+        self.rows = 0
+
+    def write(self, result: LiveResult) -> None:
+        for face in result.faces:
+            if face.missed:  # a face in its grace period was not seen in this frame
+                continue
+            box = face.box
+            self._writer.writerow(
+                (
+                    f"{result.frame.timestamp:.3f}",
+                    result.frame.index,
+                    face.id,
+                    box.x,
+                    box.y,
+                    box.w,
+                    box.h,
+                    face.label,
+                    *(f"{p:.4f}" for p in face.probabilities),
+                )
+            )
+            self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,265 @@
+"""The Live tab driven offscreen with the shared video, the tiny model and failing fakes."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QImage
+
+from emotion_desktop.core.emotions import EMOTIONS, NAMES
+from emotion_desktop.core.errors import VideoSourceError
+from emotion_desktop.core.faces import Box
+from emotion_desktop.core.tracking import largest
+from emotion_desktop.core.video import VideoSource
+from emotion_desktop.gui.live import NO_FACE_NOTICE, LiveTab, overlay_items
+from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.workers import running_threads
+from tests.test_video import write_video
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 20_000  # generous: the two cores are shared; a passing run takes a second or two
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def video(shared_data: Path) -> Path:
+    return shared_data / "video" / "WolfgangLanger_Pexels.mp4"
+
+
+@pytest.fixture
+def tab(qtbot, settings: QSettings):
+    tab = LiveTab(ModelState(), settings)
+    qtbot.addWidget(tab)
+    tab.resize(1000, 600)
+    tab.show()
+    yield tab
+    tab.shutdown()
+
+
+@pytest.fixture
+def with_model(tab: LiveTab, tiny_model: Path) -> Path:
+    tab.models.set_active(tiny_model)
+    return tiny_model
+
+
+def wait_for_painted_faces(qtbot, tab: LiveTab) -> None:
+    qtbot.waitUntil(lambda: bool(tab.view.painted), timeout=WAIT_MS)
+
+
+def wait_until_stopped(qtbot, tab: LiveTab) -> None:
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+    assert running_threads() == 0
+
+
+class BrokenCamera:
+    """Delivers a few frames of a real video, then fails as an unplugged camera does."""
+
+    description = "camera 7"
+    is_camera = True
+
+    def __init__(self, video: Path, frames: int = 5) -> None:
+        self._video = VideoSource(video)
+        self._left = frames
+
+    def open(self) -> None:
+        self._video.open()
+
+    def read(self) -> np.ndarray | None:
+        if self._left == 0:
+            raise VideoSourceError("camera 7 stopped delivering frames (unplugged)")
+        self._left -= 1
+        return self._video.read()
+
+    def close(self) -> None:
+        self._video.close()
+
+
+class EmptyRoom:
+    """A camera looking at a grey wall: frames keep coming, no face in any of them."""
+
+    description = "camera 3"
+    is_camera = True
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> np.ndarray:
+        return np.full((240, 320, 3), 128, np.uint8)
+
+    def close(self) -> None:
+        pass
+
+
+def test_video_faces_are_painted_with_coloured_boxes_labels_and_panel(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    tab.set_video_file(video)
+    tab.start()
+    wait_for_painted_faces(qtbot, tab)
+    result = tab.view.painted_result
+    assert result is not None and result.model == with_model.resolve()
+    assert tab.view.painted == overlay_items(result, mirrored=False)
+    colours = {e.colour for e in EMOTIONS}
+    for item, face in zip(tab.view.painted, result.faces):
+        assert item.colour in colours
+        assert item.text == "uncertain" if face.uncertain else item.text.split()[0] in NAMES
+        assert 100 < item.box.w < 360 and 0 <= item.box.x <= 640 - item.box.w
+    shown = largest(tab.view.result.faces)
+    assert tab.panel.values() == pytest.approx(shown.probabilities, abs=1e-3)
+    assert sum(tab.panel.values()) == pytest.approx(1.0, abs=0.01)
+    qtbot.waitUntil(lambda: tab.timeline.point_count() > 3, timeout=WAIT_MS)
+    assert "fps" in tab.status.text() and "dropped" in tab.status.text()
+    assert tab.start_button.text() == "Stop"
+
+
+def test_mirror_flips_the_painted_boxes(qtbot, tab: LiveTab, with_model: Path, video: Path) -> None:
+    tab.set_video_file(video)
+    tab.start()
+    wait_for_painted_faces(qtbot, tab)
+    tab.mirror_box.setChecked(True)
+    tab.view.repaint()
+    result = tab.view.painted_result
+    for item, face in zip(tab.view.painted, result.faces):
+        assert item.box == Box(640 - face.box.x - face.box.w, face.box.y, face.box.w, face.box.h)
+    assert tab.settings.value("live/mirror") == "true"
+
+
+def test_snapshot_and_recording_write_files(
+    qtbot, tab: LiveTab, with_model: Path, video: Path, tmp_path: Path
+) -> None:
+    tab.set_video_file(video)
+    tab.start()
+    recording = tab.start_recording(tmp_path / "faces.csv")
+    assert tab.record_button.isChecked()
+    wait_for_painted_faces(qtbot, tab)
+    qtbot.waitUntil(lambda: tab.latest().frame.index > 5, timeout=WAIT_MS)
+    assert tab.stop_recording() == recording and not tab.record_button.isChecked()
+    with recording.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {"timestamp", "face_id", "x", "w", *NAMES} <= set(rows[0])
+    assert sum(float(rows[0][n]) for n in NAMES) == pytest.approx(1.0, abs=0.01)
+
+    item = overlay_items(tab.view.result, mirrored=False)[0]
+    path = tab.save_snapshot(tmp_path / "snap.png")
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (640, 360)
+    edge = image.pixelColor(item.box.x, item.box.y + item.box.h // 2)
+    assert edge == QColor(item.colour)
+
+
+def test_camera_failing_mid_stream_shows_retry_and_recovers(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    sources = iter([BrokenCamera(video), VideoSource(video, realtime=True)])
+    with qtbot.waitSignal(tab.failed, timeout=WAIT_MS) as failed:
+        tab.start(lambda: next(sources))
+    assert "unplugged" in failed.args[0] and "unplugged" in tab.message_text()
+    assert tab.retry_button.isVisible()
+    wait_until_stopped(qtbot, tab)
+    assert tab.start_button.text() == "Start"
+
+    qtbot.mouseClick(tab.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: tab.latest() is not None and tab.latest().frame.index > 8, timeout=WAIT_MS
+    )
+    assert tab.message_text() == "" and tab.is_running()
+
+
+def test_frames_without_a_face_say_so(qtbot, tab: LiveTab, with_model: Path) -> None:
+    tab.start(EmptyRoom)
+    qtbot.waitUntil(lambda: tab.view.painted_result is not None, timeout=WAIT_MS)
+    assert tab.view.painted == () and tab.view.notice == NO_FACE_NOTICE
+    assert tab.panel.title.text() == "No face" and sum(tab.panel.values()) == 0
+
+
+def test_video_that_will_not_open_shows_a_message(
+    qtbot, tab: LiveTab, with_model: Path, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "holiday.mp4"
+    bogus.write_bytes(b"not a video" * 100)
+    tab.set_video_file(bogus)
+    with qtbot.waitSignal(tab.failed, timeout=WAIT_MS):
+        tab.start()
+    assert "holiday.mp4 is not a video" in tab.message_text()
+    wait_until_stopped(qtbot, tab)
+
+
+def test_end_of_a_video_that_does_not_loop(
+    qtbot, tab: LiveTab, with_model: Path, tmp_path: Path
+) -> None:
+    tab.loop_box.setChecked(False)
+    tab.set_video_file(write_video(tmp_path / "short.avi"))
+    tab.start()
+    qtbot.waitUntil(lambda: "End of the video" in tab.message_text(), timeout=WAIT_MS)
+    wait_until_stopped(qtbot, tab)
+    assert not tab.retry_button.isVisibleTo(tab)
+
+
+def test_missing_model_is_a_message_not_a_crash(
+    qtbot, tab: LiveTab, video: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"truncated")
+    tab.models.set_active(broken)
+    tab.set_video_file(video)
+    with qtbot.waitSignal(tab.failed, timeout=WAIT_MS):
+        tab.start()
+    assert tab.message_text().startswith("No model to run")
+    assert "Training tab" in tab.message_text()
+    wait_until_stopped(qtbot, tab)
+
+
+@pytest.mark.skipif(
+    any(Path(f"/dev/video{i}").exists() for i in range(4)), reason="a camera is connected"
+)
+def test_no_camera_offers_retry(tab: LiveTab) -> None:
+    assert tab.source_box.currentData() == "none"
+    tab.start()
+    assert tab.message_text().startswith("No camera found")
+    assert tab.retry_button.isVisibleTo(tab) and not tab.is_running()
+
+
+def test_model_swap_reaches_the_running_worker(
+    qtbot, tab: LiveTab, with_model: Path, video: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.pt"
+    shutil.copy(with_model, other)
+    tab.set_video_file(video)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.latest() is not None, timeout=WAIT_MS)
+    tab.models.set_active(other)
+    qtbot.waitUntil(lambda: tab.latest().model == other.resolve(), timeout=WAIT_MS)
+    assert tab.is_running() and tab.message_text() == ""
+
+
+def test_source_and_settings_are_remembered(
+    qtbot, tab: LiveTab, settings: QSettings, video: Path
+) -> None:
+    tab.set_video_file(video)
+    tab.smoothing_slider.setValue(20)
+    tab.threshold_slider.setValue(70)
+    tab.loop_box.setChecked(False)
+    again = LiveTab(ModelState(), settings)
+    qtbot.addWidget(again)
+    assert again.source_box.currentData() == f"file:{video.resolve()}"
+    assert again.source_box.currentText() == video.name
+    assert (again.smoothing_slider.value(), again.threshold_slider.value()) == (20, 70)
+    assert not again.loop_box.isChecked()
+
+
+def test_shutdown_joins_the_workers(qtbot, tab: LiveTab, with_model: Path, video: Path) -> None:
+    tab.set_video_file(video)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.latest() is not None, timeout=WAIT_MS)
+    assert running_threads() == 2
+    tab.shutdown()
+    assert running_threads() == 0 and not tab.is_running()

@@ -1,0 +1,322 @@
+"""Face tracking, the newest-frame buffer and the per-frame pipeline, with fakes (no Qt)."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import VideoSourceError
+from emotion_desktop.core.faces import Box
+from emotion_desktop.core.inference import FaceResult
+from emotion_desktop.core.live import (
+    RECORD_COLUMNS,
+    CsvRecorder,
+    LatestFrame,
+    LivePipeline,
+    LiveResult,
+    RateMeter,
+    capture_frames,
+    process_frames,
+)
+from emotion_desktop.core.tracking import FaceTracker, TrackedFace, largest
+
+HAPPY = tuple(0.9 if n == "happy" else 0.1 / 6 for n in NAMES)
+SAD = tuple(0.9 if n == "sad" else 0.1 / 6 for n in NAMES)
+FLAT = tuple(1 / 7 for _ in NAMES)
+
+
+def face(box: Box, probabilities: tuple[float, ...] = HAPPY) -> FaceResult:
+    return FaceResult(box, probabilities)
+
+
+# ---- tracker -------------------------------------------------------------------------------
+
+
+def test_a_face_that_moves_a_little_keeps_its_id() -> None:
+    tracker = FaceTracker()
+    first = tracker.update([face(Box(100, 100, 80, 80))])
+    second = tracker.update([face(Box(106, 102, 80, 80))])
+    assert [f.id for f in first] == [f.id for f in second] == [1]
+    assert second[0].box == Box(106, 102, 80, 80)
+
+
+def test_a_new_face_far_away_gets_a_new_id() -> None:
+    tracker = FaceTracker()
+    tracker.update([face(Box(0, 0, 50, 50))])
+    faces = tracker.update([face(Box(0, 0, 50, 50)), face(Box(300, 0, 50, 50))])
+    assert sorted(f.id for f in faces) == [1, 2]
+
+
+def test_two_faces_swap_nothing_when_matched_by_overlap() -> None:
+    tracker = FaceTracker()
+    tracker.update([face(Box(0, 0, 50, 50), HAPPY), face(Box(200, 0, 50, 50), SAD)])
+    faces = tracker.update([face(Box(204, 0, 50, 50), SAD), face(Box(4, 0, 50, 50), HAPPY)])
+    by_id = {f.id: f for f in faces}
+    assert by_id[1].label == "happy" and by_id[1].box.x == 4
+    assert by_id[2].label == "sad" and by_id[2].box.x == 204
+
+
+def test_smoothing_blends_old_and_new_probabilities() -> None:
+    tracker = FaceTracker(smoothing=0.75)
+    box = Box(10, 10, 60, 60)
+    tracker.update([face(box, HAPPY)])
+    (smoothed,) = tracker.update([face(box, SAD)])
+    expected = 0.75 * np.array(HAPPY) + 0.25 * np.array(SAD)
+    assert smoothed.probabilities == pytest.approx(tuple(expected))
+    assert smoothed.label == "happy"
+
+
+def test_no_smoothing_follows_each_frame() -> None:
+    tracker = FaceTracker(smoothing=0.0)
+    box = Box(10, 10, 60, 60)
+    tracker.update([face(box, HAPPY)])
+    (now,) = tracker.update([face(box, SAD)])
+    assert now.label == "sad" and now.probabilities == pytest.approx(SAD)
+
+
+def test_smoothing_of_one_or_more_is_refused() -> None:
+    with pytest.raises(ValueError, match="smoothing"):
+        FaceTracker(smoothing=1.0)
+    tracker = FaceTracker()
+    with pytest.raises(ValueError, match="smoothing"):
+        tracker.smoothing = -0.1
+
+
+def test_a_lost_face_is_kept_through_the_grace_then_dropped() -> None:
+    tracker = FaceTracker(grace=2)
+    tracker.update([face(Box(0, 0, 50, 50))])
+    kept = [tracker.update([]) for _ in range(2)]
+    assert [[f.missed for f in faces] for faces in kept] == [[1], [2]]
+    assert tracker.active_boxes() == []
+    assert tracker.update([]) == ()
+
+
+def test_a_face_back_within_the_grace_keeps_its_id_and_a_new_one_gets_the_next() -> None:
+    tracker = FaceTracker(grace=1)
+    tracker.update([face(Box(0, 0, 50, 50))])
+    tracker.update([])
+    (back,) = tracker.update([face(Box(2, 0, 50, 50))])
+    assert back.id == 1 and back.missed == 0
+    tracker.update([])
+    tracker.update([])
+    (new,) = tracker.update([face(Box(2, 0, 50, 50))])
+    assert new.id == 2
+
+
+def test_below_the_threshold_a_face_is_uncertain() -> None:
+    tracker = FaceTracker(threshold=0.5, smoothing=0.0)
+    box = Box(0, 0, 50, 50)
+    (flat,) = tracker.update([face(box, FLAT)])
+    (sure,) = tracker.update([face(box, HAPPY)])
+    assert flat.uncertain and flat.confidence == pytest.approx(1 / 7)
+    assert not sure.uncertain and sure.confidence == pytest.approx(0.9)
+
+
+def test_largest_picks_the_biggest_box() -> None:
+    small = TrackedFace(1, Box(0, 0, 10, 10), HAPPY, "happy", 0.9, False)
+    big = TrackedFace(2, Box(0, 0, 40, 40), SAD, "sad", 0.9, False)
+    assert largest([small, big]) is big
+    assert largest([]) is None
+
+
+# ---- buffer and rates ----------------------------------------------------------------------
+
+
+def test_latest_frame_keeps_only_the_newest_and_counts_drops() -> None:
+    buffer = LatestFrame()
+    for level in (1, 2, 3):
+        buffer.put(np.full((2, 2, 3), level, np.uint8))
+    frame = buffer.take(timeout=0)
+    assert frame is not None and frame.index == 2 and int(frame.image[0, 0, 0]) == 3
+    assert buffer.dropped == 2 and buffer.captured == 3
+    assert buffer.take(timeout=0.01) is None
+    assert not buffer.finished
+    buffer.close()
+    assert buffer.finished
+
+
+def test_a_waiting_take_wakes_when_a_frame_arrives() -> None:
+    buffer = LatestFrame()
+    timer = threading.Timer(0.05, buffer.put, args=(np.zeros((2, 2, 3), np.uint8),))
+    timer.start()
+    frame = buffer.take(timeout=5)
+    timer.join()
+    assert frame is not None and buffer.dropped == 0
+
+
+def test_rate_meter_counts_events_per_second() -> None:
+    meter = RateMeter(window=2.0)
+    for i in range(11):
+        meter.tick(now=i * 0.1)
+    assert meter.rate() == pytest.approx(10.0)
+    meter.tick(now=10.0)  # older ticks fall out of the window
+    assert meter.rate() == 0.0
+
+
+# ---- pipeline with fakes -------------------------------------------------------------------
+
+
+class FakeDetector:
+    def __init__(self, boxes: list[Box]) -> None:
+        self.boxes = boxes
+        self.calls = 0
+
+    def detect(self, gray: np.ndarray) -> list[Box]:
+        self.calls += 1
+        return list(self.boxes)
+
+
+class FakePredictor:
+    """Detects fixed boxes and labels every face with fixed probabilities."""
+
+    def __init__(self, boxes: list[Box], probabilities: tuple[float, ...], name: str) -> None:
+        self.detector = FakeDetector(boxes)
+        self.probabilities = probabilities
+        self.path = Path(f"{name}.pt")
+        self.batches: list[int] = []
+
+    def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
+        assert gray.ndim == 2
+        self.batches.append(len(boxes))
+        return [FaceResult(b, self.probabilities) for b in boxes]
+
+
+def test_pipeline_detects_every_kth_frame_and_reuses_tracked_boxes() -> None:
+    boxes = [Box(10, 10, 30, 30), Box(60, 10, 20, 20)]
+    predictor = FakePredictor(boxes, HAPPY, "fake")
+    pipeline = LivePipeline(predictor, FaceTracker(), detect_every=3)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    steps = [pipeline.step(frame) for _ in range(7)]
+    assert [t.detected for _, t in steps] == [True, False, False, True, False, False, True]
+    assert predictor.detector.calls == 3
+    assert predictor.batches == [2] * 7  # all faces of a frame in one batch, every frame
+    faces, timings = steps[-1]
+    assert {f.box for f in faces} == set(boxes)
+    assert {f.label for f in faces} == {"happy"}
+    assert timings.total_ms >= timings.classify_ms >= 0 and timings.detect_ms >= 0
+    assert steps[1][1].detect_ms == 0.0
+
+
+def test_pipeline_refuses_a_detection_interval_below_one() -> None:
+    with pytest.raises(ValueError, match="detect_every"):
+        LivePipeline(FakePredictor([], HAPPY, "fake"), detect_every=0)
+
+
+class FakeSource:
+    """``frames`` grey frames, then the end, or a VideoSourceError when ``fail`` is set."""
+
+    description = "fake camera"
+    is_camera = True
+
+    def __init__(self, frames: int, fail: bool = False) -> None:
+        self.frames = frames
+        self.fail = fail
+        self.opened = self.closed = False
+        self.delivered = 0
+
+    def open(self) -> None:
+        self.opened = True
+
+    def read(self) -> np.ndarray | None:
+        if self.delivered == self.frames:
+            if self.fail:
+                raise VideoSourceError("fake camera stopped delivering frames")
+            return None
+        self.delivered += 1
+        return np.full((40, 60, 3), self.delivered, np.uint8)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def run_loops(source: FakeSource, pipeline: LivePipeline, swap=lambda: None):
+    """Capture on a thread, process here; returns the reported results and capture error."""
+    buffer = LatestFrame()
+    errors: list[Exception] = []
+
+    def capture() -> None:
+        try:
+            capture_frames(source, buffer, lambda: False)
+        except VideoSourceError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=capture)
+    thread.start()
+    results: list[LiveResult] = []
+    process_frames(buffer, pipeline, results.append, lambda: False, swap)
+    thread.join(5)
+    return results, errors, buffer
+
+
+def test_capture_and_process_loops_end_with_the_source() -> None:
+    source = FakeSource(20)
+    predictor = FakePredictor([Box(5, 5, 20, 20)], HAPPY, "first")
+    results, errors, buffer = run_loops(source, LivePipeline(predictor, detect_every=2))
+    assert not errors and source.opened and source.closed
+    assert buffer.captured == 20
+    assert 1 <= len(results) == 20 - buffer.dropped
+    indices = [r.frame.index for r in results]
+    assert indices == sorted(indices) and indices[-1] == 19  # the newest frame is never lost
+    assert all(r.faces and r.faces[0].label == "happy" for r in results)
+    assert results[-1].model == Path("first.pt")
+
+
+def test_a_source_failing_mid_stream_closes_the_buffer_and_reports_the_error() -> None:
+    source = FakeSource(3, fail=True)
+    pipeline = LivePipeline(FakePredictor([], HAPPY, "fake"))
+    results, errors, buffer = run_loops(source, pipeline)
+    assert [str(e) for e in errors] == ["fake camera stopped delivering frames"]
+    assert source.closed and buffer.finished
+    assert results and all(r.faces == () for r in results)
+
+
+def test_swapping_the_predictor_takes_effect_without_a_restart() -> None:
+    swapped = FakePredictor([Box(5, 5, 20, 20)], SAD, "second")
+    pending = [swapped]
+
+    def swap() -> FakePredictor | None:
+        return pending.pop() if pending else None
+
+    first = FakePredictor([Box(5, 5, 20, 20)], HAPPY, "first")
+    pipeline = LivePipeline(first, FaceTracker(smoothing=0.0), detect_every=1)
+    results, _, _ = run_loops(FakeSource(5), pipeline, swap)
+    assert results[0].model == Path("second.pt") and results[-1].faces[0].label == "sad"
+    assert first.batches == []
+
+
+def test_the_cancel_check_stops_processing() -> None:
+    buffer = LatestFrame()
+    buffer.put(np.zeros((4, 4, 3), np.uint8))
+    reported: list[LiveResult] = []
+    count = process_frames(
+        buffer, LivePipeline(FakePredictor([], HAPPY, "x")), reported.append, lambda: True
+    )
+    assert count == 0 and reported == []
+
+
+def test_recorder_writes_a_row_per_seen_face(tmp_path: Path) -> None:
+    source = FakeSource(4)
+    predictor = FakePredictor([Box(1, 2, 30, 40), Box(40, 2, 10, 10)], HAPPY, "fake")
+    results, _, _ = run_loops(source, LivePipeline(predictor, detect_every=1))
+    recorder = CsvRecorder(tmp_path / "rec" / "live.csv")
+    for result in results:
+        recorder.write(result)
+    recorder.close()
+    with (tmp_path / "rec" / "live.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == RECORD_COLUMNS
+    assert len(rows) - 1 == recorder.rows == 2 * len(results)
+    first = dict(zip(rows[0], rows[1]))
+    assert (first["face_id"], first["x"], first["y"], first["w"], first["h"]) == (
+        "1",
+        "1",
+        "2",
+        "30",
+        "40",
+    )
+    assert first["label"] == "happy" and float(first["happy"]) == pytest.approx(0.9)

@@ -1,26 +1,516 @@
-"""Batch tab: drop folders of photos, get every face labelled, export the results."""
+"""Batch tab: drop folders of photos, get every face labelled, export the results.
+
+The tab owns two :class:`Task` workers: one labels (the CLI's core loop, streamed in chunks),
+the other counts the images beside it so that the bar can show an ETA without the first row
+waiting for a walk of the whole folder. Everything else is bookkeeping on the GUI thread.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from pathlib import Path
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from emotion_desktop.core.emotions import EMOTIONS
+from emotion_desktop.core.errors import EmotionDesktopError
+from emotion_desktop.core.kdef import IMAGE_SUFFIXES
+from emotion_desktop.core.labelling import CsvRowWriter, write_json
+from emotion_desktop.gui.batch_drop import DropZone
+from emotion_desktop.gui.batch_model import (
+    COL_FILE,
+    THUMB_SIZE,
+    ProblemsModel,
+    ResultsFilter,
+    ResultsModel,
+)
+from emotion_desktop.gui.batch_run import (
+    BatchChunk,
+    BatchRequest,
+    PauseGate,
+    counting_task,
+    labelling_task,
+)
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.workers import Task
+
+RECENT_FOLDERS = 8
+_IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
 
 
 class BatchTab(QWidget):
+    """Drop zone, options, progress, results table with filters, chart, problems, export."""
+
     def __init__(self, models: ModelState, settings: QSettings) -> None:
         super().__init__()
         self.models = models
         self.settings = settings
+        self.results = ResultsModel()
+        self.shown = ResultsFilter(self.results)
+        self.problems = ProblemsModel()
+        self.counts = np.zeros(len(EMOTIONS))
+        self.skipped = 0
+        self._queue: list[Path] = []
+        self._gate = PauseGate()
+        self._run_images = 0
+        self._run_seconds = 0.0
+        self._total: int | None = None
+        self._was_cancelled = False
+        self._live_csv_started: Path | None = None
+        self._run = Task(self)
+        self._count = Task(self)
+        self._build()
+        self._restore()
+        self._connect()
+        self._update_controls()
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.drop_zone = DropZone()
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_files_button = QPushButton("Add files…")
+        self.recent_button = QToolButton(
+            text="Recent", popupMode=QToolButton.ToolButtonPopupMode.InstantPopup
+        )
+        self.recent_menu = QMenu(self)
+        self.recent_button.setMenu(self.recent_menu)
+        buttons = QVBoxLayout()
+        for button in (self.add_folder_button, self.add_files_button, self.recent_button):
+            buttons.addWidget(button)
+        top = QHBoxLayout()
+        top.addWidget(self.drop_zone, 1)
+        top.addLayout(buttons)
+
+        self.whole_image_box = QCheckBox("Treat the whole image as the face when none is found")
+        self.whole_image_box.setToolTip("For folders of photos already cropped to one face")
+        self.live_csv_box = QCheckBox("Write as I go to")
+        self.live_csv_box.setToolTip(
+            "Append each image's rows to this CSV as soon as it is done, so a crash loses at "
+            "most the image in flight (images are then classified one at a time)"
+        )
+        self.live_csv_edit = QLineEdit(placeholderText="results.csv")
+        self.live_csv_button = QPushButton("Choose…")
+        options = QHBoxLayout()
+        options.addWidget(self.whole_image_box)
+        options.addStretch(1)
+        options.addWidget(self.live_csv_box)
+        options.addWidget(self.live_csv_edit, 1)
+        options.addWidget(self.live_csv_button)
+
+        self.progress = QProgressBar(textVisible=False, maximumHeight=14)
+        self.status = QLabel("Drop a folder to start.")
+        self.pause_button = QPushButton("Pause")
+        self.cancel_button = QPushButton("Cancel")
+        progress = QHBoxLayout()
+        progress.addWidget(self.progress, 1)
+        progress.addWidget(self.status, 2)
+        progress.addWidget(self.pause_button)
+        progress.addWidget(self.cancel_button)
+
+        self.message = QLabel(wordWrap=True, visible=False)
+        self.message.setStyleSheet("color: #c0392b; font-weight: bold;")
+
+        self.emotion_filter = QComboBox()
+        self.emotion_filter.addItem("All emotions", None)
+        for e in EMOTIONS:
+            self.emotion_filter.addItem(e.title, e.name)
+        self.min_confidence = QDoubleSpinBox(
+            suffix=" %", minimum=0, maximum=100, decimals=0, singleStep=5
+        )
+        self.shown_label = QLabel()
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.emotion_filter)
+        filters.addWidget(QLabel("with confidence at least"))
+        filters.addWidget(self.min_confidence)
+        filters.addStretch(1)
+        filters.addWidget(self.shown_label)
+
+        self.table = QTableView()
+        self.table.setModel(self.shown)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 4)
+        header = self.table.horizontalHeader()
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # start in file order
+        self.table.setSortingEnabled(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_FILE, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COL_FILE, 190)
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addLayout(filters)
+        results_layout.addWidget(self.table)
+
+        self.chart = pg.PlotWidget(background="w")
+        self.chart.setMouseEnabled(False, False)
+        self.chart.hideButtons()
+        self.chart.setTitle("Faces by emotion", color="#333")
+        self.chart.getAxis("bottom").setTicks([[(i, e.title) for i, e in enumerate(EMOTIONS)]])
+        self.chart.setXRange(-0.6, len(EMOTIONS) - 0.4, padding=0)
+        self._bars = pg.BarGraphItem(
+            x=np.arange(len(EMOTIONS)),
+            height=self.counts,
+            width=0.7,
+            brushes=[pg.mkBrush(e.colour) for e in EMOTIONS],
+            pen=pg.mkPen(None),
+        )
+        self.chart.addItem(self._bars)
+        self.problems_view = QTableView()
+        self.problems_view.setModel(self.problems)
+        self.problems_view.verticalHeader().hide()
+        self.problems_view.horizontalHeader().setStretchLastSection(True)
+        self.problems_view.horizontalHeader().resizeSection(0, 170)
+        self.problems_view.setWordWrap(False)
+        self.problems_label = QLabel("Problems")
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.chart, 3)
+        side_layout.addWidget(self.problems_label)
+        side_layout.addWidget(self.problems_view, 2)
+        splitter = QSplitter()
+        splitter.addWidget(results)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        self.export_csv_button = QPushButton("Export CSV…")
+        self.export_json_button = QPushButton("Export JSON…")
+        self.clear_button = QPushButton("Clear")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.clear_button)
+        bottom.addStretch(1)
+        bottom.addWidget(self.export_csv_button)
+        bottom.addWidget(self.export_json_button)
+
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Drop folders of photos here"))
+        layout.addLayout(top)
+        layout.addLayout(options)
+        layout.addLayout(progress)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+    def _connect(self) -> None:
+        self.drop_zone.paths_dropped.connect(self._on_drop_zone_paths_dropped)
+        self.add_folder_button.clicked.connect(self.add_folder_dialog)
+        self.add_files_button.clicked.connect(self.add_files_dialog)
+        self.live_csv_button.clicked.connect(self._on_live_csv_button_clicked)
+        self.pause_button.clicked.connect(self._on_pause_button_clicked)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.clear_button.clicked.connect(self.clear)
+        self.export_csv_button.clicked.connect(lambda: self.export_dialog("csv"))
+        self.export_json_button.clicked.connect(lambda: self.export_dialog("json"))
+        self.emotion_filter.currentIndexChanged.connect(self._on_emotion_filter_changed)
+        self.min_confidence.valueChanged.connect(self._on_min_confidence_changed)
+        self.shown.rowsInserted.connect(self._update_shown_label)
+        self.shown.modelReset.connect(self._update_shown_label)
+        self.shown.layoutChanged.connect(self._update_shown_label)
+        self.shown.rowsRemoved.connect(self._update_shown_label)
+        self._run.progress_changed.connect(self._on_run_progress_changed)
+        self._run.failed.connect(self._on_run_failed)
+        self._run.cancelled.connect(self._on_run_cancelled)
+        self._run.stopped.connect(self._on_run_stopped)
+        self._count.finished.connect(self._on_count_finished)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        s = self.settings
+        self.whole_image_box.setChecked(s.value("batch/whole_image", False, type=bool))
+        self.live_csv_box.setChecked(s.value("batch/write_as_you_go", False, type=bool))
+        self.live_csv_edit.setText(s.value("batch/live_csv", "", type=str))
+        self.min_confidence.setValue(s.value("batch/min_confidence", 0.0, type=float))
+        emotion = s.value("batch/emotion", "", type=str)
+        self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
+        self._on_emotion_filter_changed()
+        self._on_min_confidence_changed()
+        self._fill_recent_menu()
+
+    def _save(self) -> None:
+        s = self.settings
+        s.setValue("batch/whole_image", self.whole_image_box.isChecked())
+        s.setValue("batch/write_as_you_go", self.live_csv_box.isChecked())
+        s.setValue("batch/live_csv", self.live_csv_edit.text())
+        s.setValue("batch/min_confidence", self.min_confidence.value())
+        s.setValue("batch/emotion", self.emotion_filter.currentData() or "")
+
+    def recent_folders(self) -> list[str]:
+        value = self.settings.value("batch/recent_folders", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, paths: list[Path]) -> None:
+        folders = [str(p if p.is_dir() else p.parent) for p in paths]
+        recent = list(dict.fromkeys(folders[::-1] + self.recent_folders()))[:RECENT_FOLDERS]
+        self.settings.setValue("batch/recent_folders", recent)
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            action = QAction(folder, self.recent_menu)
+            action.triggered.connect(lambda _=False, f=folder: self.add_paths([Path(f)]))
+            self.recent_menu.addAction(action)
+        self.recent_button.setEnabled(bool(self.recent_folders()))
+
+    # -- starting, pausing, stopping ----------------------------------------------------------
 
     def add_folder_dialog(self) -> None:
         """Ask for a folder of photos to label."""
+        start = (self.recent_folders() or [str(Path.home())])[0]
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", start)
+        if folder:
+            self.add_paths([Path(folder)])
 
-    def export_dialog(self) -> None:
-        """Ask where to save the results."""
+    def add_files_dialog(self) -> None:
+        """Ask for loose photos to label."""
+        start = (self.recent_folders() or [str(Path.home())])[0]
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", start, _IMAGE_FILTER)
+        if files:
+            self.add_paths([Path(f) for f in files])
+
+    def add_paths(self, paths: list[Path]) -> None:
+        """Label ``paths`` now, or after the run in progress: drops never wait on a dialog."""
+        if not paths:
+            return
+        self._remember(paths)
+        self._queue.extend(paths)
+        if not self._run.is_running():
+            self._start_next()
+
+    def _start_next(self) -> None:
+        paths, self._queue = tuple(self._queue), []
+        if not paths:
+            return
+        try:
+            loaded = self.models.loaded()
+        except EmotionDesktopError as exc:
+            self._show_message(f"Cannot label: {exc}. Pick a model in the Training tab.")
+            return
+        csv_path = self._live_csv_path()
+        request = BatchRequest(
+            paths,
+            whole_image=self.whole_image_box.isChecked(),
+            csv_path=csv_path,
+            append=csv_path is not None and csv_path == self._live_csv_started,
+        )
+        self._live_csv_started = csv_path or self._live_csv_started
+        self._show_message("")
+        self._gate = PauseGate()
+        self._run_images, self._run_seconds, self._total = 0, 0.0, None
+        self._was_cancelled = False
+        self._save()
+        self._count.stop()  # the previous run's count, if it is still walking
+        self._run.start(labelling_task(request, loaded, self._gate))
+        self._count.start(counting_task(paths))
+        self._update_controls()
+
+    def _live_csv_path(self) -> Path | None:
+        if not self.live_csv_box.isChecked():
+            return None
+        if not self.live_csv_edit.text().strip():
+            self._on_live_csv_button_clicked()
+        text = self.live_csv_edit.text().strip()
+        if not text:
+            self.live_csv_box.setChecked(False)
+            return None
+        return Path(text).expanduser()
+
+    def is_running(self) -> bool:
+        return self._run.is_running()
+
+    def pause(self) -> None:
+        """Hold the worker after the image it is on; the thread stays, ready to resume."""
+        if self._run.is_running():
+            self._gate.pause()
+            self._update_controls()
+
+    def resume(self) -> None:
+        self._gate.resume()
+        self._update_controls()
+
+    def cancel(self) -> None:
+        """Stop after the image in flight; queued folders are dropped, rows so far are kept."""
+        self._queue.clear()
+        self._run.cancel()
+        self._count.cancel()
+        self._gate.resume()
+
+    def clear(self) -> None:
+        """Forget the results (a run in progress is cancelled first)."""
+        if self._run.is_running():
+            self.cancel()
+            self._run.stop()
+            self._count.stop()
+        self.results.clear()
+        self.problems.clear()
+        self.counts[:] = 0
+        self.skipped = 0
+        self._run_images = 0
+        self._live_csv_started = None
+        self._bars.setOpts(height=self.counts)
+        self._update_problems_label()
+        self.status.setText("Drop a folder to start.")
+        self._update_controls()
 
     def shutdown(self) -> None:
         """Stop and join every worker thread of the tab."""
+        self._queue.clear()
+        self._gate.resume()
+        self._run.stop()
+        self._count.stop()
+        self._save()
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _on_drop_zone_paths_dropped(self, paths: list[Path]) -> None:
+        self.add_paths(paths)
+
+    def _on_run_progress_changed(self, chunk: BatchChunk) -> None:
+        self.results.append(chunk.rows)
+        self.problems.append(chunk.problems)
+        for row in chunk.rows:
+            self.counts[row.result.index] += 1
+        if chunk.rows:
+            self._bars.setOpts(height=self.counts)
+        self.skipped += chunk.skipped
+        self._run_images += chunk.images
+        self._run_seconds = chunk.seconds
+        self._update_problems_label()
+        self._update_progress()
+
+    def _on_count_finished(self, total: int) -> None:
+        self._total = total
+        self._update_progress()
+
+    def _on_run_failed(self, message: str) -> None:
+        self._show_message(f"Labelling stopped: {message}")
+
+    def _on_run_cancelled(self) -> None:
+        self._was_cancelled = True
+
+    def _on_run_stopped(self) -> None:
+        self._count.cancel()
+        if self._queue:
+            self._start_next()
+        self._update_controls()
+
+    def _update_progress(self, finished: bool = False) -> None:
+        rate = self._run_images / self._run_seconds if self._run_seconds > 0 else 0.0
+        parts = [f"{self._run_images:,} images", f"{rate:.1f} images/s"]
+        if finished:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            parts.insert(0, "Cancelled:" if self._was_cancelled else "Done:")
+        elif self._total is None:
+            self.progress.setRange(0, 0)  # busy: the walk has not been counted yet
+        else:
+            self.progress.setRange(0, max(1, self._total))
+            self.progress.setValue(min(self._run_images, self._total))
+            parts[0] = f"{self._run_images:,} of {self._total:,} images"
+            if rate > 0:
+                parts.append(f"ETA {_duration((self._total - self._run_images) / rate)}")
+        if self._gate.is_paused() and not finished:
+            parts.append("paused")
+        parts.append(f"{self.results.rowCount():,} faces")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} non-image file{'s' * (self.skipped != 1)} skipped")
+        self.status.setText(" · ".join(parts).replace(": ·", ":"))
+
+    def _update_problems_label(self) -> None:
+        n = self.problems.rowCount()
+        self.problems_label.setText(f"Problems ({n:,})" if n else "Problems")
+
+    def _update_shown_label(self) -> None:
+        shown, total = self.shown.rowCount(), self.results.rowCount()
+        self.shown_label.setText(f"{shown:,} of {total:,} faces" if total else "")
+
+    def _update_controls(self) -> None:
+        running = self._run.is_running()
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.pause_button.setText("Resume" if self._gate.is_paused() else "Pause")
+        if running or self._run_images:
+            self._update_progress(finished=not running)
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _on_pause_button_clicked(self) -> None:
+        if self._gate.is_paused():
+            self.resume()
+        else:
+            self.pause()
+
+    def _on_live_csv_button_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Write rows as they come to", self.live_csv_edit.text(), "CSV (*.csv)"
+        )
+        if path:
+            self.live_csv_edit.setText(path)
+            self.live_csv_box.setChecked(True)
+
+    def _on_emotion_filter_changed(self) -> None:
+        self.shown.set_emotion(self.emotion_filter.currentData())
+
+    def _on_min_confidence_changed(self) -> None:
+        self.shown.set_min_confidence(self.min_confidence.value() / 100)
+
+    # -- export -------------------------------------------------------------------------------
+
+    def export_dialog(self, kind: str = "csv") -> None:
+        """Ask where to save the results."""
+        name = "JSON (*.json)" if kind == "json" else "CSV (*.csv)"
+        start = str(Path(self.recent_folders()[0] if self.recent_folders() else Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", start, name)
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> int:
+        """Write the faces the table shows (filters apply) as CSV, or JSON for ``.json``."""
+        rows = self.shown.shown_rows()
+        try:
+            if path.suffix.lower() == ".json":
+                write_json(path, rows)
+            else:
+                with CsvRowWriter(path) as writer:
+                    writer.write(rows)
+        except OSError as exc:
+            self._show_message(f"Cannot write {path}: {exc.strerror or exc}")
+            return 0
+        self.status.setText(f"Exported {len(rows):,} faces to {path}")
+        return len(rows)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

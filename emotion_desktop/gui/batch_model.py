@@ -1,0 +1,254 @@
+"""Qt models of the Batch tab: every face found, the filter over them, and the problems.
+
+Rows live in one list of core ``LabelRow`` objects and reach the view through a
+QAbstractTableModel, so 100,000 faces cost a list, not 100,000 widgets. Thumbnails are made
+only for the rows the view paints, and only a few hundred are kept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor, QImageReader, QPixmap
+
+from emotion_desktop.core.emotions import EMOTIONS, NAMES
+from emotion_desktop.core.labelling import LabelRow, Problem
+
+THUMB_SIZE = 40
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+HEADERS: tuple[str, ...] = (
+    "",
+    "File",
+    "Face",
+    "Box",
+    "Emotion",
+    "Confidence",
+    *(e.title for e in EMOTIONS),
+)
+COL_THUMB, COL_FILE, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(6)
+FIRST_PROB = 6
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class ResultsModel(QAbstractTableModel):
+    """The faces found so far, one row each, appended in chunks as the worker streams them."""
+
+    def __init__(self, thumbnails: int = 400) -> None:
+        super().__init__()
+        self._rows: list[LabelRow] = []
+        self._thumbs: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
+        self._max_thumbs = thumbnails
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt's API)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        row, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, col)
+        if role == SORT_ROLE:
+            return _sort_key(row, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
+            return self._thumbnail(row)
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_FILE:
+            return str(row.file)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_EMOTION:
+            return QColor(EMOTIONS[row.result.index].colour).darker(130)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= COL_FACE and col != COL_EMOTION:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def append(self, rows: Sequence[LabelRow]) -> None:
+        """Add a chunk of rows at the end: one insert notification for the whole chunk."""
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._thumbs.clear()
+        self.endResetModel()
+
+    def row(self, index: int) -> LabelRow:
+        return self._rows[index]
+
+    def rows(self) -> list[LabelRow]:
+        return list(self._rows)
+
+    def _thumbnail(self, row: LabelRow) -> QPixmap:
+        """The face, cropped and scaled while decoding (cheap for JPEG), cached by recency."""
+        key = (str(row.file), row.face)
+        pixmap = self._thumbs.get(key)
+        if pixmap is not None:
+            self._thumbs.move_to_end(key)
+            return pixmap
+        reader = QImageReader(str(row.file))
+        reader.setAutoTransform(False)  # the boxes are in the stored pixel orientation
+        b = row.box
+        reader.setClipRect(QRect(b.x, b.y, b.w, b.h))
+        keep = Qt.AspectRatioMode.KeepAspectRatio
+        reader.setScaledSize(QSize(b.w, b.h).scaled(THUMB_SIZE, THUMB_SIZE, keep))
+        pixmap = QPixmap.fromImage(reader.read())
+        self._thumbs[key] = pixmap
+        if len(self._thumbs) > self._max_thumbs:
+            self._thumbs.popitem(last=False)
+        return pixmap
+
+
+def _display(row: LabelRow, col: int) -> str | None:
+    if col == COL_FILE:
+        return row.file.name
+    if col == COL_FACE:
+        return str(row.face + 1)
+    if col == COL_BOX:
+        b = row.box
+        return f"{b.x}, {b.y}  {b.w}×{b.h}"
+    if col == COL_EMOTION:
+        return row.result.label
+    if col == COL_CONFIDENCE:
+        return f"{row.result.confidence:.0%}"
+    if col >= FIRST_PROB:
+        return f"{row.result.probabilities[col - FIRST_PROB]:.2f}"
+    return None
+
+
+def _sort_key(row: LabelRow, col: int) -> object:
+    """Numbers sort as numbers, not as the text the view shows."""
+    if col in (COL_THUMB, COL_FILE):
+        return str(row.file)
+    if col == COL_FACE:
+        return row.face
+    if col == COL_BOX:
+        return row.box.area
+    if col == COL_EMOTION:
+        return row.result.label
+    if col == COL_CONFIDENCE:
+        return row.result.confidence
+    return row.result.probabilities[col - FIRST_PROB]
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    """Shows the faces of one emotion (or all) at or above a confidence; sorts by any column."""
+
+    def __init__(self, source: ResultsModel) -> None:
+        super().__init__()
+        self._source = source
+        self._emotion: int | None = None
+        self._min_confidence = 0.0
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    def set_emotion(self, name: str | None) -> None:
+        """Only faces whose top emotion is ``name``; None shows every emotion."""
+        self._begin_filter_change()
+        self._emotion = None if name is None else NAMES.index(name)
+        self._end_filter_change()
+
+    def set_min_confidence(self, value: float) -> None:
+        self._begin_filter_change()
+        self._min_confidence = value
+        self._end_filter_change()
+
+    def _begin_filter_change(self) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9, where invalidate* is deprecated
+            self.beginFilterChange()
+
+    def _end_filter_change(self) -> None:
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802
+        result = self._source.row(source_row).result
+        if self._emotion is not None and result.index != self._emotion:
+            return False
+        return result.confidence >= self._min_confidence
+
+    def shown_rows(self) -> list[LabelRow]:
+        """The rows the view shows, in its order: what an export writes."""
+        return [
+            self._source.row(self.mapToSource(self.index(i, 0)).row())
+            for i in range(self.rowCount())
+        ]
+
+
+class ProblemsModel(QAbstractTableModel):
+    """Files that gave no row (unreadable, too large, no face), with the reason for each."""
+
+    HEADERS = ("File", "Reason")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._problems: list[Problem] = []
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._problems)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else 2
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        problem = self._problems[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return problem.file.name if index.column() == 0 else _short_reason(problem)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{problem.file}\n{problem.reason}"
+        return None
+
+    def append(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            return
+        first = len(self._problems)
+        self.beginInsertRows(QModelIndex(), first, first + len(problems) - 1)
+        self._problems.extend(problems)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._problems.clear()
+        self.endResetModel()
+
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+
+def _short_reason(problem: Problem) -> str:
+    """The core's messages start with the full path; the File column already shows it."""
+    return problem.reason.replace(str(problem.file), "").strip() or problem.reason

@@ -1,0 +1,168 @@
+"""The Batch tab's work, as plain functions for :class:`~emotion_desktop.gui.workers.Task`.
+
+The labelling loop is the CLI's (``core.labelling.label_paths``); this module only adds what a
+window needs around it: chunks of results every 100 ms instead of a signal per face, a pause
+gate, and the CSV written as the rows come. No widget is touched from here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emotion_desktop.core.checkpoints import LoadedModel
+from emotion_desktop.core.faces import FaceDetector
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.labelling import (
+    CsvRowWriter,
+    Event,
+    LabelRow,
+    Problem,
+    Skipped,
+    is_image_file,
+    iter_files,
+    label_paths,
+)
+from emotion_desktop.gui.workers import TaskFn
+
+REPORT_EVERY_S = 0.1
+BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What to label and how: the paths, the whole-image fallback, the live CSV if any.
+
+    ``append`` continues ``csv_path`` rather than starting it afresh (a second run whose rows
+    join those already in the table).
+    """
+
+    paths: tuple[Path, ...]
+    whole_image: bool = False
+    csv_path: Path | None = None
+    append: bool = False
+
+
+@dataclass(frozen=True)
+class BatchChunk:
+    """What the worker finished since its last report; ``seconds`` is time worked, not paused."""
+
+    rows: tuple[LabelRow, ...]
+    problems: tuple[Problem, ...]
+    images: int
+    skipped: int
+    seconds: float
+
+
+class PauseGate:
+    """Lets the GUI hold the worker between images without cancelling it."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    def pause(self) -> None:
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
+    def is_paused(self) -> bool:
+        return not self._open.is_set()
+
+    def wait(self, cancelled: Callable[[], bool]) -> float:
+        """Block while paused, until resumed or cancelled; the seconds spent waiting."""
+        if self._open.is_set():
+            return 0.0
+        start = time.monotonic()
+        while not self._open.wait(0.05) and not cancelled():
+            pass
+        return time.monotonic() - start
+
+
+class _Pending:
+    """Events gathered between two reports."""
+
+    def __init__(self) -> None:
+        self.rows: list[LabelRow] = []
+        self.problems: list[Problem] = []
+        self.images = 0
+        self.skipped = 0
+
+    def add(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, LabelRow):
+                self.rows.append(event)
+            elif isinstance(event, Problem):
+                self.problems.append(event)
+        if events and isinstance(events[0], Skipped):
+            self.skipped += 1
+        else:
+            self.images += 1
+
+    def take(self, seconds: float) -> BatchChunk:
+        chunk = BatchChunk(
+            tuple(self.rows), tuple(self.problems), self.images, self.skipped, seconds
+        )
+        self.rows, self.problems, self.images, self.skipped = [], [], 0, 0
+        return chunk
+
+    def __bool__(self) -> bool:
+        return bool(self.images or self.skipped)
+
+
+def labelling_task(request: BatchRequest, loaded: LoadedModel, gate: PauseGate) -> TaskFn:
+    """The function a Task runs to label ``request.paths``, reporting :class:`BatchChunk`\\ s.
+
+    The predictor and its face detector are made on the worker thread (OpenCV's cascades must
+    not be shared between threads). With a live CSV the images are classified one at a time,
+    so that a crash loses at most the image in flight; without one, in batches, for speed.
+    """
+
+    def run(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
+        predictor = Predictor(loaded, FaceDetector())
+        writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
+        batch = 1 if writer else BATCH_IMAGES
+        start = time.monotonic()
+        paused = 0.0
+        last_report = float("-inf")
+        pending = _Pending()
+        try:
+            for events in label_paths(
+                request.paths, predictor, request.whole_image, cancelled, batch
+            ):
+                if writer is not None:
+                    writer.write(e for e in events if isinstance(e, LabelRow))
+                pending.add(events)
+                now = time.monotonic()
+                if now - last_report >= REPORT_EVERY_S or gate.is_paused():
+                    report(pending.take(now - start - paused))
+                    last_report = now
+                paused += gate.wait(cancelled)
+        finally:
+            if writer is not None:
+                writer.close()
+        if pending:
+            report(pending.take(time.monotonic() - start - paused))
+
+    return run
+
+
+def counting_task(paths: tuple[Path, ...]) -> TaskFn:
+    """The function a Task runs to count the images below ``paths``, for the bar and the ETA.
+
+    Runs beside the labelling walk rather than before it, so rows never wait for the count.
+    """
+
+    def run(report: Callable[[int], None], cancelled: Callable[[], bool]) -> int:
+        count = 0
+        for path in iter_files(paths):
+            if cancelled():
+                break
+            count += is_image_file(path)
+        return count
+
+    return run

@@ -1,0 +1,227 @@
+"""The Batch tab driven like a user would: real drops, real worker threads, files written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
+from emotion_desktop.gui.batch import BatchTab
+from emotion_desktop.gui.models import ModelState
+
+pytestmark = pytest.mark.gui
+RUN_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def tab(qtbot, tiny_model: Path, settings: QSettings):
+    models = ModelState()
+    models.set_active(tiny_model)
+    widget = BatchTab(models, settings)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+def _faces(shared_data: Path) -> list[Path]:
+    """One photo of each of four emotions: enough to see rows, few enough to stay fast."""
+    names = ("happy", "sad", "angry", "surprised")
+    return [sorted((shared_data / "faces" / n).glob("*.jpg"))[0] for n in names]
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims a size far beyond the pixel cap (no pixel data follows)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+    )
+
+
+@pytest.fixture
+def photos(tmp_path: Path, shared_data: Path) -> Path:
+    root = tmp_path / "photos"
+    (root / "nested").mkdir(parents=True)
+    for p in _faces(shared_data):
+        shutil.copy(p, root / "nested" / p.name)
+    (root / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    (root / "huge.png").write_bytes(_png_header(20_000, 20_000))
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture
+def many_photos(tmp_path: Path, shared_data: Path) -> Path:
+    """300 hard links to one face: a run long enough to pause and cancel in the middle."""
+    root = tmp_path / "many"
+    root.mkdir()
+    source = _faces(shared_data)[0]
+    for i in range(300):
+        os.link(source, root / f"face_{i:03d}.jpg")
+    return root
+
+
+def drop(widget, paths: list[Path]) -> bool:
+    """Drag ``paths`` over ``widget`` and drop them; whether the drop was accepted."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = widget.rect().center()
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(QPointF(centre), action, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(centre), action, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def wait_until_stopped(qtbot, tab: BatchTab) -> None:
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=RUN_TIMEOUT_MS)
+
+
+def test_a_drop_labels_every_face_and_writes_the_csv_as_it_goes(
+    qtbot, tab, photos, tiny_model, tmp_path
+) -> None:
+    live_csv = tmp_path / "out" / "live.csv"
+    tab.whole_image_box.setChecked(True)
+    tab.live_csv_box.setChecked(True)
+    tab.live_csv_edit.setText(str(live_csv))
+
+    assert drop(tab.drop_zone, [photos])
+    assert tab.is_running()
+    wait_until_stopped(qtbot, tab)
+
+    expected = [
+        (e.file, e.face, e.box)
+        for events in label_paths([photos], Predictor.from_checkpoint(tiny_model), True)
+        for e in events
+        if isinstance(e, LabelRow)
+    ]
+    rows = tab.results.rows()
+    assert [(r.file, r.face, r.box) for r in rows] == expected
+    assert {r.file.name for r in rows} == {p.name for p in (photos / "nested").iterdir()}
+    assert tab.counts.sum() == len(rows)
+    assert list(tab._bars.opts["height"]) == list(tab.counts)
+    problems = {p.file.name: p.reason for p in tab.problems.problems()}
+    assert set(problems) == {"corrupt.jpg", "huge.png"}
+    assert "pixels" in problems["huge.png"]
+    assert tab.skipped == 1 and "1 non-image file skipped" in tab.status.text()
+
+    with open(live_csv, newline="") as f:
+        written = list(csv.DictReader(f))
+    assert tuple(written[0]) == CSV_COLUMNS
+    assert [(Path(w["file"]), int(w["face"])) for w in written] == [(r.file, r.face) for r in rows]
+
+
+def test_the_drop_zone_ignores_drags_without_local_files(tab) -> None:
+    mime = QMimeData()
+    mime.setText("just text")
+    enter = QDragEnterEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(tab.drop_zone, enter)
+    assert not enter.isAccepted() and not tab.is_running()
+
+
+def test_pause_holds_the_rows_and_resume_continues(qtbot, tab, many_photos) -> None:
+    assert drop(tab.drop_zone, [many_photos])
+    qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
+    tab.pause()
+    assert tab.pause_button.text() == "Resume"
+    qtbot.wait(400)  # the image in flight finishes and is reported
+    held = tab.results.rowCount()
+    qtbot.wait(600)
+    assert tab.results.rowCount() == held < 300 and tab.is_running()
+    assert "paused" in tab.status.text()
+
+    tab.resume()
+    qtbot.waitUntil(lambda: tab.results.rowCount() > held, timeout=RUN_TIMEOUT_MS)
+    tab.cancel()
+    wait_until_stopped(qtbot, tab)
+
+
+def test_cancel_stops_the_run_and_keeps_the_rows(qtbot, tab, many_photos) -> None:
+    assert drop(tab.drop_zone, [many_photos])
+    qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
+    tab.cancel()
+    wait_until_stopped(qtbot, tab)
+    kept = tab.results.rowCount()
+    qtbot.wait(200)
+    assert 0 < kept == tab.results.rowCount() < 300
+    assert not tab.cancel_button.isEnabled() and tab.status.text().startswith("Cancelled:")
+
+
+def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> None:
+    tab.whole_image_box.setChecked(True)
+    assert drop(tab.drop_zone, [photos / "nested"])
+    wait_until_stopped(qtbot, tab)
+    rows = tab.results.rows()
+    assert rows
+
+    assert tab.export(tmp_path / "all.json") == len(rows)
+    records = json.loads((tmp_path / "all.json").read_text())
+    assert [tuple(r) for r in records] == [CSV_COLUMNS] * len(rows)
+    assert [r["file"] for r in records] == [str(r.file) for r in rows]
+
+    top = rows[0].result.label
+    tab.emotion_filter.setCurrentIndex(tab.emotion_filter.findData(top))
+    tab.export(tmp_path / "top.csv")
+    with open(tmp_path / "top.csv", newline="") as f:
+        written = list(csv.DictReader(f))
+    assert {w["emotion"] for w in written} == {top}
+    assert len(written) == sum(r.result.label == top for r in rows)
+
+    tab.min_confidence.setValue(100)
+    assert tab.shown.rowCount() == sum(r.result.confidence >= 1.0 for r in rows)
+
+
+def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos, tmp_path) -> None:
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    models = ModelState()
+    models.set_active(broken)
+    tab = BatchTab(models, settings)
+    qtbot.addWidget(tab)
+    assert drop(tab.drop_zone, [photos])
+    assert not tab.is_running()
+    assert tab.message.isVisibleTo(tab) and "Cannot label" in tab.message.text()
+    assert "Traceback" not in tab.message.text()
+
+
+def test_folders_and_options_are_remembered(qtbot, tab, settings, photos) -> None:
+    tab.whole_image_box.setChecked(True)
+    tab.min_confidence.setValue(40)
+    assert drop(tab.drop_zone, [photos / "nested"])
+    wait_until_stopped(qtbot, tab)
+    tab.shutdown()
+
+    again = BatchTab(tab.models, settings)
+    qtbot.addWidget(again)
+    assert again.whole_image_box.isChecked() and again.min_confidence.value() == 40
+    assert again.recent_folders()[0] == str(photos / "nested")
+    assert [a.text() for a in again.recent_menu.actions()] == [str(photos / "nested")]

@@ -51,6 +51,7 @@ PRESETS: dict[str, TrainConfig] = {
     "Paper": TrainConfig(),  # the settings of the shipped model
 }
 MAX_RECENT = 8
+PREVIEW_WIDTH = 360  # pixels for the 8 reconstruction pairs, whatever the input size
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ class TrainingTab(QWidget):
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.preview)
         bottom.addWidget(results)
+        bottom.setSizes([PREVIEW_WIDTH, 640])
         right.addWidget(bottom)
         right.setSizes([400, 400])
 
@@ -403,7 +405,8 @@ class TrainingTab(QWidget):
         self.progress_bar.setValue(round(event.fraction * 1000))
         self.curves.add(event)
         if event.preview is not None:
-            self.preview.setPixmap(_image_to_pixmap(event.preview, 3))
+            scale = max(1, PREVIEW_WIDTH // event.preview.shape[1])
+            self.preview.setPixmap(_image_to_pixmap(event.preview, scale))
         elapsed = self.clock.elapsed() / 1000
         eta = elapsed / event.fraction * (1 - event.fraction) if event.fraction > 0.01 else None
         self.time_label.setText(

@@ -11,25 +11,13 @@ import torch
 from emotion_desktop.cli import main
 from tests.test_inference import faceless
 
+TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
+
 
 def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, capsys) -> None:
     out = tmp_path / "m.pt"
     code = main(
-        [
-            "train",
-            "--data",
-            str(kdef_folder),
-            "--epochs-cae",
-            "1",
-            "--epochs-cnn",
-            "2",
-            "--input-size",
-            "24",
-            "--batch-size",
-            "32",
-            "--out",
-            str(out),
-        ]
+        ["train", "--data", str(kdef_folder), *TINY, "--batch-size", "32", "--out", str(out)]
     )
     assert code == 0 and out.is_file() and out.with_suffix(".json").is_file()
     card = json.loads(out.with_suffix(".json").read_text())
@@ -147,36 +135,14 @@ def test_torchrun_with_two_processes_writes_the_same_format(kdef_folder, tmp_pat
         "train",
         "--data",
         str(kdef_folder),
-        "--epochs-cae",
-        "1",
-        "--epochs-cnn",
-        "2",
-        "--input-size",
-        "24",
+        *TINY,
         "--out",
         str(out),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     single = tmp_path / "single.pt"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(kdef_folder),
-                "--epochs-cae",
-                "1",
-                "--epochs-cnn",
-                "2",
-                "--input-size",
-                "24",
-                "--out",
-                str(single),
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(single)]) == 0
     a = torch.load(out, weights_only=True)
     b = torch.load(single, weights_only=True)
     assert a.keys() == b.keys() and a["state_dict"].keys() == b["state_dict"].keys()

@@ -103,7 +103,7 @@ def prepare_data(
     )
 
 
-def test_scores(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
+def score_faces(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
     x = to_tensor(faces.images).to(distributed.device())
     y = torch.from_numpy(faces.labels).to(distributed.device())
     result = evaluate(model, x, y, flip=flip)
@@ -149,8 +149,8 @@ def train_from_folder(
         resume,
         identity,
     )
-    scores = test_scores(model, data.test, flip=True)
-    plain = test_scores(model, data.test, flip=False)
+    scores = score_faces(model, data.test, flip=True)
+    plain = score_faces(model, data.test, flip=False)
     card = make_card(options, config, data, scores, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
     if distributed.is_main():
@@ -253,4 +253,4 @@ def evaluate_on_folder(
             split = Split.load(saved)
             options = replace(options, protocol=split.protocol, seed=split.seed)
     data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, split=split)
-    return test_scores(loaded.model, data.test, flip=True), data.split
+    return score_faces(loaded.model, data.test, flip=True), data.split

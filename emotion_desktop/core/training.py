@@ -131,6 +131,20 @@ def _stage_span(stage: str, use_cae: bool) -> tuple[float, float]:
     return (0.0, 0.5) if stage == STAGE_CAE else (0.5, 1.0)
 
 
+def _batch_reporter(
+    progress: ProgressFn | None, stage: str, epoch: int, epochs: int, low: float, high: float
+) -> Callable[[int, int, float], None] | None:
+    """The per-batch callback of one epoch, mapping its batches onto the stage's span."""
+    if progress is None:
+        return None
+
+    def on_batch(b: int, n: int, loss: float) -> None:
+        fraction = low + (high - low) * (epoch + (b + 1) / n) / epochs
+        progress(Progress(stage, epoch, epochs, b, n, fraction, loss))
+
+    return on_batch
+
+
 def _seed_epoch(seed: int, stage: str, epoch: int) -> torch.Generator:
     """Seed dropout (global RNG) and return the augmentation/shuffle generator for an epoch."""
     value = seed * 100_003 + (0 if stage == STAGE_CAE else 50_000) + epoch
@@ -285,11 +299,7 @@ def train_cae(
         t0 = time.perf_counter()
         generator = _seed_epoch(config.seed, STAGE_CAE, epoch)
 
-        def on_batch(b: int, n: int, loss: float, epoch: int = epoch) -> None:
-            if progress:
-                frac = low + (high - low) * (epoch + (b + 1) / n) / epochs
-                progress(Progress(STAGE_CAE, epoch, epochs, b, n, frac, loss))
-
+        on_batch = _batch_reporter(progress, STAGE_CAE, epoch, epochs, low, high)
         loss, _ = train_one_epoch(
             model, x, None, optimizer, generator, config, None, on_batch, cancel
         )
@@ -369,11 +379,7 @@ def train_classifier(
         t0 = time.perf_counter()
         generator = _seed_epoch(config.seed, STAGE_CNN, epoch)
 
-        def on_batch(b: int, n: int, loss: float, epoch: int = epoch) -> None:
-            if progress:
-                frac = low + (high - low) * (epoch + (b + 1) / n) / epochs
-                progress(Progress(STAGE_CNN, epoch, epochs, b, n, frac, loss))
-
+        on_batch = _batch_reporter(progress, STAGE_CNN, epoch, epochs, low, high)
         loss, acc = train_one_epoch(
             model, x, y, optimizer, generator, config, scheduler, on_batch, cancel
         )

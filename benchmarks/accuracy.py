@@ -7,7 +7,8 @@
             model is evaluated on the split saved beside it; otherwise one is trained.
 - person:   person-disjoint k folds (no actor in both sets): mean and spread over the folds.
 - frontal:  straight (S) images only, under both protocols.
-- ablation: the random split again without the CAE stage (random initialisation).
+- ablation: the random split trained with and without the CAE stage (random initialisation)
+            at the same budget.
 - cross:    the model on the real, freely licensed faces in ../shared/data/faces, never used
             for training or choices (whole image as the face where the cascade finds none).
 
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(scores.table())
     if "ablation" in wanted:
-        print("random 80/20 without CAE pre-training:", flush=True)
+        print("random 80/20 with and without CAE pre-training, same budget:", flush=True)
+        figures["random_cae"] = train_and_score(DataOptions(args.data), config, "with CAE")
         figures["random_no_cae"] = train_and_score(
             DataOptions(args.data), replace(config, use_cae=False), "no CAE"
         )

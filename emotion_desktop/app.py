@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    window.activateWindow()  # take keyboard focus, so shortcuts work from the first key press
     if args.smoke_test is not None:
         code = smoke_test(window, args.smoke_test)
         window.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtCore import QSettings
 
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.training import TrainConfig
@@ -75,6 +76,8 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) 
     base = tmp_path_factory.mktemp("user")
     for name in ("DATA", "CACHE", "LOG"):
         monkeypatch.setenv(f"EMOTION_DESKTOP_{name}_DIR", str(base / name.lower()))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):  # the app's QSettings()
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(base / "config"))
 
 
 @pytest.fixture(scope="session")

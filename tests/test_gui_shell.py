@@ -88,3 +88,15 @@ def test_a_task_can_start_again_right_after_stop(qtbot) -> None:
     task.start(lambda report, cancelled: "second")  # the first thread's signals still queued
     qtbot.waitUntil(lambda: "second" in results and not task.is_running(), timeout=5000)
     assert running_threads() == 0
+
+
+def test_view_shortcuts_switch_tabs(qtbot, settings) -> None:
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    actions = {
+        a.shortcut().toString(): a for m in window.menuBar().actions() for a in m.menu().actions()
+    }
+    actions["Ctrl+3"].trigger()
+    assert window.tabs.currentWidget() is window.training
+    actions["Ctrl+1"].trigger()
+    assert window.tabs.currentWidget() is window.live

@@ -45,6 +45,11 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for index, name in enumerate(("&Live", "&Batch", "&Training")):
+            action = QAction(name, self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
         about.triggered.connect(self.show_about)
@@ -85,8 +90,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
+        else:  # first start: most of the screen, the Training tab needs the room
+            screen = self.screen().availableGeometry()
+            self.resize(min(1500, int(screen.width() * 0.9)), min(950, int(screen.height() * 0.9)))
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)

@@ -100,3 +100,21 @@ def test_view_shortcuts_switch_tabs(qtbot, settings) -> None:
     assert window.tabs.currentWidget() is window.training
     actions["Ctrl+1"].trigger()
     assert window.tabs.currentWidget() is window.live
+
+
+def test_thousands_of_progress_events_cross_threads_intact(qtbot) -> None:
+    """A training run or a live camera sends thousands of events; PySide6 6.12.0 aborted the
+    process after a few thousand (a reference-count bug), so this guards the pinned version."""
+    task = Task()
+    seen = []
+    task.progress_changed.connect(seen.append)
+
+    def work(report, cancelled):
+        for i in range(20_000):
+            report(i)
+        return True
+
+    with qtbot.waitSignal(task.finished, timeout=30_000):
+        task.start(work)
+    qtbot.waitUntil(lambda: not task.is_running())
+    assert seen == list(range(20_000))

@@ -37,7 +37,6 @@ from emotion_desktop.core.model import EmotionCNN, ModelConfig
 KDEF_SIZE = (562, 762)  # width, height
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 KDEF = Path.home() / "datasets" / "data" / "KDEF"
-REAL_MODEL = Path("/tmp/exp/full.pt")
 GUI_BATCH = 8  # the Batch tab's batch size when it does not write the CSV as it goes
 
 
@@ -95,7 +94,7 @@ def link_folder(folder: Path, files: list[Path], count: int, per_folder: int) ->
 def predictor_for(model: Path | None) -> tuple[Predictor, str]:
     """The chosen or active model; an untrained network of the default shape if none loads
     (speed does not depend on the weights), saying so in the report."""
-    chosen = model or (REAL_MODEL if REAL_MODEL.is_file() else paths.active_model_path())
+    chosen = model or paths.active_model_path()
     try:
         return Predictor(load_model(chosen), FaceDetector()), str(chosen)
     except CheckpointError as exc:
@@ -127,7 +126,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000, help="images in the long run")
     parser.add_argument("--distinct", type=int, default=1000, help="different JPEGs among them")
     parser.add_argument("--walk-files", type=int, default=100_000, help="files for first row")
-    parser.add_argument("--model", type=Path, help=f"default: {REAL_MODEL} if present, else active")
+    parser.add_argument("--model", type=Path, help="default: the active model")
     args = parser.parse_args()
 
     predictor, model_note = predictor_for(args.model)

@@ -64,6 +64,7 @@ def main() -> None:
         def grab_mid_run(_event: object) -> None:
             if not mid_shot.exists() and tab.curves.count("cnn_val") >= 3:
                 tab.grab().save(str(mid_shot))
+                meter.clock.restart()  # the screenshot's own time is not a stall of the tab
 
         loop = QEventLoop()
         tab.train_task.progress_changed.connect(grab_mid_run)

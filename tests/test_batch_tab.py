@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -87,7 +87,7 @@ def drop(widget, paths: list[Path]) -> bool:
     centre = widget.rect().center()
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     action = Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(QPointF(centre), action, mime, buttons, modifiers)
+    enter = QDragEnterEvent(centre, action, mime, buttons, modifiers)  # QPoint, as in C++
     QApplication.sendEvent(widget, enter)
     if not enter.isAccepted():
         return False
@@ -138,7 +138,7 @@ def test_the_drop_zone_ignores_drags_without_local_files(tab) -> None:
     mime = QMimeData()
     mime.setText("just text")
     enter = QDragEnterEvent(
-        QPointF(5, 5),
+        QPoint(5, 5),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

@@ -30,17 +30,23 @@ class StallMeter:
 
     def __init__(self) -> None:
         self.clock = QElapsedTimer()
+        self.run_clock = QElapsedTimer()
         self.longest_ms = 0
+        self.longest_at_s = 0.0  # when in the run the longest stall ended
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.clock.start()
+        self.run_clock.start()
         self.timer.start()
 
     def _tick(self) -> None:
-        self.longest_ms = max(self.longest_ms, self.clock.restart())
+        gap = self.clock.restart()
+        if gap > self.longest_ms:
+            self.longest_ms = gap
+            self.longest_at_s = self.run_clock.elapsed() / 1000
 
 
 def main() -> None:
@@ -84,6 +90,7 @@ def main() -> None:
             "minutes": round(seconds / 60, 2),
             "test_accuracy": result.scores.accuracy if result else None,
             "longest_gui_stall_ms": meter.longest_ms,
+            "longest_stall_at_s": meter.longest_at_s,
             "message": tab.message.text(),
         }
         tab.shutdown()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,8 +259,3 @@ def make_split(
     if protocol == "person":
         return person_split(records, folds, fold, seed)
     raise DatasetError(f"unknown split protocol {protocol!r}: use 'random' or 'person'")
-
-
-def label_counts(records: Iterable[KdefRecord]) -> dict[str, int]:
-    counts = Counter(EMOTIONS[r.label].name for r in records)
-    return {e.name: counts.get(e.name, 0) for e in EMOTIONS}

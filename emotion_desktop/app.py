@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from emotion_desktop import __version__
 from emotion_desktop.core import paths
 from emotion_desktop.gui.main_window import MainWindow
+from emotion_desktop.gui.workers import freeze_startup_heap
 
 log = logging.getLogger("emotion_desktop")
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     window.activateWindow()  # take keyboard focus, so shortcuts work from the first key press
+    freeze_startup_heap()
     if args.smoke_test is not None:
         code = smoke_test(window, args.smoke_test)
         window.close()

@@ -1,9 +1,13 @@
+import os
+import sys
+import threading
+
 import pytest
 from PySide6.QtCore import QSettings
 
 from emotion_desktop.core.errors import DatasetError, TrainingCancelled
 from emotion_desktop.gui.main_window import MainWindow
-from emotion_desktop.gui.workers import Task, running_threads
+from emotion_desktop.gui.workers import BACKGROUND_NICE, Task, running_threads
 
 pytestmark = pytest.mark.gui
 
@@ -45,6 +49,23 @@ def test_task_delivers_progress_and_result(qtbot) -> None:
         task.start(work)
     qtbot.waitUntil(lambda: not task.is_running())
     assert result.args == ["done"] and seen == [0, 1, 2] and running_threads() == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+@pytest.mark.parametrize("background", [False, True])
+def test_background_task_runs_below_the_gui_thread(qtbot, background) -> None:
+    task = Task(background=background)
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def work(report, cancelled):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    with qtbot.waitSignal(task.finished, timeout=5000) as result:
+        task.start(work)
+    qtbot.waitUntil(lambda: not task.is_running())
+    expected = min(gui_nice + BACKGROUND_NICE, 19) if background else gui_nice
+    assert result.args == [expected]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
 
 
 def test_task_turns_user_errors_into_one_message(qtbot) -> None:

@@ -6,8 +6,10 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from emotion_desktop.core import paths
+from emotion_desktop.core.training import STAGE_CNN, Progress
 from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.training import PRESETS, TrainingTab
+from emotion_desktop.gui.training_plots import TrainingCurves
 
 pytestmark = pytest.mark.gui
 
@@ -67,6 +69,17 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     assert tab.models.loaded().path == tab.result.path
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
+
+
+def test_batch_points_leave_the_epoch_axis_as_set_at_start(qtbot) -> None:
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs_cae=2, epochs_cnn=10)
+    for b in range(20):
+        curves.add(Progress(STAGE_CNN, 0, 10, b, 20, 0.5, 2.0 - b / 20))
+    (low, high), _ = curves.loss_plot.viewRange()
+    assert curves.count("cnn_batch") == 20
+    assert low <= 0 < 10 <= high < 11  # the whole run's epochs, not the first one's batches
 
 
 def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder) -> None:

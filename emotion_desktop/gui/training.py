@@ -78,7 +78,7 @@ class TrainingTab(QWidget):
         self.models = models
         self.settings = settings
         self.scan_task = Task(self)
-        self.train_task = Task(self)
+        self.train_task = Task(self, background=True)
         self.clock = QElapsedTimer()
         self.result: TrainResult | None = None
         self._applying = False  # parameters being set from a preset, not edited by the user
@@ -371,7 +371,7 @@ class TrainingTab(QWidget):
             return
         options, config, out = self.data_options(), self.config(), self.output_path()
         self.settings.setValue("training/last_output", str(out))
-        self.curves.clear_points()
+        self.curves.reset(config.epochs_cae, config.epochs_cnn)
         self.progress_bar.setValue(0)
         self.prepare_bar.setValue(0)
         self.message.setStyleSheet("")

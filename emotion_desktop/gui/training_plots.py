@@ -54,12 +54,20 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         ys.append(y)
         self.curves[key].setData(np.asarray(xs), np.asarray(ys))
 
-    def clear_points(self) -> None:
+    def reset(self, epochs_cae: int, epochs_cnn: int) -> None:
+        """Clear every curve and fix each plot's epoch axis for the run about to start.
+
+        A fixed x range keeps the axes from being re-laid out and repainted with every batch
+        point, which is the costliest paint of the tab while training competes for the CPU.
+        """
         self._smoothed = None
         for key, (xs, ys) in self.points.items():
             xs.clear()
             ys.clear()
             self.curves[key].setData([], [])
+        self.cae_plot.setXRange(0, max(epochs_cae, 1), padding=0.02)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setXRange(0, max(epochs_cnn, 1), padding=0.02)
 
     def add(self, event: Progress) -> None:
         """Plot one progress event: epoch points at x = epoch + 1, batches in between."""

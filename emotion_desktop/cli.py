@@ -1,4 +1,4 @@
-"""Headless command line: ``emotion-desktop-cli train | evaluate | label``.
+"""Headless command line: ``emotion-desktop-cli train | evaluate | label | ensemble``.
 
 The same core calls as the window, so a GPU server (or ``torchrun`` on a cluster) can train the
 model the desktop then loads. Errors the user can cause end in one line on stderr and exit 2.
@@ -24,7 +24,12 @@ from emotion_desktop.core.labelling import (
     label_paths,
     write_json,
 )
-from emotion_desktop.core.pipeline import DataOptions, evaluate_on_folder, train_from_folder
+from emotion_desktop.core.pipeline import (
+    DataOptions,
+    combine_models,
+    evaluate_on_folder,
+    train_from_folder,
+)
 from emotion_desktop.core.training import Progress, TrainConfig
 
 
@@ -85,6 +90,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             for f in fields(TrainConfig)
             if getattr(args, f.name, None) is not None
         }
+        if args.train_seed is not None:
+            overrides["seed"] = args.train_seed
         config = TrainConfig(**{**defaults.to_dict(), **overrides, "use_cae": not args.no_cae})
         main = distributed.is_main()
         bar = ProgressBar()
@@ -141,6 +148,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    bar = ProgressBar()
+    result = combine_models(args.members, args.data, args.out, paths.cache_dir(), bar.update)
+    bar.done()
+    for member in result.card["ensemble"]["members"]:
+        print(
+            f"member {member['name']} (seed {member['seed']}): test "
+            f"{member['test_accuracy']:.2%}, validation {member['validation_accuracy']:.2%}"
+        )
+    print(f"ensemble: validation {result.card['ensemble']['validation_accuracy']:.2%}, test:")
+    print(result.scores.table())
+    print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
+    return 0
+
+
 def cmd_label(args: argparse.Namespace) -> int:
     predictor = Predictor.from_checkpoint(args.model or paths.active_model_path())
     summary = LabelSummary()
@@ -192,7 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="contrast equalisation of each face crop",
     )
     train.add_argument("--patience", type=int, help="early-stopping patience in epochs (0: off)")
+    train.add_argument(
+        "--train-seed",
+        type=int,
+        help="seed of the initialisation, augmentation and batch order (default: --seed); "
+        "models with one --seed and different --train-seed values make an ensemble",
+    )
     train.set_defaults(func=cmd_train)
+
+    ensemble = sub.add_parser(
+        "ensemble", help="average models trained on one split with different seeds"
+    )
+    ensemble.add_argument("members", nargs="+", type=Path, help="model files (.pt), two or more")
+    ensemble.add_argument("--data", required=True, type=Path, help="the KDEF folder they used")
+    ensemble.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    ensemble.set_defaults(func=cmd_ensemble)
 
     evaluate = sub.add_parser("evaluate", help="test accuracy of a model on a KDEF folder")
     _add_data_arguments(evaluate, None)

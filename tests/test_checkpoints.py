@@ -4,10 +4,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from emotion_desktop.core.checkpoints import atomic_write_bytes, load_model, save_model
+from emotion_desktop.core.checkpoints import (
+    atomic_write_bytes,
+    half_round_trip,
+    load_model,
+    save_model,
+)
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.model import EmotionCNN, ModelConfig
+from emotion_desktop.core.model import EmotionCNN, EnsembleCNN, ModelConfig
 
 
 def _save(path: Path) -> EmotionCNN:
@@ -24,6 +29,18 @@ def test_round_trip_gives_the_same_outputs_and_card(tmp_path: Path) -> None:
     assert loaded.crop == CropSettings(size=24)
     assert loaded.card["note"] == "test" and loaded.card["model_config"]["input_size"] == 24
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # no temporaries
+
+
+def test_half_precision_ensemble_loads_exactly_as_measured(tmp_path: Path) -> None:
+    members = [EmotionCNN(ModelConfig(input_size=24)).eval() for _ in range(2)]
+    save_model(tmp_path / "one.pt", members[0], CropSettings(size=24), {})
+    ensemble = half_round_trip(EnsembleCNN(members)).eval()
+    save_model(tmp_path / "two.pt", ensemble, CropSettings(size=24), {}, half=True)
+    loaded = load_model(tmp_path / "two.pt")
+    x = torch.rand(3, 1, 24, 24)
+    assert isinstance(loaded.model, EnsembleCNN) and len(loaded.model.members) == 2
+    assert torch.equal(loaded.model.probabilities(x), ensemble.probabilities(x))
+    assert (tmp_path / "two.pt").stat().st_size < 1.05 * (tmp_path / "one.pt").stat().st_size
 
 
 def test_truncated_checkpoint(tmp_path: Path) -> None:

@@ -33,6 +33,64 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
     assert result["count"] == card["data"]["counts"]["test"]
 
 
+def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, capsys) -> None:
+    members = [tmp_path / "m0.pt", tmp_path / "m1.pt"]
+    for seed, out in enumerate(members):
+        assert (
+            main(
+                [
+                    "train",
+                    "--data",
+                    str(kdef_folder),
+                    *TINY,
+                    "--train-seed",
+                    str(seed),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+    cards = [json.loads(m.with_suffix(".json").read_text()) for m in members]
+    assert cards[0]["split"] == cards[1]["split"]
+    assert [c["training"]["seed"] for c in cards] == [0, 1]
+
+    ensemble = tmp_path / "ensemble.pt"
+    assert (
+        main(["ensemble", *map(str, members), "--data", str(kdef_folder), "--out", str(ensemble)])
+        == 0
+    )
+    card = json.loads(ensemble.with_suffix(".json").read_text())
+    assert [m["seed"] for m in card["ensemble"]["members"]] == [0, 1]
+    assert ensemble.stat().st_size < 1.05 * members[0].stat().st_size  # float16 weights
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(ensemble), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+
+    other_split = tmp_path / "s1.pt"
+    assert (
+        main(["train", "--data", str(kdef_folder), *TINY, "--seed", "1", "--out", str(other_split)])
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "ensemble",
+                str(members[0]),
+                str(other_split),
+                "--data",
+                str(kdef_folder),
+                "--out",
+                str(tmp_path / "bad.pt"),
+            ]
+        )
+        == 2
+    )
+    assert "same split" in capsys.readouterr().err
+
+
 def test_evaluate_prints_a_confusion_matrix(tiny_model, kdef_folder, capsys) -> None:
     assert (
         main(

@@ -4,6 +4,7 @@ import torch
 from emotion_desktop.core.model import (
     ConvAutoEncoder,
     EmotionCNN,
+    EnsembleCNN,
     ModelConfig,
     count_parameters,
 )
@@ -76,3 +77,14 @@ def test_probabilities_sum_to_one() -> None:
 def test_input_size_must_fit_the_pools() -> None:
     with pytest.raises(ValueError, match="divisible by 8"):
         EmotionCNN(ModelConfig(input_size=50))
+
+
+def test_ensemble_gives_the_mean_of_its_members_probabilities() -> None:
+    members = [EmotionCNN(ModelConfig(input_size=24)).eval() for _ in range(3)]
+    x = torch.rand(4, 1, 24, 24)
+    expected = torch.stack([m.probabilities(x) for m in members]).mean(0)
+    assert torch.allclose(EnsembleCNN(members).eval().probabilities(x), expected, atol=1e-6)
+    with pytest.raises(ValueError):
+        EnsembleCNN(members[:1])
+    with pytest.raises(ValueError):
+        EnsembleCNN([members[0], EmotionCNN(ModelConfig(input_size=24, dropout=0.1))])

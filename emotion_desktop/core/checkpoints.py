@@ -20,7 +20,7 @@ import torch
 
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.model import EmotionCNN, ModelConfig
+from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
 FORMAT_VERSION = 1
 KIND = "emotion_desktop.EmotionCNN"
@@ -55,20 +55,28 @@ def card_path(checkpoint: Path) -> Path:
 
 @dataclass
 class LoadedModel:
-    model: EmotionCNN
+    model: Classifier
     crop: CropSettings
     card: dict
     path: Path
 
 
-def save_model(path: Path, model: EmotionCNN, crop: CropSettings, card: dict) -> None:
-    """Write the checkpoint and then its card, each atomically."""
+def save_model(
+    path: Path, model: Classifier, crop: CropSettings, card: dict, half: bool = False
+) -> None:
+    """Write the checkpoint and then its card, each atomically.
+
+    ``half`` stores the weights as float16, halving the file; they are float32 again once
+    loaded, so the figures must be measured after :func:`half_round_trip` (see its doc).
+    """
+    dtype = torch.float16 if half else torch.float32
     payload = {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
         "model_config": model.config.to_dict(),
+        "members": len(model.members) if isinstance(model, EnsembleCNN) else 1,
         "crop": crop.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu().to(dtype) for k, v in model.state_dict().items()},
     }
     atomic_write_bytes(path, lambda f: torch.save(payload, f))
     card = {**card, "model_config": model.config.to_dict(), "crop": crop.to_dict()}
@@ -105,14 +113,23 @@ def load_model(path: Path) -> LoadedModel:
     try:
         config = ModelConfig(**payload["model_config"])
         crop = CropSettings(**payload["crop"])
-        model = EmotionCNN(config)
-        model.load_state_dict(payload["state_dict"])
+        members = int(payload.get("members", 1))
+        model = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
+        model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     except (TypeError, KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
             f"{path} is of another architecture: {str(exc).splitlines()[0]}"
         ) from exc
     model.eval()
     return LoadedModel(model, crop, read_card(path), path)
+
+
+def half_round_trip(model: Classifier) -> Classifier:
+    """The model as ``save_model(half=True)`` stores it: every weight rounded to float16."""
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.copy_(tensor.half().float())
+    return model
 
 
 def read_card(checkpoint: Path) -> dict:

@@ -128,7 +128,17 @@ class ConvAutoEncoder(nn.Module):
         return F.mse_loss(self(x), standardise(x))
 
 
-class EmotionCNN(nn.Module):
+class Classifier(nn.Module):
+    """A network whose ``forward`` gives logits over the seven emotions."""
+
+    config: ModelConfig
+
+    @torch.inference_mode()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softmax(self(x), dim=1)
+
+
+class EmotionCNN(Classifier):
     """Stage 2: the encoder's layers, then fully connected 1024 ReLU, 512 ReLU, 7.
 
     ``forward`` returns logits; the paper's softmax is applied by the loss in training and by
@@ -176,9 +186,31 @@ class EmotionCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.encoder(standardise(x)))
 
-    @torch.inference_mode()
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self(x), dim=1)
+
+class EnsembleCNN(Classifier):
+    """Classifiers of one configuration trained with different seeds, probabilities averaged.
+
+    Networks trained from different seeds err on different faces, so their average beats each of
+    them (the README's accuracy table has the numbers). ``forward`` returns the log of the mean
+    probability: the softmax that turns one network's logits into probabilities gives that mean
+    back, so training's evaluation and inference treat either kind the same.
+    """
+
+    def __init__(self, members: list[EmotionCNN]) -> None:
+        super().__init__()
+        if len(members) < 2 or len({m.config for m in members}) != 1:
+            raise ValueError("an ensemble needs two or more members of one configuration")
+        self.config = members[0].config
+        self.members = nn.ModuleList(members)
+
+    @classmethod
+    def empty(cls, config: ModelConfig, size: int) -> EnsembleCNN:
+        """``size`` untrained members, to load a saved ensemble's weights into."""
+        return cls([EmotionCNN(config) for _ in range(size)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probabilities = torch.stack([F.softmax(m(x), dim=1) for m in self.members]).mean(0)
+        return probabilities.clamp_min(1e-12).log()
 
 
 def count_parameters(model: nn.Module) -> int:

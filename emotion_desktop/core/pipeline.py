@@ -19,7 +19,7 @@ import torch
 
 from emotion_desktop import __version__
 from emotion_desktop.core import distributed
-from emotion_desktop.core.checkpoints import load_model, save_model
+from emotion_desktop.core.checkpoints import half_round_trip, load_model, save_model
 from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
@@ -33,6 +33,7 @@ from emotion_desktop.core.kdef import (
     stratified_partition,
 )
 from emotion_desktop.core.metrics import Scores, score
+from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
 from emotion_desktop.core.training import CancelFn, History, ProgressFn, TrainConfig, evaluate, fit
 
 KDEF_TERMS = (
@@ -234,6 +235,87 @@ def _merge_counts(*sets: FaceSet) -> dict[str, int]:
         for k, v in s.detection_counts().items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def combine_models(
+    members: list[Path],
+    folder: Path,
+    out: Path,
+    cache_dir: Path | None = None,
+    step: StepFn | None = None,
+    half: bool = True,
+) -> TrainResult:
+    """Average models trained on one split with different seeds into one model file.
+
+    The members must share their network, crop settings, angles and split (the split file saved
+    beside each), so the ensemble is tested on faces none of them saw. Its card keeps the first
+    member's data and training settings and records each member's seed and figures beside the
+    ensemble's own: test, validation, and the summed training time. ``half`` stores the weights
+    as float16 (two members then take the room of one); the figures are measured as stored.
+    """
+    if len(members) < 2:
+        raise CheckpointError("an ensemble needs two or more member models")
+    loaded = [load_model(p) for p in members]
+    first, split = loaded[0], _saved_split(members[0])
+    angles = first.card.get("data", {}).get("angles", "all")
+    for path, other in zip(members, loaded):
+        if not isinstance(other.model, EmotionCNN) or _saved_split(path) != split:
+            raise CheckpointError(f"{path.name} is not a single model trained on the same split")
+        if (other.model.config, other.crop, other.card.get("data", {}).get("angles", "all")) != (
+            first.model.config,
+            first.crop,
+            angles,
+        ):
+            raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
+    config = TrainConfig.from_dict(first.card.get("training", {}))
+    options = DataOptions(folder, split.protocol, angles, split.seed)
+    data = prepare_data(options, first.crop, config.val_fraction, cache_dir, step, split=split)
+
+    def figures(model: torch.nn.Module, card: dict) -> dict:
+        return {
+            "name": card.get("name"),
+            "seed": card.get("training", {}).get("seed"),
+            "test_accuracy": score_faces(model, data.test, True).accuracy,
+            "validation_accuracy": score_faces(model, data.val, True).accuracy,
+            "seconds_total": card.get("training", {}).get("seconds_total", 0.0),
+        }
+
+    member_figures = [figures(m.model, m.card) for m in loaded]
+    model = EnsembleCNN([m.model for m in loaded])
+    if half:
+        half_round_trip(model)
+    scores, plain = score_faces(model, data.test, True), score_faces(model, data.test, False)
+    card = {k: v for k, v in first.card.items() if k != "history"}  # curves stay per member
+    card.update(
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        name=out.stem,
+        method=f"{card.get('method', '')}; ensemble of {len(members)} seeds",
+        ensemble={
+            "weights": "float16" if half else "float32",
+            "validation_accuracy": score_faces(model, data.val, True).accuracy,
+            "members": member_figures,
+        },
+        training={
+            **card.get("training", {}),
+            "seed": [f["seed"] for f in member_figures],
+            "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
+        },
+        test={**scores.to_dict(), "test_time_flip": True},
+        test_without_flip=plain.to_dict(),
+    )
+    try:
+        split.save(split_path(out))
+        save_model(out, model, first.crop, card, half=half)
+    except OSError as exc:
+        raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
+    return TrainResult(out, card, scores, History())
+
+
+def _saved_split(model_path: Path) -> Split:
+    path = split_path(model_path)
+    if not path.is_file():
+        raise CheckpointError(f"{model_path.name} has no split file beside it ({path.name})")
+    return Split.load(path)
 
 
 def evaluate_on_folder(

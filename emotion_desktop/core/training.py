@@ -26,6 +26,7 @@ from emotion_desktop.core.dataset import augment, batches, to_tensor
 from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.model import (
+    Classifier,
     ConvAutoEncoder,
     EmotionCNN,
     Encoder,
@@ -209,7 +210,7 @@ def _reconstruction_loss(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor
 
 @torch.inference_mode()
 def evaluate(
-    model: EmotionCNN, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256, flip: bool = False
+    model: Classifier, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256, flip: bool = False
 ) -> Evaluation:
     """Loss, accuracy and probabilities; ``flip`` averages with the mirrored faces (test-time)."""
     model.eval()

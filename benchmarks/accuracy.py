@@ -4,7 +4,8 @@
         [--figures random,person,frontal,ablation,cross] [--epochs-cnn N] [--folds 5]
 
 - random:   the paper's protocol (all angles, stratified random 80/20). With --model, that
-            model is evaluated on the split saved beside it; otherwise one is trained.
+            model is evaluated on the split saved beside it (and its card's training time is
+            printed); with --train-random one is trained.
 - person:   person-disjoint k folds (no actor in both sets): mean and spread over the folds.
 - frontal:  straight (S) images only, under both protocols.
 - ablation: the random split trained with and without the CAE stage (random initialisation)
@@ -28,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from emotion_desktop.core import paths
+from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.metrics import score
@@ -121,13 +123,20 @@ def main(argv: list[str] | None = None) -> int:
             figures["random"] = train_and_score(DataOptions(args.data), config, "random")
         else:
             scores, _ = evaluate_on_folder(args.model, None, args.data, paths.cache_dir())
+            card = read_card(args.model)
             figures["random"] = {
                 "accuracy": scores.accuracy,
                 "per_class": scores.per_class,
                 "macro_accuracy": scores.macro_accuracy,
                 "model": str(args.model),
+                "members": len(card.get("ensemble", {}).get("members", [])) or 1,
+                "training_minutes": round(card["training"]["seconds_total"] / 60, 1),
             }
             print(scores.table())
+            print(
+                f"  {figures['random']['members']} network(s), trained in "
+                f"{figures['random']['training_minutes']} min (from the model's card)"
+            )
     if "ablation" in wanted:
         print("random 80/20 with and without CAE pre-training, same budget:", flush=True)
         figures["random_cae"] = train_and_score(DataOptions(args.data), config, "with CAE")

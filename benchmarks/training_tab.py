@@ -4,10 +4,10 @@ Drives the real tab offscreen: time to finish, test accuracy, and the longest GU
 (a 5 ms timer records the largest gap between its ticks while training runs). Saves screenshots
 of the tab mid-training and finished to --shots. Ends with one JSON line.
 
-A control process that only sleeps 5 ms at a time runs beside it. Where it was held up at the
-same moment as the GUI thread, the whole machine paused (a virtual machine's host can stop
-every vCPU for ~100 ms), not the app; the app's own figure leaves those moments out, and both
-are printed.
+Control processes that only sleep 5 ms at a time run beside it, one pinned to each CPU. Where
+one was held up at the same moment as the GUI thread, the machine paused (a virtual machine's
+host can stop a virtual CPU for ~100 ms), not the app; the app's own figure leaves those moments
+out, and both are printed.
 
     python benchmarks/training_tab.py --data ~/datasets/data/KDEF [--shots /tmp/shots]
 """
@@ -34,7 +34,8 @@ from emotion_desktop.gui.workers import freeze_startup_heap  # noqa: E402
 
 STALL_MS = 20  # gaps recorded by both meters
 PROBE = f"""
-import time
+import os, sys, time
+os.sched_setaffinity(0, {{int(sys.argv[1])}})
 last = time.monotonic()
 while True:
     time.sleep(0.005)
@@ -110,7 +111,12 @@ def main() -> None:
                 tab.grab().save(str(mid_shot))
                 meter.clock.restart()  # the screenshot's own time is not a stall of the tab
 
-        probe = subprocess.Popen([sys.executable, "-c", PROBE], stdout=subprocess.PIPE, text=True)
+        probes = [  # one per CPU: a host can stop one virtual CPU and not the other
+            subprocess.Popen(
+                [sys.executable, "-c", PROBE, str(cpu)], stdout=subprocess.PIPE, text=True
+            )
+            for cpu in sorted(os.sched_getaffinity(0))
+        ]
         loop = QEventLoop()
         tab.train_task.progress_changed.connect(grab_mid_run)
         tab.train_task.stopped.connect(loop.quit)
@@ -119,10 +125,12 @@ def main() -> None:
         meter.start()
         loop.exec()
         seconds = time.perf_counter() - t0
-        probe.kill()
-        machine = [
-            tuple(map(float, line.split())) for line in probe.communicate()[0].split("\n") if line
-        ]
+        machine = []
+        for probe in probes:
+            probe.kill()
+            machine += [
+                tuple(map(float, line.split())) for line in probe.communicate()[0].splitlines()
+            ]
         app.processEvents()
         tab.grab().save(str(args.shots / "training-done.png"))
         result = tab.result

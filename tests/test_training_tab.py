@@ -71,15 +71,16 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     assert paths.active_model_path() == paths.default_model_path()
 
 
-def test_batch_points_leave_the_epoch_axis_as_set_at_start(qtbot) -> None:
+def test_batch_points_leave_the_axes_as_set_at_start(qtbot) -> None:
     curves = TrainingCurves()
     qtbot.addWidget(curves)
     curves.reset(epochs_cae=2, epochs_cnn=10)
     for b in range(20):
         curves.add(Progress(STAGE_CNN, 0, 10, b, 20, 0.5, 2.0 - b / 20))
-    (low, high), _ = curves.loss_plot.viewRange()
+    (low, high), (bottom, top) = curves.loss_plot.viewRange()
     assert curves.count("cnn_batch") == 20
     assert low <= 0 < 10 <= high < 11  # the whole run's epochs, not the first one's batches
+    assert (bottom, top) == (0, pytest.approx(2.0 * 1.25))  # set by the first point, kept
 
 
 def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder) -> None:

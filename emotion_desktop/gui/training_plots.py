@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from emotion_desktop.core.training import STAGE_CAE, Progress
 
 BATCH_SMOOTHING = 0.9  # exponential moving average of the per-batch loss
+LOSS_HEADROOM = 1.25  # a loss axis grows to this multiple of the point that did not fit
 
 
 class TrainingCurves(pg.GraphicsLayoutWidget):
@@ -33,6 +34,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         }
         self.points: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in self.curves}
         self._smoothed: float | None = None
+        self._loss_top = {self.cae_plot: 0.0, self.loss_plot: 0.0}  # y range grows, never shrinks
 
     def _plot(self, title: str, x: str, y: str) -> pg.PlotItem:
         plot = self.addPlot(title=title)
@@ -53,14 +55,20 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         xs.append(x)
         ys.append(y)
         self.curves[key].setData(np.asarray(xs), np.asarray(ys))
+        plot = self.curves[key].getViewBox().parentItem()
+        if plot in self._loss_top and y > self._loss_top[plot]:
+            self._loss_top[plot] = y * LOSS_HEADROOM
+            plot.setYRange(0, self._loss_top[plot], padding=0)
 
     def reset(self, epochs_cae: int, epochs_cnn: int) -> None:
         """Clear every curve and fix each plot's epoch axis for the run about to start.
 
-        A fixed x range keeps the axes from being re-laid out and repainted with every batch
-        point, which is the costliest paint of the tab while training competes for the CPU.
+        Fixed ranges keep the axes from being re-laid out and repainted with every batch point,
+        the costliest paint of the tab while training competes for the CPU: the epoch axis spans
+        the run, and a loss axis only grows, when a point would not fit (losses mostly fall).
         """
         self._smoothed = None
+        self._loss_top = dict.fromkeys(self._loss_top, 0.0)
         for key, (xs, ys) in self.points.items():
             xs.clear()
             ys.clear()

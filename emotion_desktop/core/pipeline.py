@@ -19,7 +19,7 @@ import torch
 
 from emotion_desktop import __version__
 from emotion_desktop.core import distributed
-from emotion_desktop.core.checkpoints import half_round_trip, load_model, save_model
+from emotion_desktop.core.checkpoints import LoadedModel, half_round_trip, load_model, save_model
 from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
@@ -256,12 +256,12 @@ def combine_models(
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
     loaded = [load_model(p) for p in members]
-    first, split = loaded[0], _saved_split(members[0])
-    angles = first.card.get("data", {}).get("angles", "all")
-    for path, other in zip(members, loaded):
-        if not isinstance(other.model, EmotionCNN) or _saved_split(path) != split:
+    splits = [_saved_split(p) for p in members]
+    first, split, angles = loaded[0], splits[0], _angles_of(loaded[0])
+    for path, other, other_split in zip(members, loaded, splits):
+        if not isinstance(other.model, EmotionCNN) or other_split != split:
             raise CheckpointError(f"{path.name} is not a single model trained on the same split")
-        if (other.model.config, other.crop, other.card.get("data", {}).get("angles", "all")) != (
+        if (other.model.config, other.crop, _angles_of(other)) != (
             first.model.config,
             first.crop,
             angles,
@@ -311,6 +311,11 @@ def combine_models(
     return TrainResult(out, card, scores, History())
 
 
+def _angles_of(loaded: LoadedModel) -> str:
+    """Which angles a saved model was trained on, from its card ("all" for older cards)."""
+    return loaded.card.get("data", {}).get("angles", "all")
+
+
 def _saved_split(model_path: Path) -> Split:
     path = split_path(model_path)
     if not path.is_file():
@@ -330,7 +335,7 @@ def evaluate_on_folder(
     split = None
     if options is None:
         saved = split_path(model_path)
-        options = DataOptions(folder, angles=loaded.card.get("data", {}).get("angles", "all"))
+        options = DataOptions(folder, angles=_angles_of(loaded))
         if saved.is_file():
             split = Split.load(saved)
             options = replace(options, protocol=split.protocol, seed=split.seed)

@@ -1,20 +1,25 @@
-"""Accuracy figures of the method on real KDEF, and of a model on in-the-wild faces.
+"""Accuracy of a shipped model on studio faces (KDEF) and on in-the-wild faces (FER+, FER2013,
+the shared photos), and of its recipe under a person-disjoint split and without the CAE stage.
 
-    python benchmarks/accuracy.py --data ~/datasets/data/KDEF [--model resources/models/default.pt]
-        [--figures random,person,frontal,ablation,cross] [--epochs-cnn N] [--folds 5]
+    python benchmarks/accuracy.py --model resources/models/default.pt --kdef ~/datasets/data/KDEF
+        --ferplus ~/datasets/FERPlus --fer2013 ~/datasets/FER2013
+        [--figures ferplus,fer2013,random,cross,person,ablation] [--epochs-cae N]
+        [--epochs-cnn N] [--folds 5] [--write-card]
 
-- random:   the paper's protocol (all angles, stratified random 80/20). With --model, that
-            model is evaluated on the split saved beside it (and its card's training time is
-            printed); with --train-random one is trained.
-- person:   person-disjoint k folds (no actor in both sets): mean and spread over the folds.
-- frontal:  straight (S) images only, under both protocols.
-- ablation: the random split trained with and without the CAE stage (random initialisation)
-            at the same budget.
-- cross:    the model on the real, freely licensed faces in ../shared/data/faces, never used
-            for training or choices (whole image as the face where the cascade finds none).
+- ferplus: FER+ Test (the FER2013 PrivateTest faces with a 7-class FER+ majority label).
+- fer2013: FER2013 PrivateTest with the original labels (a labelled folder: test/<emotion>/).
+- random:  KDEF on the split saved beside the model (the card's; the paper's protocol for both
+           shipped models).
+- cross:   the 70 real photos in ../shared/data/faces, never used for training or a choice
+           (whole image as the face where the cascade finds none).
+- person:  the model's recipe retrained with KDEF split by person (k folds, no actor on both
+           sides), its other sources as they were; mean and spread of KDEF test accuracy.
+- ablation: fold 0 of that, with and without the CAE stage at the same budget: KDEF
+           person-disjoint and FER+ test figures (FER+ only where the model learnt from it).
 
-Training runs use the shipped model's configuration unless --epochs-cae/--epochs-cnn say
-otherwise, and print those epochs with the figures. Ends with one JSON line of every figure.
+Training runs use the model card's recipe unless --epochs-cae/--epochs-cnn say otherwise, and
+print those epochs with the figures. --write-card stores the figures in the model's card
+under ``figures``. Ends with one JSON line of every figure.
 """
 
 from __future__ import annotations
@@ -29,46 +34,53 @@ from dataclasses import replace
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import read_card
+from emotion_desktop.core.checkpoints import atomic_write_text, card_path, load_model, read_card
+from emotion_desktop.core.dataset import build_faces
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.metrics import score
-from emotion_desktop.core.pipeline import DataOptions, evaluate_on_folder, train_from_folder
+from emotion_desktop.core.metrics import Scores, score
+from emotion_desktop.core.pipeline import (
+    DataOptions,
+    evaluate_on_folders,
+    score_faces,
+    train_from_folder,
+    trained_sources,
+)
+from emotion_desktop.core.sources import scan_source
 from emotion_desktop.core.training import TrainConfig
 
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
 
-def train_and_score(options: DataOptions, config: TrainConfig, label: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = train_from_folder(options, config, Path(tmp) / "m.pt", paths.cache_dir())
-        seconds = time.perf_counter() - t0
-    print(f"  {label}: {result.scores.accuracy:.2%} in {seconds / 60:.1f} min", flush=True)
+def figures_of(scores: Scores) -> dict:
     return {
-        "accuracy": result.scores.accuracy,
-        "macro_accuracy": result.scores.macro_accuracy,
-        "per_class": result.scores.per_class,
-        "minutes": round(seconds / 60, 1),
+        "accuracy": scores.accuracy,
+        "macro_accuracy": scores.macro_accuracy,
+        "per_class": scores.per_class,
+        "count": scores.count,
     }
 
 
-def person_folds(folder: Path, angles: str, config: TrainConfig, folds: int) -> dict:
-    runs = [
-        train_and_score(
-            DataOptions(folder, "person", angles, fold=k, folds=folds),
-            config,
-            f"person {angles} fold {k + 1}/{folds}",
-        )
-        for k in range(folds)
-    ]
-    accs = [r["accuracy"] for r in runs]
+def source_test(model: Path, folder: Path) -> dict:
+    """The model on one source's test split (the saved split where it learnt from it)."""
+    (result,) = evaluate_on_folders(model, [folder], cache_dir=paths.cache_dir())
+    print(f"{result.name} test ({result.split.protocol} split):\n{result.scores.table()}")
     return {
-        "mean": statistics.mean(accs),
-        "std": statistics.pstdev(accs),
-        "folds": accs,
-        "minutes": round(sum(r["minutes"] for r in runs), 1),
+        **figures_of(result.scores),
+        "split": result.split.protocol,
+        "seen_in_training": result.seen_in_training,
     }
+
+
+def fer2013_private_test(model: Path, folder: Path) -> dict:
+    """FER2013 PrivateTest, original labels: the faces named ``PrivateTest_*`` in its test part."""
+    found = scan_source(folder)
+    records = [r for r in found.records if r.part == "test" and "PrivateTest" in r.path.name]
+    loaded = load_model(model)
+    faces = build_faces(records, found.folder, loaded.crop, paths.cache_dir())
+    scores = score_faces(loaded.model, faces, flip=True)
+    print(f"FER2013 PrivateTest (original labels):\n{scores.table()}")
+    return figures_of(scores)
 
 
 def cross_dataset(model: Path) -> dict:
@@ -80,89 +92,111 @@ def cross_dataset(model: Path) -> dict:
         truth.append(INDEX_BY_NAME[photo.parent.name])
         predicted.append(faces[0].index)
     scores = score(truth, predicted)
-    return {
-        "accuracy": scores.accuracy,
-        "macro_accuracy": scores.macro_accuracy,
-        "per_class": scores.per_class,
-        "count": scores.count,
-    }
+    print(f"shared photos: {scores.accuracy:.1%} (macro {scores.macro_accuracy:.1%})")
+    return figures_of(scores)
+
+
+class Recipe:
+    """The model's training recipe, to retrain it under another KDEF split or without CAE."""
+
+    def __init__(self, model: Path, kdef: Path, ferplus: Path | None, config: TrainConfig) -> None:
+        card = read_card(model)
+        learnt = trained_sources(card)
+        weights = {s.get("name"): s.get("weight", 1.0) for s in card["data"].get("sources", [])}
+        self.more = (ferplus,) if "ferplus" in learnt and ferplus else ()
+        self.weights = (weights.get("kdef", 1.0), 1.0) if self.more else ()
+        self.config = config
+
+    def train(self, kdef: Path, fold: int, folds: int, use_cae: bool, label: str) -> dict:
+        options = DataOptions(
+            kdef, "person", fold=fold, folds=folds, more=self.more, weights=self.weights
+        )
+        config = replace(self.config, use_cae=use_cae)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            result = train_from_folder(options, config, Path(tmp) / "m.pt", paths.cache_dir())
+            minutes = (time.perf_counter() - t0) / 60
+        tests = result.card["tests"]
+        line = ", ".join(f"{name} {t['accuracy']:.2%}" for name, t in tests.items())
+        print(f"  {label}: {line} in {minutes:.1f} min", flush=True)
+        return {
+            "kdef_person": tests["kdef"]["accuracy"],
+            "ferplus": tests.get("ferplus", {}).get("accuracy"),
+            "ferplus_macro": tests.get("ferplus", {}).get("macro_accuracy"),
+            "minutes": round(minutes, 1),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="KDEF folder (needed for all but 'cross')")
     parser.add_argument("--model", type=Path, default=paths.default_model_path())
-    parser.add_argument("--figures", default="random,person,frontal,ablation,cross")
+    parser.add_argument("--kdef", type=Path, help="KDEF folder")
+    parser.add_argument("--ferplus", type=Path, help="FER+ folder (FER2013Train/label.csv...)")
+    parser.add_argument("--fer2013", type=Path, help="FER2013 folder (train/ and test/<emotion>/)")
+    parser.add_argument("--figures", default="ferplus,fer2013,random,cross")
     parser.add_argument("--epochs-cae", type=int)
     parser.add_argument("--epochs-cnn", type=int)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument(
-        "--train-random",
-        action="store_true",
-        help="train the random-split model instead of evaluating --model",
-    )
+    parser.add_argument("--write-card", action="store_true", help="store figures in the card")
     args = parser.parse_args(argv)
-    wanted = set(args.figures.split(","))
-    config = TrainConfig()
+    wanted = args.figures.split(",")
+    needs = {"ferplus": "ferplus", "fer2013": "fer2013", "random": "kdef", "person": "kdef"}
+    for figure, folder in needs.items():
+        if figure in wanted and getattr(args, folder) is None:
+            parser.error(f"the {figure} figure needs --{folder}")
+
+    card = read_card(args.model)
+    config = TrainConfig.from_dict(card.get("training", {}))
     if args.epochs_cae is not None:
         config = replace(config, epochs_cae=args.epochs_cae)
     if args.epochs_cnn is not None:
         config = replace(config, epochs_cnn=args.epochs_cnn)
-    if wanted - {"cross"} and args.data is None:
-        parser.error("--data is needed for every figure but 'cross'")
     figures: dict = {
-        "config": {
-            "epochs_cae": config.epochs_cae,
-            "epochs_cnn": config.epochs_cnn,
-            "input_size": config.input_size,
-        }
+        "model": str(args.model),
+        "networks": len(card.get("ensemble", {}).get("members", [])) or 1,
+        "training_minutes": round(card.get("training", {}).get("seconds_total", 0) / 60, 1),
     }
+    if "ferplus" in wanted:
+        figures["ferplus_test"] = source_test(args.model, args.ferplus)
+    if "fer2013" in wanted:
+        figures["fer2013_private_test"] = fer2013_private_test(args.model, args.fer2013)
     if "random" in wanted:
-        print("random 80/20, all angles:", flush=True)
-        if args.train_random:
-            figures["random"] = train_and_score(DataOptions(args.data), config, "random")
-        else:
-            scores, _ = evaluate_on_folder(args.model, None, args.data, paths.cache_dir())
-            card = read_card(args.model)
-            figures["random"] = {
-                "accuracy": scores.accuracy,
-                "per_class": scores.per_class,
-                "macro_accuracy": scores.macro_accuracy,
-                "model": str(args.model),
-                "members": len(card.get("ensemble", {}).get("members", [])) or 1,
-                "training_minutes": round(card["training"]["seconds_total"] / 60, 1),
-            }
-            print(scores.table())
-            print(
-                f"  {figures['random']['members']} network(s), trained in "
-                f"{figures['random']['training_minutes']} min (from the model's card)"
-            )
-    if "ablation" in wanted:
-        print("random 80/20 with and without CAE pre-training, same budget:", flush=True)
-        figures["random_cae"] = train_and_score(DataOptions(args.data), config, "with CAE")
-        figures["random_no_cae"] = train_and_score(
-            DataOptions(args.data), replace(config, use_cae=False), "no CAE"
-        )
-    if "frontal" in wanted:
-        print("frontal only:", flush=True)
-        figures["frontal_random"] = train_and_score(
-            DataOptions(args.data, angles="frontal"), config, "frontal random"
-        )
-        figures["frontal_person"] = person_folds(args.data, "frontal", config, args.folds)
-    if "person" in wanted:
-        print(f"person-disjoint, {args.folds} folds, all angles:", flush=True)
-        figures["person"] = person_folds(args.data, "all", config, args.folds)
+        figures["kdef_random"] = source_test(args.model, args.kdef)
     if "cross" in wanted:
-        figures["cross_dataset"] = cross_dataset(args.model)
+        figures["shared_photos"] = cross_dataset(args.model)
+    retrain = {"epochs_cae": config.epochs_cae, "epochs_cnn": config.epochs_cnn}
+    if "person" in wanted or "ablation" in wanted:
+        recipe = Recipe(args.model, args.kdef, args.ferplus, config)
+        first = None
+        if "person" in wanted:
+            print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)
+            runs = [
+                recipe.train(args.kdef, k, args.folds, True, f"fold {k + 1}/{args.folds}")
+                for k in range(args.folds)
+            ]
+            first = runs[0]
+            accs = [r["kdef_person"] for r in runs]
+            figures["kdef_person"] = {
+                "mean": statistics.mean(accs),
+                "std": statistics.pstdev(accs),
+                "folds": accs,
+                **retrain,
+            }
+        if "ablation" in wanted:
+            print(f"with and without the CAE stage, person fold 1 ({retrain}):", flush=True)
+            with_cae = first or recipe.train(args.kdef, 0, args.folds, True, "with CAE")
+            without = recipe.train(args.kdef, 0, args.folds, False, "without CAE")
+            figures["cae_ablation"] = {"with_cae": with_cae, "without_cae": without, **retrain}
 
     print("\n| figure | accuracy |\n|---|---|")
     for name, value in figures.items():
-        if name == "config":
-            continue
-        if "mean" in value:
+        if isinstance(value, dict) and "mean" in value:
             print(f"| {name} | {value['mean']:.1%} ± {value['std']:.1%} |")
-        else:
+        elif isinstance(value, dict) and "accuracy" in value:
             print(f"| {name} | {value['accuracy']:.1%} (macro {value['macro_accuracy']:.1%}) |")
+    if args.write_card:
+        card["figures"] = {**card.get("figures", {}), **figures}
+        atomic_write_text(card_path(args.model), json.dumps(card, indent=2) + "\n")
     print(json.dumps(figures))
     return 0
 

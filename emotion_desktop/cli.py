@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
-from emotion_desktop.core.errors import EmotionDesktopError
+from emotion_desktop.core.errors import DatasetError, EmotionDesktopError
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -27,7 +27,7 @@ from emotion_desktop.core.labelling import (
 from emotion_desktop.core.pipeline import (
     DataOptions,
     combine_models,
-    evaluate_on_folder,
+    evaluate_on_folders,
     train_from_folder,
 )
 from emotion_desktop.core.training import Progress, TrainConfig
@@ -64,11 +64,30 @@ class ProgressBar:
 
 
 def _data_options(args: argparse.Namespace) -> DataOptions:
-    return DataOptions(Path(args.data), args.split, args.angles, args.seed, args.fold, args.folds)
+    weights = tuple(getattr(args, "weight", None) or ())
+    if weights and len(weights) != len(args.data):
+        raise DatasetError(f"give one --weight per --data ({len(args.data)}), or none")
+    return DataOptions(
+        args.data[0],
+        args.split or "random",
+        args.angles,
+        args.seed,
+        args.fold,
+        args.folds,
+        more=tuple(args.data[1:]),
+        weights=weights,
+    )
 
 
 def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -> None:
-    p.add_argument("--data", required=True, type=Path, help="folder holding KDEF images")
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        action="append",
+        help="a labelled source: a KDEF folder, a FER+ folder (FER2013Train/label.csv...) or a "
+        "folder with one sub-folder per emotion; repeat for several",
+    )
     p.add_argument(
         "--split",
         choices=("random", "person"),
@@ -128,23 +147,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = args.model or paths.active_model_path()
     options = _data_options(args) if args.split else None
     bar = ProgressBar()
-    scores, split = evaluate_on_folder(
-        model, options, Path(args.data), paths.cache_dir(), None if args.json else bar.update
+    results = evaluate_on_folders(
+        model, args.data, options, paths.cache_dir(), None if args.json else bar.update
     )
     if args.json:
+        for r in results:
+            record = {
+                "model": str(model),
+                "source": r.name,
+                "folder": str(r.folder),
+                "seen_in_training": r.seen_in_training,
+                "split": r.split.describe(),
+                **r.scores.to_dict(),
+            }
+            print(json.dumps(record))
+        return 0
+    bar.done()
+    for r in results:
+        seen = "" if r.seen_in_training else ", a source the model never learnt from"
         print(
-            json.dumps(
-                {
-                    "model": str(model),
-                    "split": {"protocol": split.protocol, "seed": split.seed, "fold": split.fold},
-                    **scores.to_dict(),
-                }
-            )
+            f"{model} on {r.name} ({r.folder}), {r.split.protocol} split "
+            f"(seed {r.split.seed}, fold {r.split.fold}){seen}:"
         )
-    else:
-        bar.done()
-        print(f"{model} on the {split.protocol} split (seed {split.seed}, fold {split.fold}):")
-        print(scores.table())
+        print(r.scores.table())
     return 0
 
 
@@ -198,8 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train the CAE then the CNN on a KDEF folder")
+    train = sub.add_parser("train", help="train the CAE then the CNN on one or more sources")
     _add_data_arguments(train, "random")
+    train.add_argument(
+        "--weight",
+        type=float,
+        action="append",
+        help="sampling weight of each --data source, in order (default 1 each: every image "
+        "once per epoch; 2 shows a source's images twice)",
+    )
     train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
     train.add_argument("--epochs-cae", dest="epochs_cae", type=int)
     train.add_argument("--epochs-cnn", dest="epochs_cnn", type=int)
@@ -226,11 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
         "ensemble", help="average models trained on one split with different seeds"
     )
     ensemble.add_argument("members", nargs="+", type=Path, help="model files (.pt), two or more")
-    ensemble.add_argument("--data", required=True, type=Path, help="the KDEF folder they used")
+    ensemble.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        action="append",
+        help="a source they learnt from, in training order; repeat for several",
+    )
     ensemble.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
     ensemble.set_defaults(func=cmd_ensemble)
 
-    evaluate = sub.add_parser("evaluate", help="test accuracy of a model on a KDEF folder")
+    evaluate = sub.add_parser("evaluate", help="test accuracy of a model on each source's test")
     _add_data_arguments(evaluate, None)
     evaluate.add_argument("--model", type=Path, help="default: the active model")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")

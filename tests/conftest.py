@@ -70,6 +70,38 @@ def write_kdef_folder(root: Path, people: int = 6, angles: tuple[str, ...] = ("S
     return root
 
 
+# FER+'s vote columns for each KDEF code (see core.sources.FERPLUS_COLUMNS).
+_FERPLUS_COLUMN = {"NE": 0, "HA": 1, "SU": 2, "SA": 3, "AN": 4, "DI": 5, "AF": 6}
+
+
+def write_ferplus_folder(root: Path, per_part: dict[str, int] | None = None) -> Path:
+    """A FER+ layout of generated 48x48 faces: ``FER2013{Train,Valid,Test}/`` with PNGs and
+    ``label.csv`` rows of ten votes, a clear majority for the drawn expression (7 of 10, one
+    stray single vote that the majority rule removes). Each part also gets one contempt-majority
+    row, which a scan must drop."""
+    per_part = per_part or {"Train": 4, "Valid": 1, "Test": 2}
+    number = 0
+    for offset, (part, people) in enumerate(per_part.items()):
+        folder = root / f"FER2013{part}"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for p in range(people):
+            for e in EMOTIONS:
+                face = cv2.resize(draw_face(e.kdef_code, 20 * offset + 20 + p), (48, 48))
+                name = f"fer{number:07d}.png"
+                number += 1
+                cv2.imwrite(str(folder / name), face)
+                votes = [0] * 10
+                votes[_FERPLUS_COLUMN[e.kdef_code]] = 7
+                votes[(_FERPLUS_COLUMN[e.kdef_code] + 1) % 7] = 2
+                votes[8] = 1
+                rows.append(",".join([name, '"(0, 0, 48, 48)"', *map(str, votes)]))
+        cv2.imwrite(str(folder / "contempt.png"), np.full((48, 48), 128, np.uint8))
+        rows.append('contempt.png,"(0, 0, 48, 48)",1,0,0,0,0,0,0,8,1,0')
+        (folder / "label.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
 @pytest.fixture(autouse=True)
 def private_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
     """Each test gets its own data, cache and log folders: nothing touches the real ones."""
@@ -83,6 +115,11 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) 
 @pytest.fixture(scope="session")
 def kdef_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_kdef_folder(tmp_path_factory.mktemp("kdef"))
+
+
+@pytest.fixture(scope="session")
+def ferplus_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_ferplus_folder(tmp_path_factory.mktemp("ferplus"))
 
 
 @pytest.fixture(scope="session")

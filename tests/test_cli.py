@@ -1,5 +1,6 @@
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from emotion_desktop.cli import main
+from tests.conftest import write_ferplus_folder
 from tests.test_inference import faceless
 
 TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
@@ -205,3 +207,58 @@ def test_torchrun_with_two_processes_writes_the_same_format(kdef_folder, tmp_pat
     b = torch.load(single, weights_only=True)
     assert a.keys() == b.keys() and a["state_dict"].keys() == b["state_dict"].keys()
     assert json.loads(out.with_suffix(".json").read_text())["training"]["processes"] == 2
+
+
+def test_training_on_kdef_and_ferplus_records_and_tests_every_source(
+    kdef_folder, tmp_path, capsys
+) -> None:
+    ferplus = write_ferplus_folder(tmp_path / "ferplus")
+    train_face = ferplus / "FER2013Train" / "fer0000000.png"
+    shutil.copy(train_face, ferplus / "FER2013Test" / "fer0000050.png")  # a test duplicate
+    with (ferplus / "FER2013Test" / "label.csv").open("a") as f:
+        f.write('fer0000050.png,"(0, 0, 48, 48)",0,0,0,0,0,0,9,0,1,0\n')
+    out = tmp_path / "m.pt"
+    args = ["train", "--data", str(kdef_folder), "--data", str(ferplus), "--weight", "2"]
+    assert main([*args, "--weight", "1", *TINY, "--out", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    kdef, fer = card["data"]["sources"]
+    assert (kdef["name"], kdef["weight"], fer["name"], fer["weight"]) == ("kdef", 2, "ferplus", 1)
+    assert fer["split"]["protocol"] == "official" and fer["counts"]["test"] == 15
+    assert fer["test_duplicates_removed"] == 1 and fer["counts"]["train"] == 27
+    assert set(card["tests"]) == {"kdef", "ferplus"} and card["test"] == card["tests"]["kdef"]
+    assert "FER+" in card["terms_of_use"] and "KDEF" in card["terms_of_use"]
+    assert set(json.loads(out.with_suffix(".split.json").read_text())["sources"]) == {
+        "kdef",
+        "ferplus",
+    }
+    capsys.readouterr()
+
+    evaluate = ["evaluate", "--data", str(kdef_folder), "--data", str(ferplus)]
+    assert main([*evaluate, "--model", str(out), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [(r["source"], r["seen_in_training"]) for r in lines] == [
+        ("kdef", True),
+        ("ferplus", True),
+    ]
+    for record in lines:
+        assert record["accuracy"] == pytest.approx(card["tests"][record["source"]]["accuracy"])
+
+
+def test_weights_must_match_the_sources(kdef_folder, ferplus_folder, tmp_path, capsys) -> None:
+    args = ["train", "--data", str(kdef_folder), "--data", str(ferplus_folder), "--weight", "2"]
+    assert main([*args, *TINY, "--out", str(tmp_path / "m.pt")]) == 2
+    assert "one --weight per --data" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_learnt_source_without_its_split(
+    tiny_model, kdef_folder, ferplus_folder, tmp_path, capsys
+) -> None:
+    copy = tmp_path / "copy.pt"
+    shutil.copy(tiny_model, copy)
+    shutil.copy(tiny_model.with_suffix(".json"), copy.with_suffix(".json"))
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy)]) == 2
+    assert "no split file" in capsys.readouterr().err
+    # a source the model never learnt from is fair game: its own test part
+    assert main(["evaluate", "--data", str(ferplus_folder), "--model", str(copy), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip())
+    assert (record["source"], record["seen_in_training"], record["count"]) == ("ferplus", False, 14)

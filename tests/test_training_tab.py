@@ -54,7 +54,7 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     tab.set_folder(kdef_folder)
     _tiny(tab)
     tab.start()
-    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=60_000)
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=180_000)
     assert tab.progress_bar.value() == 1000
     assert tab.curves.count("cae_train") == 1 and tab.curves.count("cnn_val") == 3
     assert tab.curves.count("cnn_batch") > 3 and tab.preview.pixmap() is not None
@@ -121,3 +121,36 @@ def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:
     qtbot.addWidget(second)
     assert second.epochs_cnn.value() == 77 and second.protocol.currentText() == "person"
     assert second.config().epochs_cae == PRESETS["Paper"].epochs_cae
+
+
+def test_a_second_source_is_scanned_listed_and_remembered(
+    tab, qtbot, settings, kdef_folder, ferplus_folder
+) -> None:
+    tab.set_folder(kdef_folder)
+    tab.set_extra_folder(str(ferplus_folder))
+    qtbot.waitUntil(lambda: "FER+ images" in tab.extra_label.text(), timeout=10_000)
+    assert "train 28, valid 7, test 14" in tab.extra_label.text()
+    tab.extra_weight.setValue(2.0)
+    options = tab.data_options()
+    assert options.folders == (kdef_folder, ferplus_folder) and options.weights == (2.0, 1.0)
+
+    again = TrainingTab(ModelState(), settings)  # settings remembered between runs
+    qtbot.addWidget(again)
+    try:
+        assert again.extra_folder.text() == str(ferplus_folder)
+        assert again.extra_weight.value() == 2.0
+        qtbot.waitUntil(lambda: "FER+ images" in again.extra_label.text(), timeout=10_000)
+    finally:
+        again.shutdown()
+    tab.extra_clear.click()
+    assert tab.data_options().folders == (kdef_folder,) and tab.extra_label.text() == ""
+
+
+def test_a_ferplus_folder_as_the_first_source_shows_counts_per_part(
+    tab, qtbot, ferplus_folder
+) -> None:
+    tab.set_folder(ferplus_folder)
+    qtbot.waitUntil(lambda: "FER+ images" in tab.found_label.text(), timeout=10_000)
+    headers = [tab.counts.horizontalHeaderItem(c).text() for c in range(tab.counts.columnCount())]
+    assert headers == ["train", "valid", "test"]
+    assert tab.counts.item(3, 0).text() == "4"  # happy faces in train

@@ -1,4 +1,4 @@
-"""KDEF records -> preprocessed face crops (cached on disk) -> tensors, with augmentation.
+"""Labelled records (KDEF, FER+, folders) -> face crops (cached on disk) -> augmented tensors.
 
 Decoding 4900 studio photos and running the cascades takes minutes on a laptop, so the crops are
 computed once per (folder, crop settings) and kept in one ``.npz`` in the user cache folder. Each
@@ -14,13 +14,14 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, TrainingCancelled
 from emotion_desktop.core.faces import (
     CropSettings,
@@ -30,10 +31,11 @@ from emotion_desktop.core.faces import (
     locate_studio_face,
     read_image,
     to_gray,
+    whole_image_box,
 )
-from emotion_desktop.core.kdef import KdefRecord
+from emotion_desktop.core.kdef import Record
 
-CACHE_VERSION = 2  # bump whenever face location or cropping changes
+CACHE_VERSION = 3  # bump whenever face location or cropping changes
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
@@ -45,8 +47,9 @@ class FaceSet:
     keys: list[str]
     images: np.ndarray  # uint8 [N, S, S]
     labels: np.ndarray  # int64 [N]
-    persons: list[str]
-    detection: list[str]  # which path located each face (see faces.locate_studio_face)
+    targets: np.ndarray  # float32 [N, 7]: soft labels (FER+ votes), one-hot elsewhere
+    persons: list[str | None]
+    detection: list[str]  # which path located each face (see prepare_face)
     skipped: dict[str, str] = field(default_factory=dict)  # key -> reason
 
     def __len__(self) -> int:
@@ -54,20 +57,39 @@ class FaceSet:
 
     def subset(self, keys: Sequence[str]) -> FaceSet:
         index = {k: i for i, k in enumerate(self.keys)}
-        rows = [index[k] for k in keys if k in index]
+        return self.rows([index[k] for k in keys if k in index])
+
+    def rows(self, rows: Sequence[int]) -> FaceSet:
+        rows = list(rows)
         return FaceSet(
             [self.keys[i] for i in rows],
             self.images[rows],
             self.labels[rows],
+            self.targets[rows],
             [self.persons[i] for i in rows],
             [self.detection[i] for i in rows],
+        )
+
+    @classmethod
+    def concatenate(cls, sets: Sequence[FaceSet], prefixes: Sequence[str]) -> FaceSet:
+        """One set of several sources' faces; each key gets its source's prefix."""
+        size = sets[0].images.shape[1:] if sets else (0, 0)
+        return cls(
+            [f"{p}/{k}" for s, p in zip(sets, prefixes) for k in s.keys],
+            np.concatenate([s.images for s in sets]) if sets else np.zeros((0, *size), np.uint8),
+            np.concatenate([s.labels for s in sets]) if sets else np.zeros(0, np.int64),
+            np.concatenate([s.targets for s in sets])
+            if sets
+            else np.zeros((0, NUM_CLASSES), np.float32),
+            [p for s in sets for p in s.persons],
+            [d for s in sets for d in s.detection],
         )
 
     def detection_counts(self) -> dict[str, int]:
         return dict(Counter(self.detection))
 
 
-def _signature(record: KdefRecord) -> str:
+def _signature(record: Record) -> str:
     stat = record.path.stat()
     return f"{record.key}:{stat.st_size}:{stat.st_mtime_ns}"
 
@@ -106,19 +128,42 @@ def _save_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, str]], s
     os.replace(tmp, path)
 
 
+CROP_SIDE = 64  # a "photo" this small is taken to be a face crop already
+
+
 def prepare_face(
-    record: KdefRecord, settings: CropSettings, detector: FaceDetector
+    record: Record, settings: CropSettings, detector: FaceDetector
 ) -> tuple[np.ndarray, str]:
-    """One studio photo -> (crop, detection path); ImageError for unreadable or blank files."""
+    """One image -> (crop, how the face was found); ImageError for unreadable or blank files.
+
+    ``studio`` portraits go through :func:`locate_studio_face`; ``whole`` images (and ``photo``
+    files no larger than a crop) are the face with its margin already, so they are only resized;
+    other ``photo`` files take the largest Haar face, else the whole image.
+    """
     gray = to_gray(read_image(record.path))
     if is_blank(gray):
         raise ImageError(f"{record.path.name} is blank (a placeholder with no face)")
-    box, how = locate_studio_face(gray, detector)
+    whole = record.framing == "whole" or max(gray.shape) <= CROP_SIDE
+    if record.framing == "studio":
+        box, how = locate_studio_face(gray, detector)
+    elif not whole and (boxes := detector.detect(gray)):
+        box, how = boxes[0], "frontal"
+    else:
+        return crop_face(gray, whole_image_box(gray), replace(settings, margin=0.0)), "whole"
     return crop_face(gray, box, settings), how
 
 
+def one_hot_or_target(record: Record) -> np.ndarray:
+    target = np.zeros(NUM_CLASSES, np.float32)
+    if record.target is None:
+        target[record.label] = 1.0
+    else:
+        target[:] = record.target
+    return target
+
+
 def build_faces(
-    records: Sequence[KdefRecord],
+    records: Sequence[Record],
     folder: Path,
     settings: CropSettings,
     cache_dir: Path | None,
@@ -133,7 +178,7 @@ def build_faces(
     cached = _load_cache(path) if path and path.exists() else {}
     detector = FaceDetector(detect_width=320, min_face=0.25)
     fresh: dict[str, tuple[np.ndarray | None, str]] = {}  # what the cache will hold afterwards
-    results: list[tuple[KdefRecord, np.ndarray | None, str]] = []
+    results: list[tuple[Record, np.ndarray | None, str]] = []
     computed = 0
     for i, record in enumerate(records):
         if cancel and cancel():
@@ -169,6 +214,7 @@ def build_faces(
         keys=[r.key for r, _, _ in keep],
         images=np.stack([img for _, img, _ in keep]),
         labels=np.array([r.label for r, _, _ in keep], dtype=np.int64),
+        targets=np.stack([one_hot_or_target(r) for r, _, _ in keep]),
         persons=[r.person for r, _, _ in keep],
         detection=[how for _, _, how in keep],
         skipped={r.key: note for r, img, note in results if img is None},
@@ -215,8 +261,22 @@ def augment(
 
 
 def batches(
-    n: int, batch_size: int, generator: torch.Generator | None = None
+    n: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    weights: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:
-    """Index batches over ``n`` items, shuffled when a generator is given."""
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    """Index batches over ``n`` items, shuffled when a generator is given.
+
+    With per-item sampling ``weights`` (and a generator), an epoch draws ``round(sum(weights))``
+    items with replacement, each in proportion to its weight: how sources of very different
+    sizes are mixed (a weight of 2 shows a source's images twice per epoch on average).
+    """
+    if weights is not None and generator is not None:
+        count = max(1, round(float(weights.sum())))
+        order = torch.multinomial(weights, count, replacement=True, generator=generator)
+    elif generator is not None:
+        order = torch.randperm(n, generator=generator)
+    else:
+        order = torch.arange(n)
     return list(order.split(batch_size))

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_CODE
 from emotion_desktop.core.errors import DatasetError
@@ -26,6 +27,26 @@ ANGLES: tuple[str, ...] = ("S", "HL", "HR", "FL", "FR")
 FRONTAL_ANGLES: tuple[str, ...] = ("S",)
 ANGLE_SETS: dict[str, tuple[str, ...]] = {"all": ANGLES, "frontal": FRONTAL_ANGLES}
 _NAME = re.compile(r"^([AB])([FM])(\d{2})(AF|AN|DI|HA|NE|SA|SU)(S|HL|HR|FL|FR)$")
+
+
+class Record(Protocol):
+    """What splits and the dataset read of a labelled face, whatever its source: a KdefRecord
+    or a ``sources.FaceRecord``."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def label(self) -> int: ...
+    @property
+    def person(self) -> str | None: ...
+    @property
+    def part(self) -> str | None: ...
+    @property
+    def framing(self) -> str: ...
+    @property
+    def target(self) -> tuple[float, ...] | None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,12 @@ class KdefRecord:
     def label(self) -> int:
         return INDEX_BY_CODE[self.expression]
 
+    # What every labelled record tells the dataset (see sources.FaceRecord): a KDEF portrait
+    # needs its face found, has no official split part and a one-hot target.
+    framing = "studio"
+    part = None
+    target = None
+
 
 def parse_name(path: Path) -> KdefRecord | None:
     """The record a KDEF file name describes, or None for any other name."""
@@ -64,12 +91,20 @@ def parse_name(path: Path) -> KdefRecord | None:
 class ScanResult:
     """What a folder holds. Decoding problems (unreadable, blank) are found later, by pixels."""
 
+    kind = "kdef"
     folder: Path
     records: list[KdefRecord]
     misnamed: list[Path] = field(default_factory=list)
     duplicates: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     other_files: int = 0
+
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        """Images per emotion, under one part (``all``), as ``SourceScan`` gives them."""
+        row = dict.fromkeys((e.name for e in EMOTIONS), 0)
+        for r in self.records:
+            row[EMOTIONS[r.label].name] += 1
+        return {"all": row}
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per expression (rows, by name) and angle (columns)."""
@@ -145,24 +180,37 @@ def filter_angles(records: Iterable[KdefRecord], angles: str) -> list[KdefRecord
 class Split:
     """Which file keys train and which test; saved with the model so it can be reproduced."""
 
-    protocol: str  # "random" or "person"
+    protocol: str  # "random", "person" or "official" (the source's own parts)
     seed: int
     train: tuple[str, ...]
     test: tuple[str, ...]
     fold: int = 0
     folds: int = 1
+    val: tuple[str, ...] = ()  # the source's own validation part; empty: drawn from train
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=1))
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "protocol": self.protocol,
             "seed": self.seed,
             "fold": self.fold,
             "folds": self.folds,
             "train": list(self.train),
             "test": list(self.test),
+        }
+        if self.val:
+            data["val"] = list(self.val)
+        return data
+
+    def describe(self) -> dict:
+        """The card's summary: everything but the key lists."""
+        return {
+            "protocol": self.protocol,
+            "seed": self.seed,
+            "fold": self.fold,
+            "folds": self.folds,
         }
 
     @classmethod
@@ -174,6 +222,7 @@ class Split:
             tuple(data["test"]),
             int(data.get("fold", 0)),
             int(data.get("folds", 1)),
+            tuple(data.get("val", ())),
         )
 
     @classmethod
@@ -183,33 +232,35 @@ class Split:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"cannot read the split file {path}: {exc}") from exc
 
-    def select(self, records: Iterable[KdefRecord]) -> tuple[list[KdefRecord], list[KdefRecord]]:
-        """The records of each side, in split order; keys absent from ``records`` are dropped."""
+    def select(self, records: Iterable[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+        """Train, validation and test records, in split order; keys absent from ``records`` are
+        dropped. Validation is empty unless the source has its own validation part."""
         by_key = {r.key: r for r in records}
         return (
             [by_key[k] for k in self.train if k in by_key],
+            [by_key[k] for k in self.val if k in by_key],
             [by_key[k] for k in self.test if k in by_key],
         )
 
 
-def random_split(records: Sequence[KdefRecord], test_fraction: float = 0.2, seed: int = 0) -> Split:
+def random_split(records: Sequence[Record], test_fraction: float = 0.2, seed: int = 0) -> Split:
     """The paper's protocol: stratified by expression, random over images (people overlap)."""
     train, test = stratified_partition(records, test_fraction, seed)
     return Split("random", seed, tuple(r.key for r in train), tuple(r.key for r in test))
 
 
 def stratified_partition(
-    records: Sequence[KdefRecord], fraction: float, seed: int
-) -> tuple[list[KdefRecord], list[KdefRecord]]:
+    records: Sequence[Record], fraction: float, seed: int
+) -> tuple[list[Record], list[Record]]:
     """Split ``records`` so that ``fraction`` of each expression goes to the second part."""
     if not 0 < fraction < 1:
         raise DatasetError(f"a split fraction must be between 0 and 1, not {fraction}")
     rng = random.Random(seed)
-    by_label: dict[int, list[KdefRecord]] = defaultdict(list)
+    by_label: dict[int, list[Record]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.key):
         by_label[r.label].append(r)
-    first: list[KdefRecord] = []
-    second: list[KdefRecord] = []
+    first: list[Record] = []
+    second: list[Record] = []
     for label in sorted(by_label):
         group = by_label[label]
         rng.shuffle(group)
@@ -251,11 +302,28 @@ def person_split(
     )
 
 
+def official_split(records: Sequence[Record]) -> Split:
+    """The source's own train / valid / test parts (FER+, a folder with part sub-folders)."""
+    ordered = sorted(records, key=lambda r: r.key)
+
+    def part(name: str) -> tuple[str, ...]:
+        return tuple(r.key for r in ordered if r.part == name)
+
+    if not part("train") or not part("test"):
+        raise DatasetError("a source's official split needs both a train and a test part")
+    return Split("official", 0, part("train"), part("test"), val=part("valid"))
+
+
 def make_split(
-    records: Sequence[KdefRecord], protocol: str, seed: int = 0, fold: int = 0, folds: int = 5
+    records: Sequence[Record], protocol: str, seed: int = 0, fold: int = 0, folds: int = 5
 ) -> Split:
+    """The split of one source: its official parts where it has them, else ``protocol``."""
+    if any(r.part for r in records):
+        return official_split(records)
     if protocol == "random":
         return random_split(records, 0.2, seed)
     if protocol == "person":
+        if not all(r.person for r in records):
+            raise DatasetError("a person-disjoint split needs a source that names its people")
         return person_split(records, folds, fold, seed)
     raise DatasetError(f"unknown split protocol {protocol!r}: use 'random' or 'person'")

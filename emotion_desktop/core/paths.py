@@ -52,6 +52,14 @@ def default_model_path() -> Path:
     return resources_dir() / "models" / "default.pt"
 
 
+def shipped_model_paths() -> list[Path]:
+    """The models that come with the app: the default first, then the others by name (the
+    KDEF-only reproduction of the paper)."""
+    others = sorted(p for p in (resources_dir() / "models").glob("*.pt") if p.name != "default.pt")
+    default = default_model_path()
+    return ([default] if default.is_file() else []) + others
+
+
 def _active_file() -> Path:
     return data_dir() / "active_model.json"
 

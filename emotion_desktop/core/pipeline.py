@@ -8,10 +8,11 @@ scores -> checkpoint, card and split file. The split is saved beside the model s
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +20,21 @@ import torch
 
 from emotion_desktop import __version__
 from emotion_desktop.core import distributed
-from emotion_desktop.core.checkpoints import LoadedModel, half_round_trip, load_model, save_model
+from emotion_desktop.core.checkpoints import (
+    LoadedModel,
+    atomic_write_text,
+    half_round_trip,
+    load_model,
+    save_model,
+)
 from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.kdef import (
-    ScanResult,
-    Split,
-    filter_angles,
-    make_split,
-    scan,
-    stratified_partition,
-)
+from emotion_desktop.core.kdef import Split, filter_angles, make_split, stratified_partition
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
+from emotion_desktop.core.sources import Scan, scan_source, source_names
 from emotion_desktop.core.training import CancelFn, History, ProgressFn, TrainConfig, evaluate, fit
 
 KDEF_TERMS = (
@@ -41,12 +42,24 @@ KDEF_TERMS = (
     "Karolinska Institutet). KDEF may be used free of charge for non-commercial research; its "
     "images may not be redistributed. No KDEF image is included in this application."
 )
+FERPLUS_TERMS = (
+    "Trained on FER2013 (Goodfellow et al., ICML 2013 challenge; research use) with the FER+ "
+    "labels (Barsoum et al., 2016; MIT licence). No FER2013 image is included in this "
+    "application."
+)
+TERMS = {"kdef": KDEF_TERMS, "ferplus": FERPLUS_TERMS}
 StepFn = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class DataOptions:
-    """Which images and which protocol: what a user picks before training or evaluating."""
+    """Which images and which protocol: what a user picks before training or evaluating.
+
+    ``folder`` is the first source (its test figure is the card's ``test``); ``more`` adds
+    sources (FER+, labelled folders, another KDEF copy). ``protocol`` and ``angles`` apply to KDEF
+    sources; a source with official parts (FER+ Train/Valid/Test) keeps them. ``weights`` give
+    each source's sampling weight, in order (1 each where absent).
+    """
 
     folder: Path
     protocol: str = "random"  # "random" (the paper's 80/20) or "person" (person-disjoint folds)
@@ -54,20 +67,88 @@ class DataOptions:
     seed: int = 0
     fold: int = 0
     folds: int = 5
+    more: tuple[Path, ...] = ()
+    weights: tuple[float, ...] = ()
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        return (Path(self.folder), *map(Path, self.more))
+
+    def weight(self, index: int) -> float:
+        return self.weights[index] if index < len(self.weights) else 1.0
 
 
 @dataclass
-class PreparedData:
-    scan: ScanResult
+class SourceData:
+    """One source's faces on each side of its split."""
+
+    name: str
+    scan: Scan
     split: Split
+    weight: float
     train: FaceSet
     val: FaceSet
     test: FaceSet
     skipped: dict[str, str]  # file key -> why it could not be used (unreadable, blank)
+    test_duplicates_removed: int = 0  # training faces pixel-identical to a test face
+
+
+@dataclass
+class PreparedData:
+    sources: list[SourceData]
+
+    @property
+    def first(self) -> SourceData:
+        return self.sources[0]
+
+    @property
+    def split(self) -> Split:
+        return self.first.split
+
+    @property
+    def train(self) -> FaceSet:
+        return FaceSet.concatenate([s.train for s in self.sources], self.names)
+
+    @property
+    def val(self) -> FaceSet:
+        return FaceSet.concatenate([s.val for s in self.sources], self.names)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
+    def splits(self) -> dict[str, Split]:
+        return {s.name: s.split for s in self.sources}
+
+    def sample_weights(self) -> np.ndarray | None:
+        """Per training face, its source's weight; None where every weight is 1."""
+        if all(s.weight == 1.0 for s in self.sources):
+            return None
+        return np.concatenate([np.full(len(s.train), s.weight) for s in self.sources])
 
 
 def split_path(checkpoint: Path) -> Path:
     return Path(checkpoint).with_suffix(".split.json")
+
+
+def save_splits(path: Path, splits: dict[str, Split]) -> None:
+    """One source: the split itself (as before sources); several: a split per source name."""
+    if len(splits) == 1:
+        next(iter(splits.values())).save(path)
+    else:
+        data = {"sources": {name: s.to_dict() for name, s in splits.items()}}
+        atomic_write_text(path, json.dumps(data, indent=1))
+
+
+def load_splits(path: Path) -> dict[str, Split]:
+    """Splits by source name; a single-source file is KDEF's (the only kind it was written for)."""
+    try:
+        data = json.loads(Path(path).read_text())
+        if isinstance(data, dict) and "sources" in data:
+            return {name: Split.from_dict(s) for name, s in data["sources"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"cannot read the split file {path}: {exc}") from exc
+    return {"kdef": Split.load(path)}
 
 
 def prepare_data(
@@ -77,31 +158,67 @@ def prepare_data(
     cache_dir: Path | None,
     step: StepFn | None = None,
     cancel: CancelFn | None = None,
-    split: Split | None = None,
+    splits: dict[str, Split] | None = None,
 ) -> PreparedData:
-    """Scan, split and crop; ``split`` (e.g. from a card) replaces a freshly drawn one."""
-    found = scan(options.folder)
-    records = filter_angles(found.records, options.angles)
-    if not records:
-        raise DatasetError(f"no {options.angles} images in {options.folder}")
-    if split is None:
-        split = make_split(records, options.protocol, options.seed, options.fold, options.folds)
-    train_records, test_records = split.select(records)
-    if not train_records or not test_records:
-        raise DatasetError(f"the split leaves no training or no test images in {options.folder}")
-    faces = build_faces(train_records + test_records, options.folder, crop, cache_dir, step, cancel)
-    if val_fraction > 0:
-        fit_records, val_records = stratified_partition(train_records, val_fraction, options.seed)
-    else:
-        fit_records, val_records = train_records, []
-    return PreparedData(
-        found,
-        split,
-        faces.subset([r.key for r in fit_records]),
-        faces.subset([r.key for r in val_records]),
-        faces.subset([r.key for r in test_records]),
-        faces.skipped,
-    )
+    """Scan, split and crop every source; ``splits`` (saved with a model) replace fresh ones.
+
+    A source with its own validation part (FER+ Valid) validates on it; the others keep
+    ``val_fraction`` of their training part. Training faces pixel-identical to a face of the
+    same source's test part (FER2013 holds hundreds) are dropped, so no test face trains.
+    """
+    scans = [scan_source(f) for f in options.folders]
+    names = source_names(scans)
+    prepared = []
+    for index, (name, found) in enumerate(zip(names, scans)):
+        records = found.records
+        if found.kind == "kdef":
+            records = filter_angles(records, options.angles)
+            if not records:
+                raise DatasetError(f"no {options.angles} images in {found.folder}")
+        split = (splits or {}).get(name) or make_split(
+            records, options.protocol, options.seed, options.fold, options.folds
+        )
+        train_records, val_records, test_records = split.select(records)
+        if not train_records or not test_records:
+            raise DatasetError(f"the split leaves no training or no test images in {found.folder}")
+        if not val_records and val_fraction > 0:
+            train_records, val_records = stratified_partition(
+                train_records, val_fraction, options.seed
+            )
+
+        def on_step(fraction: float, message: str, i: int = index, n: str = name) -> None:
+            if step is not None:
+                step((i + fraction) / len(scans), f"{n}: {message}")
+
+        faces = build_faces(
+            train_records + val_records + test_records,
+            found.folder,
+            crop,
+            cache_dir,
+            on_step,
+            cancel,
+        )
+        test = faces.subset([r.key for r in test_records])
+        train = faces.subset([r.key for r in train_records])
+        val = faces.subset([r.key for r in val_records])
+        seen = {image.tobytes() for image in test.images}
+        clean_train = [i for i, image in enumerate(train.images) if image.tobytes() not in seen]
+        clean_val = [i for i, image in enumerate(val.images) if image.tobytes() not in seen]
+        removed = len(train) + len(val) - len(clean_train) - len(clean_val)
+        prepared.append(
+            SourceData(
+                name,
+                found,
+                split,
+                options.weight(index),
+                train.rows(clean_train),
+                val.rows(clean_val),
+                test,
+                faces.skipped,
+                removed,
+            )
+        )
+    return PreparedData(prepared)
 
 
 def score_faces(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
@@ -128,35 +245,44 @@ def train_from_folder(
     cancel: CancelFn | None = None,
     step: StepFn | None = None,
 ) -> TrainResult:
-    """Train both stages on a KDEF folder and write ``out`` (.pt), its card and its split.
+    """Train both stages on every source and write ``out`` (.pt), its card and its splits.
 
-    A run interrupted by a cancel or a crash resumes from ``out``'s ``.partial.pt`` file.
+    ``scores`` in the result (and ``test`` in the card) are the first source's test figures; the
+    card's ``tests`` hold every source's. A run interrupted by a cancel or a crash resumes from
+    ``out``'s ``.partial.pt`` file.
     """
     out = Path(out)
     t0 = time.perf_counter()
     data = prepare_data(
         options, config.crop_settings(), config.val_fraction, cache_dir, step, cancel
     )
-    identity = {"split": data.split.to_dict(), "angles": options.angles}
+    identity = {
+        "splits": {name: split.to_dict() for name, split in data.splits().items()},
+        "angles": options.angles,
+        "weights": [s.weight for s in data.sources],
+    }
     resume = resume_path(out)
+    train, val = data.train, data.val
     model, history = fit(
-        data.train.images,
-        data.train.labels,
-        data.val.images,
-        data.val.labels,
+        train.images,
+        train.labels,
+        val.images,
+        val.labels,
         config,
         progress,
         cancel,
         resume,
         identity,
+        train_targets=train.targets,
+        sample_weights=data.sample_weights(),
     )
-    scores = score_faces(model, data.test, flip=True)
-    plain = score_faces(model, data.test, flip=False)
-    card = make_card(options, config, data, scores, plain, history, time.perf_counter() - t0)
+    tests = {s.name: score_faces(model, s.test, flip=True) for s in data.sources}
+    plain = score_faces(model, data.first.test, flip=False)
+    card = make_card(options, config, data, tests, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
     if distributed.is_main():
         try:
-            data.split.save(split_path(out))
+            save_splits(split_path(out), data.splits())
             save_model(out, model.cpu(), config.crop_settings(), card)
         except OSError as exc:
             raise CheckpointError(
@@ -164,7 +290,7 @@ def train_from_folder(
                 f"are kept in {resume.name}: free some space and start again to save them."
             ) from exc
         resume.unlink(missing_ok=True)
-    return TrainResult(out, card, scores, history)
+    return TrainResult(out, card, tests[data.first.name], history)
 
 
 def resume_path(out: Path) -> Path:
@@ -172,15 +298,38 @@ def resume_path(out: Path) -> Path:
     return Path(out).with_suffix(".partial.pt")
 
 
+def _source_card(source: SourceData) -> dict:
+    return {
+        "name": source.name,
+        "kind": source.scan.kind,
+        "folder": str(source.scan.folder),
+        "weight": source.weight,
+        "found": len(source.scan.records),
+        "split": source.split.describe(),
+        "skipped": len(source.skipped),
+        "test_duplicates_removed": source.test_duplicates_removed,
+        "counts": {
+            "train": len(source.train),
+            "validation": len(source.val),
+            "test": len(source.test),
+            "test_per_class": label_counts_from(source.test),
+        },
+    }
+
+
 def make_card(
     options: DataOptions,
     config: TrainConfig,
     data: PreparedData,
-    scores: Scores,
+    tests: dict[str, Scores],
     plain: Scores,
     history: History,
     seconds: float,
 ) -> dict:
+    """The model card. Its ``data``, ``split`` and ``test`` describe the first source (KDEF in
+    both shipped models); ``data.sources`` and ``tests`` cover every source."""
+    first = data.first
+    kinds = {s.scan.kind for s in data.sources}
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "app_version": __version__,
@@ -188,28 +337,29 @@ def make_card(
         if config.use_cae
         else "CNN from random initialisation (no CAE stage)",
         "data": {
-            "folder": str(options.folder),
-            "found": len(data.scan.records),
+            "folder": str(first.scan.folder),
+            "found": len(first.scan.records),
             "angles": options.angles,
-            "skipped": data.skipped,
-            "missing": len(data.scan.missing),
+            "skipped": first.skipped,
+            "missing": len(getattr(first.scan, "missing", ())),
             "counts": {
-                "train": len(data.train),
-                "validation": len(data.val),
-                "test": len(data.test),
-                "test_per_class": label_counts_from(data.test),
+                "train": len(first.train),
+                "validation": len(first.val),
+                "test": len(first.test),
+                "test_per_class": label_counts_from(first.test),
             },
-            "face_location": _merge_counts(data.train, data.val, data.test),
+            "face_location": _merge_counts(
+                *(f for s in data.sources for f in (s.train, s.val, s.test))
+            ),
+            "sources": [_source_card(s) for s in data.sources],
         },
-        "split": {
-            "protocol": data.split.protocol,
-            "seed": data.split.seed,
-            "fold": data.split.fold,
-            "folds": data.split.folds,
-        },
+        "split": first.split.describe(),
         "training": {
             **config.to_dict(),
             "optimizer": "CAE: Adam; CNN: AdamW with one-cycle schedule",
+            "targets": "FER+ vote distributions, one-hot elsewhere"
+            if "ferplus" in kinds
+            else "one-hot labels",
             "epochs_run_cnn": len(history.train_loss),
             "seconds": {k: round(v, 1) for k, v in history.seconds.items()},
             "seconds_total": round(seconds, 1),
@@ -218,9 +368,10 @@ def make_card(
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
         },
         "history": {k: v for k, v in vars(history).items() if k != "seconds"},
-        "test": {**scores.to_dict(), "test_time_flip": True},
+        "test": {**tests[first.name].to_dict(), "test_time_flip": True},
         "test_without_flip": plain.to_dict(),
-        "terms_of_use": KDEF_TERMS,
+        "tests": {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()},
+        "terms_of_use": " ".join(TERMS[k] for k in sorted(kinds) if k in TERMS),
     }
 
 
@@ -239,7 +390,7 @@ def _merge_counts(*sets: FaceSet) -> dict[str, int]:
 
 def combine_models(
     members: list[Path],
-    folder: Path,
+    folders: list[Path],
     out: Path,
     cache_dir: Path | None = None,
     step: StepFn | None = None,
@@ -247,16 +398,17 @@ def combine_models(
 ) -> TrainResult:
     """Average models trained on one split with different seeds into one model file.
 
-    The members must share their network, crop settings, angles and split (the split file saved
-    beside each), so the ensemble is tested on faces none of them saw. Its card keeps the first
-    member's data and training settings and records each member's seed and figures beside the
-    ensemble's own: test, validation, and the summed training time. ``half`` stores the weights
-    as float16 (two members then take the room of one); the figures are measured as stored.
+    The members must share their network, crop settings, angles and splits (the split file
+    saved beside each), so the ensemble is tested on faces none of them saw; ``folders`` are the
+    sources they were trained on, in the same order. Its card keeps the first member's data and
+    training settings and records each member's seed and figures beside the ensemble's own:
+    test, validation, and the summed training time. ``half`` stores the weights as float16 (two
+    members then take the room of one); the figures are measured as stored.
     """
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
     loaded = [load_model(p) for p in members]
-    splits = [_saved_split(p) for p in members]
+    splits = [_saved_splits(p) for p in members]
     first, split, angles = loaded[0], splits[0], _angles_of(loaded[0])
     for path, other, other_split in zip(members, loaded, splits):
         if not isinstance(other.model, EmotionCNN) or other_split != split:
@@ -268,15 +420,20 @@ def combine_models(
         ):
             raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
     config = TrainConfig.from_dict(first.card.get("training", {}))
-    options = DataOptions(folder, split.protocol, angles, split.seed)
-    data = prepare_data(options, first.crop, config.val_fraction, cache_dir, step, split=split)
+    options = DataOptions(folders[0], angles=angles, more=tuple(folders[1:]))
+    data = prepare_data(options, first.crop, config.val_fraction, cache_dir, step, splits=split)
+    if set(data.names) != set(split):
+        raise CheckpointError(
+            f"the members were trained on {sorted(split)}; the folders given hold {data.names}"
+        )
+    val = data.val
 
     def figures(model: torch.nn.Module, card: dict) -> dict:
         return {
             "name": card.get("name"),
             "seed": card.get("training", {}).get("seed"),
-            "test_accuracy": score_faces(model, data.test, True).accuracy,
-            "validation_accuracy": score_faces(model, data.val, True).accuracy,
+            "test_accuracy": score_faces(model, data.first.test, True).accuracy,
+            "validation_accuracy": score_faces(model, val, True).accuracy,
             "seconds_total": card.get("training", {}).get("seconds_total", 0.0),
         }
 
@@ -284,7 +441,8 @@ def combine_models(
     model = EnsembleCNN([m.model for m in loaded])
     if half:
         half_round_trip(model)
-    scores, plain = score_faces(model, data.test, True), score_faces(model, data.test, False)
+    tests = {s.name: score_faces(model, s.test, True) for s in data.sources}
+    plain = score_faces(model, data.first.test, False)
     card = {k: v for k, v in first.card.items() if k != "history"}  # curves stay per member
     card.update(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -292,7 +450,7 @@ def combine_models(
         method=f"{card.get('method', '')}; ensemble of {len(members)} seeds",
         ensemble={
             "weights": "float16" if half else "float32",
-            "validation_accuracy": score_faces(model, data.val, True).accuracy,
+            "validation_accuracy": score_faces(model, val, True).accuracy,
             "members": member_figures,
         },
         training={
@@ -300,15 +458,16 @@ def combine_models(
             "seed": [f["seed"] for f in member_figures],
             "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
         },
-        test={**scores.to_dict(), "test_time_flip": True},
+        test={**tests[data.first.name].to_dict(), "test_time_flip": True},
         test_without_flip=plain.to_dict(),
+        tests={name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()},
     )
     try:
-        split.save(split_path(out))
+        save_splits(split_path(out), split)
         save_model(out, model, first.crop, card, half=half)
     except OSError as exc:
         raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
-    return TrainResult(out, card, scores, History())
+    return TrainResult(out, card, tests[data.first.name], History())
 
 
 def _angles_of(loaded: LoadedModel) -> str:
@@ -316,28 +475,68 @@ def _angles_of(loaded: LoadedModel) -> str:
     return loaded.card.get("data", {}).get("angles", "all")
 
 
-def _saved_split(model_path: Path) -> Split:
+def trained_sources(card: dict) -> list[str]:
+    """The names of the sources a model learnt from (``kdef`` for cards older than sources)."""
+    sources = card.get("data", {}).get("sources")
+    if not sources:
+        return ["kdef"]
+    return [s.get("name") for s in sources]
+
+
+def _saved_splits(model_path: Path) -> dict[str, Split]:
     path = split_path(model_path)
     if not path.is_file():
         raise CheckpointError(f"{model_path.name} has no split file beside it ({path.name})")
-    return Split.load(path)
+    return load_splits(path)
 
 
-def evaluate_on_folder(
+@dataclass(frozen=True)
+class SourceScores:
+    """A model's test figures on one source, on the split they were measured on."""
+
+    name: str
+    folder: Path
+    scores: Scores
+    split: Split
+    seen_in_training: bool  # False: the model never learnt from this source
+
+
+def evaluate_on_folders(
     model_path: Path,
-    options: DataOptions | None,
-    folder: Path,
+    folders: list[Path],
+    options: DataOptions | None = None,
     cache_dir: Path | None = None,
     step: StepFn | None = None,
-) -> tuple[Scores, Split]:
-    """Test scores of a saved model: on ``options``' split, else on the split saved with it."""
+) -> list[SourceScores]:
+    """Test scores of a saved model on each source's test split.
+
+    Without ``options``, a source the model learnt from is tested on the split saved with the
+    model (refused where that file is missing: a fresh split would score training faces as
+    test); a source it never saw is tested on its own test part, or a fresh split of it.
+    """
     loaded = load_model(model_path)
-    split = None
+    learnt = trained_sources(loaded.card)
+    splits: dict[str, Split] = {}
     if options is None:
-        saved = split_path(model_path)
-        options = DataOptions(folder, angles=_angles_of(loaded))
-        if saved.is_file():
-            split = Split.load(saved)
-            options = replace(options, protocol=split.protocol, seed=split.seed)
-    data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, split=split)
-    return score_faces(loaded.model, data.test, flip=True), data.split
+        options = DataOptions(folders[0], angles=_angles_of(loaded), more=tuple(folders[1:]))
+        names = source_names([scan_source(f) for f in folders])
+        needed = [n for n in names if n in learnt]
+        if needed:
+            saved = split_path(model_path)
+            if not saved.is_file():
+                raise CheckpointError(
+                    f"{model_path.name} learnt from {', '.join(needed)} but has no split file "
+                    f"beside it ({saved.name}): give --split to choose a split explicitly"
+                )
+            splits = load_splits(saved)
+    data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, splits=splits)
+    return [
+        SourceScores(
+            s.name,
+            s.scan.folder,
+            score_faces(loaded.model, s.test, flip=True),
+            s.split,
+            s.name in learnt,
+        )
+        for s in data.sources
+    ]

@@ -170,15 +170,18 @@ def train_one_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     on_batch: Callable[[int, int, float], None] | None = None,
     cancel: CancelFn | None = None,
+    weights: torch.Tensor | None = None,
 ) -> tuple[float, float | None]:
-    """One pass over ``x``; classification when labels ``y`` are given, reconstruction otherwise.
+    """One pass over ``x``; classification when targets ``y`` are given, reconstruction
+    otherwise. ``y`` holds class indices [N] or distributions [N, 7] (FER+'s votes); ``weights``
+    are per-item sampling weights (see :func:`dataset.batches`).
 
     Returns the mean loss and, for classification, the accuracy on the augmented batches. Under
     ``torchrun`` each process takes its share of every batch and DDP averages the gradients.
     """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    index_batches = batches(len(x), config.batch_size, generator)
+    index_batches = batches(len(x), config.batch_size, generator, weights)
     for b, index in enumerate(index_batches):
         _check_cancel(cancel)
         index = distributed.shard(index)
@@ -190,8 +193,10 @@ def train_one_epoch(
             loss = _reconstruction_loss(model, inputs)
         else:
             logits = model(inputs)
-            loss = F.cross_entropy(logits, y[index], label_smoothing=config.label_smoothing)
-            correct += int((logits.argmax(1) == y[index]).sum())
+            target = y[index]
+            loss = F.cross_entropy(logits, target, label_smoothing=config.label_smoothing)
+            truth = target.argmax(1) if target.ndim == 2 else target
+            correct += int((logits.argmax(1) == truth).sum())
         loss.backward()
         optimizer.step()
         if scheduler is not None:
@@ -280,6 +285,7 @@ def train_cae(
     cancel: CancelFn | None = None,
     resume: ResumeFile | None = None,
     history: History | None = None,
+    weights: torch.Tensor | None = None,
 ) -> ConvAutoEncoder:
     """Stage 1: unsupervised reconstruction of the training faces (Adam, fixed rate)."""
     resume = resume or ResumeFile(None, {})
@@ -302,7 +308,7 @@ def train_cae(
 
         on_batch = _batch_reporter(progress, STAGE_CAE, epoch, epochs, low, high)
         loss, _ = train_one_epoch(
-            model, x, None, optimizer, generator, config, None, on_batch, cancel
+            model, x, None, optimizer, generator, config, None, on_batch, cancel, weights
         )
         val_loss = reconstruction_loss(cae, x_val) if len(x_val) else math.nan
         history.cae_loss.append(loss)
@@ -344,6 +350,7 @@ def train_classifier(
     cancel: CancelFn | None = None,
     resume: ResumeFile | None = None,
     history: History | None = None,
+    weights: torch.Tensor | None = None,
 ) -> EmotionCNN:
     """Stage 2: the classifier, its conv layers from ``init`` (a CAE encoder) or from scratch.
 
@@ -363,7 +370,8 @@ def train_classifier(
     cnn.to(distributed.device())
     model = distributed.wrap(cnn)
     optimizer = torch.optim.AdamW(cnn.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = max(1, math.ceil(len(x) / config.batch_size))
+    per_epoch = len(x) if weights is None else max(1, round(float(weights.sum())))
+    steps = max(1, math.ceil(per_epoch / config.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, epochs=config.epochs_cnn, steps_per_epoch=steps
     )
@@ -382,7 +390,7 @@ def train_classifier(
 
         on_batch = _batch_reporter(progress, STAGE_CNN, epoch, epochs, low, high)
         loss, acc = train_one_epoch(
-            model, x, y, optimizer, generator, config, scheduler, on_batch, cancel
+            model, x, y, optimizer, generator, config, scheduler, on_batch, cancel, weights
         )
         val = evaluate(cnn, x_val, y_val) if len(x_val) else None
         val_loss = val.loss if val else loss
@@ -441,8 +449,14 @@ def fit(
     cancel: CancelFn | None = None,
     resume_path: Path | None = None,
     identity: dict | None = None,
+    train_targets: np.ndarray | None = None,
+    sample_weights: np.ndarray | None = None,
 ) -> tuple[EmotionCNN, History]:
     """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``.
+
+    ``train_targets`` (float [N, 7]) replace the hard labels as the classifier's targets;
+    ``sample_weights`` mix sources of different sizes in both stages; the CAE stage learns from
+    every training face of every source and never reads a label.
 
     The resume file is left in place: the caller removes it once the model is safely saved, so a
     failed save (a full disk) can be retried without training again.
@@ -454,13 +468,21 @@ def fit(
     history = History(**resume.state["history"]) if "history" in resume.state else History()
     device = distributed.device()
     x, x_val = to_tensor(train_images).to(device), to_tensor(val_images).to(device)
-    y = torch.from_numpy(train_labels).long().to(device)
+    if train_targets is not None:
+        y = torch.from_numpy(train_targets).float().to(device)
+    else:
+        y = torch.from_numpy(train_labels).long().to(device)
     y_val = torch.from_numpy(val_labels).long().to(device)
+    weights = torch.from_numpy(sample_weights).double() if sample_weights is not None else None
     encoder = None
     if config.use_cae:
         if resume.state.get("stage") == STAGE_CNN:
             encoder = None  # the classifier's own saved weights already include its encoder
         else:
-            encoder = train_cae(x, x_val, config, progress, cancel, resume, history).encoder
-    cnn = train_classifier(x, y, x_val, y_val, config, encoder, progress, cancel, resume, history)
+            encoder = train_cae(
+                x, x_val, config, progress, cancel, resume, history, weights
+            ).encoder
+    cnn = train_classifier(
+        x, y, x_val, y_val, config, encoder, progress, cancel, resume, history, weights
+    )
     return cnn, history

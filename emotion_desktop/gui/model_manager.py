@@ -1,4 +1,5 @@
-"""The user's trained models: a table of name, date, accuracy and data, and which one is active."""
+"""The shipped and the user's models: name, date, test accuracy on each source, and which one is
+active. A double click (or "Use this model") makes a model active."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.gui.models import ModelState
 
-COLUMNS = ("", "name", "created", "test accuracy", "split", "data")
+COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "KDEF split", "data")
 
 
 class ModelManager(QWidget):
@@ -31,6 +32,7 @@ class ModelManager(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.doubleClicked.connect(lambda _: self._on_use_clicked())
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.use_button = QPushButton("Use this model")
@@ -50,29 +52,31 @@ class ModelManager(QWidget):
         self.refresh()
 
     def model_paths(self) -> list[Path]:
-        """The shipped default first, then the user's models, newest first."""
+        """The shipped models first, then the user's models, newest first."""
         mine = sorted(
             (p for p in paths.models_dir().glob("*.pt") if not p.name.endswith(".partial.pt")),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
-        default = paths.default_model_path()
-        return ([default] if default.is_file() else []) + mine
+        return paths.shipped_model_paths() + mine
 
     def refresh(self) -> None:
         self._paths = self.model_paths()
         active = self.models.path()
+        shipped = set(paths.shipped_model_paths())
         self.table.setRowCount(len(self._paths))
         for row, path in enumerate(self._paths):
             card = read_card(path)
-            accuracy = card.get("test", {}).get("accuracy")
+            name = card.get("name", path.stem) if path in shipped else path.stem
             cells = (
                 "●" if path == active else "",
-                "default (shipped)" if path == paths.default_model_path() else path.stem,
+                f"{name} (shipped)" if path in shipped else name,
                 card.get("created", "")[:16].replace("T", " "),
-                f"{accuracy:.1%}" if accuracy is not None else "",
+                _accuracy(card, "kdef"),
+                _accuracy(card, "ferplus"),
                 card.get("split", {}).get("protocol", ""),
-                card.get("data", {}).get("folder", ""),
+                ", ".join(s.get("name", "") for s in card.get("data", {}).get("sources", []))
+                or card.get("data", {}).get("folder", ""),
             )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
@@ -88,3 +92,14 @@ class ModelManager(QWidget):
 
     def _on_default_clicked(self) -> None:
         self.models.set_active(None)
+
+
+def _accuracy(card: dict, source: str) -> str:
+    """A source's test accuracy from a card, '' where it was not measured.
+
+    Cards older than sources hold KDEF's figure alone, under ``test``.
+    """
+    tests = card.get("tests") or {"kdef": card.get("test", {})}
+    figures = tests.get(source) or {}
+    accuracy = figures.get("accuracy")
+    return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""

@@ -1,0 +1,130 @@
+"""Labelled sources besides KDEF: FER+'s majority rule, labelled folders, mixing by weight."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from emotion_desktop.core.dataset import batches, build_faces
+from emotion_desktop.core.emotions import INDEX_BY_NAME
+from emotion_desktop.core.errors import DatasetError
+from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.kdef import make_split
+from emotion_desktop.core.sources import ferplus_target, scan_source, source_names
+from tests.conftest import draw_face
+
+
+@pytest.mark.parametrize(
+    ("votes", "expected"),
+    [
+        # single votes are noise: 6 of the 8 votes left are neutral
+        ([6, 0, 1, 1, 0, 0, 0, 0, 2, 0], ("neutral", {"neutral": 1.0})),
+        # 5 happy, 3 surprised: a majority, and the votes become a distribution
+        ([0, 5, 3, 0, 0, 0, 0, 0, 0, 0], ("happy", {"happy": 5 / 8, "surprised": 3 / 8})),
+        ([4, 0, 0, 1, 3, 2, 0, 0, 0, 0], "no majority label"),  # 4 of 9: not over half
+        ([0, 0, 0, 0, 0, 0, 0, 8, 2, 0], "majority contempt"),
+        ([0, 0, 0, 0, 0, 0, 0, 0, 2, 8], "majority not-a-face"),
+        ([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], "no majority label"),
+    ],
+)
+def test_ferplus_majority_rule(votes: list[int], expected) -> None:
+    outcome = ferplus_target([float(v) for v in votes])
+    if isinstance(expected, str):
+        assert outcome == expected
+        return
+    label, target = outcome
+    name, shares = expected
+    assert label == INDEX_BY_NAME[name]
+    assert sum(target) == pytest.approx(1.0)
+    for emotion, share in shares.items():
+        assert target[INDEX_BY_NAME[emotion]] == pytest.approx(share)
+
+
+def test_ferplus_scan_keeps_the_official_parts_and_reports_what_it_dropped(
+    ferplus_folder: Path,
+) -> None:
+    found = scan_source(ferplus_folder)
+    assert found.kind == "ferplus"
+    counts = found.label_counts()
+    assert {part: sum(row.values()) for part, row in counts.items()} == {
+        "train": 28,
+        "valid": 7,
+        "test": 14,
+    }
+    assert found.skipped == {"majority contempt": 3}
+    assert all(r.framing == "whole" and r.target is not None for r in found.records)
+    split = make_split(found.records, "random")  # official parts win over the protocol asked
+    assert split.protocol == "official"
+    assert (len(split.train), len(split.val), len(split.test)) == (28, 7, 14)
+    assert "3 majority contempt" in found.summary()
+
+
+def _write_labelled(root: Path, names: dict[str, str], per_class: int = 3) -> None:
+    for folder_name, code in names.items():
+        folder = root / folder_name
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(folder / f"{i}.png"), cv2.resize(draw_face(code, i), (48, 48)))
+
+
+SYNONYM_FOLDERS = {
+    "fear": "AF",
+    "Anger": "AN",
+    "disgust": "DI",
+    "happiness": "HA",
+    "neutral": "NE",
+    "sadness": "SA",
+    "surprise": "SU",
+}
+
+
+def test_a_labelled_folder_accepts_common_emotion_names(tmp_path: Path) -> None:
+    _write_labelled(tmp_path, SYNONYM_FOLDERS)
+    (tmp_path / "contempt").mkdir()  # an emotion the app does not know: not a label folder
+    (tmp_path / "fear" / "notes.txt").write_text("not an image")
+    found = scan_source(tmp_path)
+    assert found.kind == "folder"
+    assert found.label_counts() == {"all": dict.fromkeys(INDEX_BY_NAME, 3)}
+    assert found.skipped == {"not an image": 1}
+    split = make_split(found.records, "random")
+    assert split.protocol == "random" and len(split.test) == 7  # 20% of 3 rounds to 1 a class
+
+
+def test_part_folders_of_a_labelled_folder_become_its_split(tmp_path: Path) -> None:
+    _write_labelled(tmp_path / "train", SYNONYM_FOLDERS, 3)
+    _write_labelled(tmp_path / "test", SYNONYM_FOLDERS, 1)
+    split = make_split(scan_source(tmp_path).records, "random")
+    assert split.protocol == "official" and (len(split.train), len(split.test)) == (21, 7)
+    assert all(k.startswith("test/") for k in split.test)
+
+
+def test_a_folder_of_neither_kind_says_what_was_expected(tmp_path: Path) -> None:
+    (tmp_path / "holiday").mkdir()
+    cv2.imwrite(str(tmp_path / "holiday" / "a.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(DatasetError, match="no KDEF images"):
+        scan_source(tmp_path)
+
+
+def test_sources_of_one_kind_get_numbered_names(kdef_folder, ferplus_folder) -> None:
+    scans = [scan_source(f) for f in (kdef_folder, ferplus_folder, kdef_folder)]
+    assert source_names(scans) == ["kdef", "ferplus", "kdef-2"]
+
+
+def test_ferplus_crops_are_only_resized_and_carry_their_vote_distribution(
+    ferplus_folder: Path,
+) -> None:
+    found = scan_source(ferplus_folder)
+    records = found.records[:3]
+    faces = build_faces(records, ferplus_folder, CropSettings(size=24), None)
+    assert faces.detection == ["whole"] * 3 and faces.images.shape == (3, 24, 24)
+    assert np.allclose(faces.targets.sum(1), 1.0) and faces.targets.shape == (3, 7)
+
+
+def test_weights_draw_a_source_in_proportion() -> None:
+    weights = torch.tensor([3.0] * 100 + [1.0] * 300, dtype=torch.float64)
+    drawn = torch.cat(batches(400, 64, torch.Generator().manual_seed(0), weights))
+    assert len(drawn) == 600  # an epoch is the sum of the weights
+    from_first = int((drawn < 100).sum())
+    assert 250 < from_first < 350  # 300 expected: each first-source image about 3 times

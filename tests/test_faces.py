@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import cv2
@@ -87,3 +88,30 @@ def test_non_ascii_paths_are_read(tmp_path: Path) -> None:
     ok, data = cv2.imencode(".png", np.full((10, 12, 3), 7, np.uint8))
     path.write_bytes(data.tobytes())
     assert read_image(path).shape == (10, 12, 3)
+
+
+def test_two_threads_cropping_at_once_get_the_single_thread_crops() -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (120, 100), dtype=np.uint8) for _ in range(2)]
+    box, settings = Box(10, 10, 80, 80), CropSettings(size=48)
+    expected = [crop_face(image, box, settings) for image in images]
+    wrong = [0, 0]
+
+    def crop_many(i: int) -> None:
+        for _ in range(1500):
+            wrong[i] += not np.array_equal(crop_face(images[i], box, settings), expected[i])
+
+    threads = [threading.Thread(target=crop_many, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == [0, 0]
+
+
+@pytest.mark.parametrize("shape", [(1, 700), (700, 1), (30, 2000)])
+def test_a_strip_too_thin_for_a_face_has_none(shape: tuple[int, int]) -> None:
+    strip = np.full(shape, 120, np.uint8)
+    assert FaceDetector().detect(strip) == []
+    box, how = locate_studio_face(strip, FaceDetector())
+    assert how == "centre" and box.w > 0

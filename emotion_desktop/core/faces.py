@@ -7,8 +7,8 @@ stored in each checkpoint, so a model always sees faces prepared the way it was 
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
@@ -17,6 +17,7 @@ import numpy as np
 from emotion_desktop.core.errors import ImageError
 
 MAX_PIXELS = 80_000_000  # larger images are refused rather than decoded into gigabytes
+MIN_DETECT_SIDE = 24  # the Haar cascades' window: nothing smaller can hold a face
 
 
 @dataclass(frozen=True)
@@ -134,14 +135,22 @@ class FaceDetector:
             self._profile = load_cascade("haarcascade_profileface.xml")
         return self._profile
 
+    def downscaled(self, gray: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """``gray`` at most ``detect_width`` wide and the factor used; None where the copy
+        would be smaller than the cascades' 24-pixel window (a 700x1 strip holds no face)."""
+        factor = min(1.0, self.detect_width / gray.shape[1])
+        if min(gray.shape[:2]) * factor < MIN_DETECT_SIDE:
+            return None
+        if factor == 1.0:
+            return gray, factor
+        return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), factor
+
     def detect(self, gray: np.ndarray) -> list[Box]:
         """Faces in ``gray``, largest first."""
-        factor = min(1.0, self.detect_width / gray.shape[1])
-        small = (
-            gray
-            if factor == 1.0
-            else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        )
+        scaled = self.downscaled(gray)
+        if scaled is None:
+            return []
+        small, factor = scaled
         side = max(20, round(min(small.shape) * self.min_face))
         found = self.frontal.detectMultiScale(
             small, self.scale_factor, self.min_neighbors, minSize=(side, side)
@@ -160,16 +169,17 @@ def locate_studio_face(gray: np.ndarray, detector: FaceDetector) -> tuple[Box, s
     boxes = detector.detect(gray)
     if boxes:
         return boxes[0], "frontal"
-    factor = min(1.0, detector.detect_width / gray.shape[1])
-    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    side = max(20, round(min(small.shape) * 0.25))
-    for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
-        found = detector.profile.detectMultiScale(image, 1.1, 3, minSize=(side, side))
-        if len(found):
-            x, y, w, h = max(found, key=lambda b: b[2] * b[3])
-            if how == "profile-mirrored":
-                x = image.shape[1] - x - w
-            return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
+    scaled = detector.downscaled(gray)
+    if scaled is not None:
+        small, factor = scaled
+        side = max(20, round(min(small.shape) * 0.25))
+        for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
+            found = detector.profile.detectMultiScale(image, 1.1, 3, minSize=(side, side))
+            if len(found):
+                x, y, w, h = max(found, key=lambda b: b[2] * b[3])
+                if how == "profile-mirrored":
+                    x = image.shape[1] - x - w
+                return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
     # KDEF centres the head; a full profile's face sits at one side of it, so the fallback
     # takes most of the width rather than guessing the side.
     height, width = gray.shape
@@ -201,9 +211,16 @@ def equalise(face: np.ndarray, method: str) -> np.ndarray:
     raise ValueError(f"unknown equalisation {method!r}")
 
 
-@cache
+_per_thread = threading.local()
+
+
 def _clahe() -> cv2.CLAHE:
-    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+    """This thread's CLAHE: OpenCV's keeps state while it runs, so two threads sharing one
+    (Live beside Batch, or beside training's face preparation) corrupt each other's crops."""
+    clahe = getattr(_per_thread, "clahe", None)
+    if clahe is None:
+        clahe = _per_thread.clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+    return clahe
 
 
 def whole_image_box(gray: np.ndarray) -> Box:

@@ -6,6 +6,7 @@ QSettings, because the headless CLI must find the same model as the window.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import sys
@@ -41,11 +42,13 @@ def models_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """``resources/`` from a PyInstaller bundle, else beside the package in the source tree."""
+    """The shipped models, icons and launcher template: ``resources/`` in a PyInstaller
+    bundle, else the package ``emotion_desktop.resources`` (the repository's top-level
+    ``resources/`` in an editable install, package data in a wheel)."""
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    return Path(str(importlib.resources.files("emotion_desktop.resources")))
 
 
 def default_model_path() -> Path:

@@ -68,3 +68,24 @@ def test_cancel_stops_the_run(tiny_model, shared_data, tmp_path) -> None:
     ):
         done.append(batch)
     assert len(done) == 1
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_escaped(
+    tiny_model, shared_data, tmp_path, monkeypatch
+) -> None:
+    hostile = Path("=cmd|' -C calc'!A0.jpg")  # labelled from its own folder: the cell starts "="
+    shutil.copy(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0], tmp_path / hostile)
+    monkeypatch.chdir(tmp_path)
+    rows = [
+        e
+        for batch in label_paths([hostile], Predictor.from_checkpoint(tiny_model), True)
+        for e in batch
+        if isinstance(e, LabelRow)
+    ]
+    out = tmp_path / "rows.csv"
+    with CsvRowWriter(out) as writer:
+        writer.write(rows)
+    with out.open(newline="") as f:
+        (record,) = list(csv.DictReader(f))
+    assert record["file"] == "'" + str(hostile)
+    assert float(record["confidence"]) > 0  # numbers stay numbers

@@ -251,6 +251,17 @@ def label_paths(
     yield from _classify(pending, predictor)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, behind a single quote (OWASP's
+    rule for CSV injection): a photo named ``=cmd|' -C calc'!A0.jpg`` stays a file name."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class CsvRowWriter:
     """Appends rows to a CSV file, header first, flushing after every image.
 
@@ -270,7 +281,7 @@ class CsvRowWriter:
 
     def write(self, rows: Iterable[LabelRow]) -> None:
         for row in rows:
-            self._writer.writerow(row.as_record())
+            self._writer.writerow({k: spreadsheet_safe(v) for k, v in row.as_record().items()})
         self._file.flush()
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
-from emotion_desktop.core.errors import DatasetError, EmotionDesktopError
+from emotion_desktop.core.errors import DatasetError, EmotionDesktopError, OutputError
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -101,6 +101,7 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    check_output(args.out, args.data, "overwrite")  # retraining a model replaces it
     distributed.init_from_env()
     try:
         defaults = TrainConfig()
@@ -188,14 +189,32 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_output(out: Path, inputs: list[Path], existing: str) -> None:
+    """Refuse an output that would destroy data: one of the inputs, a special file (a device,
+    a pipe), or an existing file unless ``existing`` is "append" or "overwrite"."""
+    target = out.resolve()
+    if any(target == p.resolve() for p in inputs):
+        raise OutputError(f"{out} is one of the inputs: choose another --out")
+    if out.exists() and not out.is_file():
+        raise OutputError(f"{out} is not a regular file: choose another --out")
+    if out.exists() and existing == "refuse":
+        raise OutputError(f"{out} exists: give --append to add to it or --overwrite to replace it")
+
+
 def cmd_label(args: argparse.Namespace) -> int:
+    as_json = args.out.suffix.lower() == ".json"
+    existing = "append" if args.append else "overwrite" if args.overwrite else "refuse"
+    if as_json and existing == "append":
+        raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
+    check_output(args.out, args.paths, existing)
+    present = [p for p in args.paths if p.exists()]
+    missing = [p for p in args.paths if not p.exists()]
     predictor = Predictor.from_checkpoint(args.model or paths.active_model_path())
     summary = LabelSummary()
     rows: list[LabelRow] = []
-    as_json = args.out.suffix.lower() == ".json"
-    writer = None if as_json else CsvRowWriter(args.out)
+    writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
     try:
-        for events in label_paths(args.paths, predictor, args.whole_image):
+        for events in label_paths(present, predictor, args.whole_image):
             summary.add(events)
             found = [e for e in events if isinstance(e, LabelRow)]
             if as_json:
@@ -210,11 +229,13 @@ def cmd_label(args: argparse.Namespace) -> int:
             writer.close()
     if as_json:
         write_json(args.out, rows)
+    for path in missing:
+        print(f"skipped {path}: no such file or folder", file=sys.stderr)
     print(
         f"{summary.faces} faces in {summary.images} images written to {args.out}; "
         f"{summary.problems} problems, {summary.skipped} non-image files skipped"
     )
-    return 0
+    return 2 if missing else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument(
         "--whole-image", action="store_true", help="classify the whole image where no face is found"
     )
+    existing = label.add_mutually_exclusive_group()
+    existing.add_argument("--append", action="store_true", help="add rows to an existing CSV")
+    existing.add_argument("--overwrite", action="store_true", help="replace an existing file")
     label.set_defaults(func=cmd_label)
     return parser
 
@@ -293,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; a training run resumes from its last epoch", file=sys.stderr)
+        message = {
+            "train": "interrupted; run the same command again to resume from the last epoch",
+            "label": "interrupted; the rows written so far are kept",
+        }.get(args.command, "interrupted")
+        print(message, file=sys.stderr)
         return 130
 
 

@@ -262,3 +262,37 @@ def test_evaluate_refuses_a_learnt_source_without_its_split(
     assert main(["evaluate", "--data", str(ferplus_folder), "--model", str(copy), "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip())
     assert (record["source"], record["seen_in_training"], record["count"]) == ("ferplus", False, 14)
+
+
+def test_label_never_replaces_an_input_a_special_file_or_earlier_results(
+    tiny_model, shared_data, tmp_path, capsys
+) -> None:
+    photo = tmp_path / "p.jpg"
+    shutil.copy(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0], photo)
+    original = photo.read_bytes()
+    base = ["label", str(photo), "--model", str(tiny_model), "--whole-image"]
+    assert main([*base, "--out", str(photo), "--overwrite"]) == 2
+    assert "one of the inputs" in capsys.readouterr().err and photo.read_bytes() == original
+    assert main([*base, "--out", "/dev/null"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+    out = tmp_path / "o.csv"
+    assert main([*base, "--out", str(out)]) == 0
+    assert main([*base, "--out", str(out)]) == 2
+    assert "--append" in capsys.readouterr().err
+    assert main([*base, "--out", str(out), "--append"]) == 0
+    assert len(list(csv.DictReader(out.open()))) == 2  # one header, both runs' rows
+    assert main([*base, "--out", str(out), "--overwrite"]) == 0
+    assert len(list(csv.DictReader(out.open()))) == 1
+    assert oct(out.stat().st_mode & 0o777) != "0o600"
+
+
+def test_a_missing_input_is_reported_and_the_rest_labelled(
+    tiny_model, shared_data, tmp_path, capsys
+):
+    photo = sorted((shared_data / "faces" / "sad").glob("*.jpg"))[0]
+    out = tmp_path / "o.csv"
+    args = ["label", str(photo), str(tmp_path / "nope.jpg"), "--model", str(tiny_model)]
+    assert main([*args, "--whole-image", "--out", str(out)]) == 2
+    assert "nope.jpg: no such file or folder" in capsys.readouterr().err
+    assert len(list(csv.DictReader(out.open()))) == 1

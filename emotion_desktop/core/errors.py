@@ -27,3 +27,7 @@ class VideoSourceError(EmotionDesktopError):
 
 class TrainingCancelled(EmotionDesktopError):
     """The user cancelled training; the partial run is kept so it can be resumed."""
+
+
+class OutputError(EmotionDesktopError):
+    """An output would replace an input, a special file or existing results not meant to go."""

@@ -139,3 +139,53 @@ def test_thousands_of_progress_events_cross_threads_intact(qtbot) -> None:
         task.start(work)
     qtbot.waitUntil(lambda: not task.is_running())
     assert seen == list(range(20_000))
+
+
+CORRUPT_SETTINGS = [
+    ("live/smoothing", "abc"),
+    ("live/threshold", "1e999"),
+    ("live/mirror", "perhaps"),
+    ("window/tab", "two"),
+    ("batch/min_confidence", "nan"),
+    ("batch/recent_folders", "7"),
+    ("training/parameters", '{"epochs_cnn": "many", "lr": [1]}'),
+    ("training/parameters", "[1, 2]"),
+    ("training/extra_weight", "heavy"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), CORRUPT_SETTINGS)
+def test_the_window_opens_with_a_damaged_setting(qtbot, tmp_path, key, value) -> None:
+    path = tmp_path / "settings.ini"
+    group, name = key.split("/")
+    path.write_text(f"[{group}]\n{name}={value}\n")
+    window = MainWindow(QSettings(str(path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.tabs.count() == 3
+    window.close()
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        '{"test": [1], "data": "KDEF", "split": 3, "name": 5}',
+        '{"test": {"accuracy": "high"}, "data": {"sources": "all"}, "created": 7}',
+        '{"tests": {"kdef": 0.9}, "data": {"sources": [1, {"name": "x"}]}}',
+        "[1, 2, 3]",
+    ],
+)
+def test_the_window_opens_with_a_damaged_model_card(qtbot, settings, tiny_model, card) -> None:
+    from emotion_desktop.core import paths
+
+    models = paths.models_dir()
+    models.mkdir(parents=True, exist_ok=True)
+    copy = models / "mine.pt"
+    copy.write_bytes(tiny_model.read_bytes())
+    copy.with_suffix(".json").write_text(card)
+    paths.set_active_model(copy)
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    manager = window.training.manager
+    names = [manager.table.item(r, 1).text() for r in range(manager.table.rowCount())]
+    assert "mine" in names
+    window.close()

@@ -133,9 +133,20 @@ def half_round_trip(model: Classifier) -> Classifier:
     return model
 
 
+CARD_SECTIONS = ("data", "split", "training", "test", "tests", "ensemble", "figures")
+
+
 def read_card(checkpoint: Path) -> dict:
-    """The card beside a checkpoint, or an empty one where it is missing or unreadable."""
+    """The card beside a checkpoint, or an empty one where it is missing or unreadable.
+
+    Readers call ``card.get(section, {}).get(...)``, so a section that is not a mapping (a
+    damaged or hand-edited card) is dropped here rather than breaking every window that lists
+    the model. Values inside stay as found: format them with a type check.
+    """
     try:
-        return json.loads(card_path(checkpoint).read_text())
+        card = json.loads(card_path(checkpoint).read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(card, dict):
+        return {}
+    return {k: v for k, v in card.items() if k not in CARD_SECTIONS or isinstance(v, dict)}

@@ -70,6 +70,25 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
+    def checked(cls, data: object) -> TrainConfig:
+        """:meth:`from_dict` for values from outside (saved settings, a card): TypeError where
+        a field's value is not of its default's type (a float field takes an int)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"training parameters must be a mapping, not {type(data).__name__}")
+        defaults, values = cls(), {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value, default = data[f.name], getattr(defaults, f.name)
+            wanted = (int, float) if isinstance(default, float) else type(default)
+            if isinstance(value, bool) != isinstance(default, bool) or not isinstance(
+                value, wanted
+            ):
+                raise TypeError(f"training parameter {f.name} is {value!r}")
+            values[f.name] = float(value) if isinstance(default, float) else value
+        return cls(**values)
+
+    @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

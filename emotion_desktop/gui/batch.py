@@ -53,6 +53,7 @@ from emotion_desktop.gui.batch_run import (
     labelling_task,
 )
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
 RECENT_FOLDERS = 8
@@ -242,11 +243,11 @@ class BatchTab(QWidget):
 
     def _restore(self) -> None:
         s = self.settings
-        self.whole_image_box.setChecked(s.value("batch/whole_image", False, type=bool))
-        self.live_csv_box.setChecked(s.value("batch/write_as_you_go", False, type=bool))
-        self.live_csv_edit.setText(s.value("batch/live_csv", "", type=str))
-        self.min_confidence.setValue(s.value("batch/min_confidence", 0.0, type=float))
-        emotion = s.value("batch/emotion", "", type=str)
+        self.whole_image_box.setChecked(setting(s, "batch/whole_image", False))
+        self.live_csv_box.setChecked(setting(s, "batch/write_as_you_go", False))
+        self.live_csv_edit.setText(setting(s, "batch/live_csv", ""))
+        self.min_confidence.setValue(setting(s, "batch/min_confidence", 0.0))
+        emotion = setting(s, "batch/emotion", "")
         self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
         self._on_emotion_filter_changed()
         self._on_min_confidence_changed()
@@ -261,8 +262,7 @@ class BatchTab(QWidget):
         s.setValue("batch/emotion", self.emotion_filter.currentData() or "")
 
     def recent_folders(self) -> list[str]:
-        value = self.settings.value("batch/recent_folders", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return setting(self.settings, "batch/recent_folders", [])
 
     def _remember(self, paths: list[Path]) -> None:
         folders = [str(p if p.is_dir() else p.parent) for p in paths]

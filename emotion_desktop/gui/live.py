@@ -56,6 +56,7 @@ from emotion_desktop.core.live import (
 from emotion_desktop.core.tracking import FaceTracker, TrackedFace, largest
 from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
 SourceFactory = Callable[[], FrameSource]
@@ -378,10 +379,10 @@ class LiveTab(QWidget):
         layout.addWidget(self.status)
 
     def _restore(self) -> None:
-        self.smoothing_slider.setValue(int(self.settings.value("live/smoothing", 60)))
-        self.threshold_slider.setValue(int(self.settings.value("live/threshold", 45)))
-        self.mirror_box.setChecked(self.settings.value("live/mirror", "false") == "true")
-        self.loop_box.setChecked(self.settings.value("live/loop", "true") == "true")
+        self.smoothing_slider.setValue(setting(self.settings, "live/smoothing", 60))
+        self.threshold_slider.setValue(setting(self.settings, "live/threshold", 45))
+        self.mirror_box.setChecked(setting(self.settings, "live/mirror", False))
+        self.loop_box.setChecked(setting(self.settings, "live/loop", True))
         self._on_smoothing_slider_changed(self.smoothing_slider.value())
         self._on_threshold_slider_changed(self.threshold_slider.value())
         self.refresh_sources()
@@ -393,7 +394,7 @@ class LiveTab(QWidget):
 
         Probing is immediate where no camera exists; each camera found costs one open.
         """
-        remembered = str(self.settings.value("live/source", ""))
+        remembered = setting(self.settings, "live/source", "")
         self.source_box.clear()
         for index in list_cameras():
             self.source_box.addItem(f"Camera {index}", f"camera:{index}")
@@ -424,7 +425,7 @@ class LiveTab(QWidget):
 
     def open_video_dialog(self) -> None:
         """Ask for a video file to use as the camera, then start it."""
-        start_dir = str(self.settings.value("live/video_dir", str(Path.home())))
+        start_dir = setting(self.settings, "live/video_dir", str(Path.home()))
         name, _ = QFileDialog.getOpenFileName(self, "Open video file", start_dir, VIDEO_FILTER)
         if not name:
             self._select_remembered()
@@ -434,7 +435,7 @@ class LiveTab(QWidget):
         self.start()
 
     def _select_remembered(self) -> None:
-        found = self.source_box.findData(str(self.settings.value("live/source", "")))
+        found = self.source_box.findData(setting(self.settings, "live/source", ""))
         self.source_box.setCurrentIndex(max(0, found))
 
     def _source_factory(self) -> SourceFactory | None:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 from emotion_desktop.gui.batch import BatchTab
 from emotion_desktop.gui.live import LiveTab
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training import TrainingTab
 
 
@@ -73,7 +74,8 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         card = self.models.card()
         figures = card.get("test", {})
-        accuracy = f"{figures['accuracy']:.1%}" if "accuracy" in figures else "not measured"
+        value = figures.get("accuracy")
+        accuracy = f"{value:.1%}" if isinstance(value, float) else "not measured"
         QMessageBox.about(
             self,
             "About Emotion Desktop",
@@ -93,7 +95,7 @@ class MainWindow(QMainWindow):
         else:  # first start: most of the screen, the Training tab needs the room
             screen = self.screen().availableGeometry()
             self.resize(min(1500, int(screen.width() * 0.9)), min(950, int(screen.height() * 0.9)))
-        self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
+        self.tabs.setCurrentIndex(setting(self.settings, "window/tab", 0))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -67,16 +67,21 @@ class ModelManager(QWidget):
         self.table.setRowCount(len(self._paths))
         for row, path in enumerate(self._paths):
             card = read_card(path)
-            name = card.get("name", path.stem) if path in shipped else path.stem
+            name = str(card.get("name", path.stem)) if path in shipped else path.stem
+            sources = card.get("data", {}).get("sources")
+            names = (
+                [str(s.get("name")) for s in sources if isinstance(s, dict)]
+                if isinstance(sources, list)
+                else []
+            )
             cells = (
                 "●" if path == active else "",
                 f"{name} (shipped)" if path in shipped else name,
-                card.get("created", "")[:16].replace("T", " "),
+                str(card.get("created", ""))[:16].replace("T", " "),
                 _accuracy(card, "kdef"),
                 _accuracy(card, "ferplus"),
-                card.get("split", {}).get("protocol", ""),
-                ", ".join(s.get("name", "") for s in card.get("data", {}).get("sources", []))
-                or card.get("data", {}).get("folder", ""),
+                str(card.get("split", {}).get("protocol", "")),
+                ", ".join(names) or str(card.get("data", {}).get("folder", "")),
             )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
@@ -100,6 +105,6 @@ def _accuracy(card: dict, source: str) -> str:
     Cards older than sources hold KDEF's figure alone, under ``test``.
     """
     tests = card.get("tests") or {"kdef": card.get("test", {})}
-    figures = tests.get(source) or {}
-    accuracy = figures.get("accuracy")
+    figures = tests.get(source)
+    accuracy = figures.get("accuracy") if isinstance(figures, dict) else None
     return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""

@@ -42,7 +42,7 @@ class ModelState(QObject):
         card = self.card()
         accuracy = card.get("test", {}).get("accuracy")
         name = "default" if self.is_default() else self.path().stem
-        return name + (f" (test accuracy {accuracy:.1%})" if accuracy is not None else "")
+        return name + (f" (test accuracy {accuracy:.1%})" if isinstance(accuracy, float) else "")
 
     def set_active(self, path: Path | None) -> None:
         """Make ``path`` active (None: the shipped default) for every tab and the CLI."""

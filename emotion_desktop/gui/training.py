@@ -8,7 +8,6 @@ curves, a reconstruction preview and, at the end, the test figures and the model
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ from emotion_desktop.core.training import Progress, TrainConfig
 from emotion_desktop.gui.confusion import ConfusionTable
 from emotion_desktop.gui.model_manager import ModelManager
 from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training_plots import TrainingCurves
 from emotion_desktop.gui.workers import Task
 
@@ -332,26 +332,25 @@ class TrainingTab(QWidget):
 
     def _restore(self) -> None:
         try:
-            values = json.loads(str(self.settings.value("training/parameters", "")))
-        except ValueError:
-            values = {}
-        self.apply_config(TrainConfig.from_dict(values) if values else PRESETS["Quick"])
-        self.protocol.setCurrentText(values.get("protocol", "random"))
-        self.angles.setCurrentText(values.get("angles", "all"))
+            values = json.loads(setting(self.settings, "training/parameters", "{}"))
+            config = TrainConfig.checked(values)
+        except (ValueError, TypeError):
+            values, config = {}, PRESETS["Quick"]  # damaged: the defaults
+        self.apply_config(config if values else PRESETS["Quick"])
+        self.protocol.setCurrentText(str(values.get("protocol", "random")))
+        self.angles.setCurrentText(str(values.get("angles", "all")))
         self.preset.blockSignals(True)
-        self.preset.setCurrentText(values.get("preset", "Quick"))
+        self.preset.setCurrentText(str(values.get("preset", "Quick")))
         self.preset.blockSignals(False)
         recent = self.recent_folders()
         self.folder_box.addItems(recent)
         if recent:
             self.set_folder(recent[0])
-        with contextlib.suppress(TypeError, ValueError):  # a damaged setting keeps the default
-            self.extra_weight.setValue(float(self.settings.value("training/extra_weight", 3.0)))
-        self.set_extra_folder(str(self.settings.value("training/extra_folder", "") or ""))
+        self.extra_weight.setValue(setting(self.settings, "training/extra_weight", 3.0))
+        self.set_extra_folder(setting(self.settings, "training/extra_folder", ""))
 
     def recent_folders(self) -> list[str]:
-        value = self.settings.value("training/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return setting(self.settings, "training/recent", [])
 
     # ----- data folder ---------------------------------------------------------------------
     def choose_folder_dialog(self) -> None:
@@ -441,7 +440,7 @@ class TrainingTab(QWidget):
     # ----- running -------------------------------------------------------------------------
     def output_path(self) -> Path:
         """The unfinished run's file when there is one (it resumes), else a new name."""
-        last = self.settings.value("training/last_output")
+        last = setting(self.settings, "training/last_output", "")
         if last and resume_path(Path(last)).is_file():
             return Path(last)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")

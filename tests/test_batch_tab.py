@@ -176,6 +176,18 @@ def test_cancel_stops_the_run_and_keeps_the_rows(qtbot, tab, many_photos) -> Non
     assert not tab.cancel_button.isEnabled() and tab.status.text().startswith("Cancelled:")
 
 
+def test_clear_during_a_run_leaves_no_rows_once_events_are_processed(
+    qtbot, tab, many_photos
+) -> None:
+    assert drop(tab.drop_zone, [many_photos])
+    qtbot.waitUntil(lambda: tab.results.rowCount() >= 8, timeout=RUN_TIMEOUT_MS)
+    tab.clear()
+    QApplication.processEvents()  # whatever the stopped run had queued is delivered now
+    qtbot.wait(300)
+    assert tab.results.rowCount() == 0 and not tab.is_running()
+    assert tab.counts.sum() == 0
+
+
 def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> None:
     tab.whole_image_box.setChecked(True)
     assert drop(tab.drop_zone, [photos / "nested"])

@@ -102,6 +102,10 @@ class Task(QObject):
     ``failed(str)`` with a message for the user, ``cancelled()``, and ``stopped()`` after any
     of the three, once the thread has ended. A ``background`` task (minutes of compute, such as
     training) runs at a lower priority than the GUI thread.
+
+    Each run has its own runner object, and only the current run's events are passed on: what a
+    run joined by :meth:`stop` had already queued (Clear in the middle of a batch) is dropped
+    when it arrives, so it never reaches the widgets' next state.
     """
 
     progress_changed = Signal(object)
@@ -128,10 +132,10 @@ class Task(QObject):
         self._runner = _Runner(fn, self._cancel, self._background)
         self._runner.moveToThread(self._thread)
         self._thread.started.connect(self._runner.run)
-        self._runner.progressed.connect(self.progress_changed)
-        self._runner.succeeded.connect(self.finished)
-        self._runner.failed.connect(self.failed)
-        self._runner.cancelled.connect(self.cancelled)
+        self._runner.progressed.connect(self._on_progressed)
+        self._runner.succeeded.connect(self._on_succeeded)
+        self._runner.failed.connect(self._on_failed)
+        self._runner.cancelled.connect(self._on_cancelled)
         self._runner.done.connect(self._thread.quit)
         thread = self._thread
         # Bound to this thread: a late ``finished`` of a thread that stop() already joined must
@@ -139,6 +143,29 @@ class Task(QObject):
         thread.finished.connect(lambda: self._on_thread_finished(thread))
         _RUNNING.add(self._thread)
         self._thread.start()
+
+    def _from_current_run(self) -> bool:
+        return self._runner is not None and self.sender() is self._runner
+
+    @Slot(object)
+    def _on_progressed(self, payload: object) -> None:
+        if self._from_current_run():
+            self.progress_changed.emit(payload)
+
+    @Slot(object)
+    def _on_succeeded(self, result: object) -> None:
+        if self._from_current_run():
+            self.finished.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._from_current_run():
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if self._from_current_run():
+            self.cancelled.emit()
 
     def cancel(self) -> None:
         """Ask the function to stop at its next check; ``cancelled`` follows."""

@@ -1,4 +1,5 @@
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,19 @@ def test_csv_cells_a_spreadsheet_would_run_are_escaped(
         (record,) = list(csv.DictReader(f))
     assert record["file"] == "'" + str(hostile)
     assert float(record["confidence"]) > 0  # numbers stay numbers
+
+
+def test_a_pipe_or_a_self_link_is_reported_and_the_rest_labelled(
+    tiny_model, shared_data, tmp_path
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(sorted((shared_data / "faces" / "sad").glob("*.jpg"))[0], folder / "good.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
+    predictor = Predictor.from_checkpoint(tiny_model)
+    events = [e for batch in label_paths([folder], predictor, True) for e in batch]
+    assert [e.file.name for e in events if isinstance(e, LabelRow)] == ["good.jpg"]
+    # named directly, the pipe is refused without being opened (opening it would block)
+    (problem,) = [e for b in label_paths([folder / "pipe.jpg"], predictor, True) for e in b]
+    assert isinstance(problem, Problem) and "not a regular file" in problem.reason

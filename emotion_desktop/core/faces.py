@@ -6,6 +6,8 @@ stored in each checkpoint, so a model always sees faces prepared the way it was 
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 import threading
 from dataclasses import asdict, dataclass
@@ -75,9 +77,21 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
     return classifier
 
 
+def check_regular_file(path: Path) -> None:
+    """ImageError unless ``path`` is a regular file: opening a named pipe blocks until someone
+    writes to it, and a device can stream without end, so neither is ever opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{path} is not a regular file (a pipe, device or socket)")
+
+
 def read_image(path: Path | str) -> np.ndarray:
     """Decode an image file to a BGR array; ImageError for anything unreadable or too large."""
     path = Path(path)
+    check_regular_file(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles non-ASCII paths
     except OSError as exc:

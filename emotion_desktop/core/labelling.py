@@ -23,6 +23,7 @@ from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.faces import (
     MAX_PIXELS,
     Box,
+    check_regular_file,
     crop_face,
     read_image,
     to_gray,
@@ -105,10 +106,13 @@ def _walk(folder: Path) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path))
-        elif entry.is_file():
-            yield Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(Path(entry.path))
+            elif entry.is_file():
+                yield Path(entry.path)
+        except OSError:  # a symlink to itself (ELOOP) or a file gone meanwhile: not an image
+            continue
 
 
 def is_image_file(path: Path) -> bool:
@@ -150,7 +154,12 @@ def _jpeg_size(f: IO[bytes]) -> tuple[int, int] | None:
         f.seek(length - 2, os.SEEK_CUR)
 
 
-def _too_large(path: Path) -> Problem | None:
+def _refused(path: Path) -> Problem | None:
+    """Why ``path`` is not decoded at all: not a regular file, or too many pixels."""
+    try:
+        check_regular_file(path)
+    except ImageError as exc:
+        return Problem(path, str(exc))
     size = image_size(path)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         return Problem(
@@ -163,7 +172,7 @@ def label_file(path: Path, predictor: Predictor, whole_image: bool = False) -> l
     """The rows of one file, or one Problem / Skipped saying why there are none."""
     if not is_image_file(path):
         return [Skipped(path)]
-    if (problem := _too_large(path)) is not None:
+    if (problem := _refused(path)) is not None:
         return [problem]
     try:
         faces = predictor.predict_image(path, whole_image)
@@ -186,7 +195,7 @@ class _Found:
 def _find_faces(path: Path, predictor: Predictor, whole_image: bool) -> _Found | list[Event]:
     if not is_image_file(path):
         return [Skipped(path)]
-    if (problem := _too_large(path)) is not None:
+    if (problem := _refused(path)) is not None:
         return [problem]
     try:
         gray = to_gray(read_image(path))

@@ -58,7 +58,7 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     assert tab.progress_bar.value() == 1000
     assert tab.curves.count("cae_train") == 1 and tab.curves.count("cnn_val") == 3
     assert tab.curves.count("cnn_batch") > 3 and tab.preview.pixmap() is not None
-    assert "Test accuracy" in tab.accuracy_label.text()
+    assert "KDEF test accuracy" in tab.accuracy_label.text()
     assert sum(int(tab.confusion.value(r, c)) for r in range(7) for c in range(7)) == 35
     names = [tab.manager.table.item(r, 1).text() for r in range(tab.manager.table.rowCount())]
     assert tab.result.path.stem in names

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from emotion_desktop.gui.batch import BatchTab
 from emotion_desktop.gui.live import LiveTab
-from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.models import ModelState, test_figures
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training import TrainingTab
 
@@ -73,9 +73,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         card = self.models.card()
-        figures = card.get("test", {})
-        value = figures.get("accuracy")
-        accuracy = f"{value:.1%}" if isinstance(value, float) else "not measured"
+        accuracy = test_figures(card) or "not measured"
         QMessageBox.about(
             self,
             "About Emotion Desktop",
@@ -83,8 +81,8 @@ class MainWindow(QMainWindow):
             "<p>Live facial emotion recognition with a convolutional auto-encoder pre-trained CNN "
             "(Wiranata, Pranowo &amp; Santoso, 2020).</p>"
             f"<p><b>Active model:</b> {self.models.description()}<br>"
-            f"<b>Test accuracy:</b> {accuracy} ({card.get('split', {}).get('protocol', '?')} "
-            "split)</p>"
+            f"<b>Test accuracy:</b> {accuracy} (KDEF: {card.get('split', {}).get('protocol', '?')} "
+            "split; FER+: its official test part)</p>"
             f"<p><small>{card.get('terms_of_use', '')}</small></p>",
         )
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import read_card
-from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.models import ModelState, source_accuracy
 
 COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "KDEF split", "data")
 
@@ -78,8 +78,8 @@ class ModelManager(QWidget):
                 "●" if path == active else "",
                 f"{name} (shipped)" if path in shipped else name,
                 str(card.get("created", ""))[:16].replace("T", " "),
-                _accuracy(card, "kdef"),
-                _accuracy(card, "ferplus"),
+                source_accuracy(card, "kdef"),
+                source_accuracy(card, "ferplus"),
                 str(card.get("split", {}).get("protocol", "")),
                 ", ".join(names) or str(card.get("data", {}).get("folder", "")),
             )
@@ -97,14 +97,3 @@ class ModelManager(QWidget):
 
     def _on_default_clicked(self) -> None:
         self.models.set_active(None)
-
-
-def _accuracy(card: dict, source: str) -> str:
-    """A source's test accuracy from a card, '' where it was not measured.
-
-    Cards older than sources hold KDEF's figure alone, under ``test``.
-    """
-    tests = card.get("tests") or {"kdef": card.get("test", {})}
-    figures = tests.get(source)
-    accuracy = figures.get("accuracy") if isinstance(figures, dict) else None
-    return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""

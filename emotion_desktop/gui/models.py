@@ -39,13 +39,32 @@ class ModelState(QObject):
         return self.path() == paths.default_model_path()
 
     def description(self) -> str:
-        card = self.card()
-        accuracy = card.get("test", {}).get("accuracy")
         name = "default" if self.is_default() else self.path().stem
-        return name + (f" (test accuracy {accuracy:.1%})" if isinstance(accuracy, float) else "")
+        figures = test_figures(self.card())
+        return name + (f" (test accuracy {figures})" if figures else "")
 
     def set_active(self, path: Path | None) -> None:
         """Make ``path`` active (None: the shipped default) for every tab and the CLI."""
         paths.set_active_model(path)
         self._loaded = None
         self.changed.emit()
+
+
+SOURCE_TITLES = {"kdef": "KDEF", "ferplus": "FER+"}
+
+
+def source_accuracy(card: dict, source: str) -> str:
+    """A source's test accuracy from a card, '' where it was not measured.
+
+    Cards older than sources hold KDEF's figure alone, under ``test``.
+    """
+    tests = card.get("tests") or {"kdef": card.get("test", {})}
+    figures = tests.get(source)
+    accuracy = figures.get("accuracy") if isinstance(figures, dict) else None
+    return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""
+
+
+def test_figures(card: dict) -> str:
+    """Each measured source's test accuracy, e.g. ``KDEF 87.0%, FER+ 83.1%``."""
+    figures = ((title, source_accuracy(card, s)) for s, title in SOURCE_TITLES.items())
+    return ", ".join(f"{title} {value}" for title, value in figures if value)

@@ -45,14 +45,15 @@ from emotion_desktop.core.sources import Scan, scan_source
 from emotion_desktop.core.training import Progress, TrainConfig
 from emotion_desktop.gui.confusion import ConfusionTable
 from emotion_desktop.gui.model_manager import ModelManager
-from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.models import SOURCE_TITLES, ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training_plots import TrainingCurves
 from emotion_desktop.gui.workers import Task
 
 PRESETS: dict[str, TrainConfig] = {
     "Quick": TrainConfig(epochs_cae=2, epochs_cnn=15),
-    "Paper": TrainConfig(),  # the settings of the shipped model
+    "Paper": TrainConfig(),  # each network of the shipped KDEF-only model (kdef-paper)
+    "KDEF + FER+": TrainConfig(epochs_cae=2, epochs_cnn=32),  # the shipped default model
 }
 MAX_RECENT = 8
 PREVIEW_WIDTH = 360  # pixels for the 8 reconstruction pairs, whatever the input size
@@ -498,10 +499,14 @@ class TrainingTab(QWidget):
         self.result = result
         self.progress_bar.setValue(1000)
         s = result.scores
-        self.accuracy_label.setText(
-            f"<b>Test accuracy {s.accuracy:.1%}</b> (macro {s.macro_accuracy:.1%}) on {s.count} "
-            f"faces, {result.card['split']['protocol']} split"
-        )
+        protocol = result.card["split"]["protocol"]
+        lines = [
+            f"<b>{SOURCE_TITLES.get(name, name)} test accuracy {t['accuracy']:.1%}</b> "
+            f"(macro {t['macro_accuracy']:.1%}) on {t['count']} faces"
+            + (f", {protocol} split" if name == "kdef" else "")
+            for name, t in result.card["tests"].items()
+        ]
+        self.accuracy_label.setText("<br>".join(lines))
         self.confusion.show_scores(s)
         self.manager.refresh()
         self.manager.select(result.path)

@@ -57,6 +57,7 @@ def figures_of(scores: Scores) -> dict:
         "accuracy": scores.accuracy,
         "macro_accuracy": scores.macro_accuracy,
         "per_class": scores.per_class,
+        "confusion_matrix": scores.confusion,
         "count": scores.count,
     }
 
@@ -196,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {value['accuracy']:.1%} (macro {value['macro_accuracy']:.1%}) |")
     if args.write_card:
         card["figures"] = {**card.get("figures", {}), **figures}
+        if "ferplus_test" in figures:  # the model list's FER+ column, learnt from or not
+            card.setdefault("tests", {"kdef": card.get("test", {})})
+            card["tests"].setdefault("ferplus", figures["ferplus_test"])
         atomic_write_text(card_path(args.model), json.dumps(card, indent=2) + "\n")
     print(json.dumps(figures))
     return 0

@@ -1,6 +1,6 @@
-"""Draw a model card's confusion matrix as a PNG (the README's picture).
+"""Draw a model card's confusion matrix on one source's test set as a PNG (the README's pictures).
 
-python scripts/confusion_png.py [CARD.json] [OUT.png]
+python scripts/confusion_png.py [CARD.json] [SOURCE] [OUT.png]    (SOURCE: kdef or ferplus)
 """
 
 import json
@@ -12,10 +12,13 @@ import numpy as np
 
 root = Path(__file__).resolve().parents[1]
 card_file = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "resources/models/default.json"
-out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "docs/confusion-default.png"
+source = sys.argv[2] if len(sys.argv) > 2 else "kdef"
+out = Path(sys.argv[3]) if len(sys.argv) > 3 else root / f"docs/confusion-default-{source}.png"
 card = json.loads(card_file.read_text())
-cm = np.array(card["test"]["confusion_matrix"])
-names = list(card["test"]["per_class_accuracy"])
+test = (card.get("tests") or {"kdef": card["test"]})[source]
+cm = np.array(test["confusion_matrix"])
+names = list(test["per_class_accuracy"])
+title = {"kdef": "KDEF random 80/20 test set", "ferplus": "FER+ test set"}[source]
 cell, left, top = 70, 130, 110
 img = np.full((top + cell * 7 + 20, left + cell * 7 + 110, 3), 255, np.uint8)
 font = cv2.FONT_HERSHEY_SIMPLEX
@@ -35,7 +38,7 @@ for i in range(7):
     cv2.putText(img, names[i], (10, top + i * cell + 42), font, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(
         img,
-        f"{card['test']['per_class_accuracy'][names[i]]:.0%}",
+        f"{test['per_class_accuracy'][names[i]]:.0%}",
         (left + 7 * cell + 15, top + i * cell + 42),
         font,
         0.55,
@@ -57,7 +60,7 @@ cv2.putText(
 )
 cv2.putText(
     img,
-    f"default model, KDEF random 80/20 test set, {card['test']['accuracy']:.1%}",
+    f"{card.get('name', 'default')} model, {title}, {test['accuracy']:.1%}",
     (10, 60),
     font,
     0.6,

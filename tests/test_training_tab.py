@@ -154,3 +154,18 @@ def test_a_ferplus_folder_as_the_first_source_shows_counts_per_part(
     headers = [tab.counts.horizontalHeaderItem(c).text() for c in range(tab.counts.columnCount())]
     assert headers == ["train", "valid", "test"]
     assert tab.counts.item(3, 0).text() == "4"  # happy faces in train
+
+
+def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(tab, qtbot) -> None:
+    table = tab.manager.table
+    rows = {table.item(r, 1).text(): r for r in range(table.rowCount())}
+    assert {"default (shipped)", "kdef-paper (shipped)"} <= set(rows)
+    for name in ("default (shipped)", "kdef-paper (shipped)"):
+        kdef, ferplus = table.item(rows[name], 3).text(), table.item(rows[name], 4).text()
+        assert kdef.endswith("%") and ferplus.endswith("%")
+    tab.manager.table.selectRow(rows["kdef-paper (shipped)"])
+    tab.manager.use_button.click()
+    assert paths.active_model_path().name == "kdef-paper.pt"
+    assert "KDEF" in tab.models.description() and "FER+" in tab.models.description()
+    tab.manager.default_button.click()
+    assert paths.active_model_path() == paths.default_model_path()

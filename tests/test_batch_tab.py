@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -148,12 +149,26 @@ def test_the_drop_zone_ignores_drags_without_local_files(tab) -> None:
     assert not enter.isAccepted() and not tab.is_running()
 
 
+def wait_until_rows_settle(qtbot, tab: BatchTab, quiet_s: float = 0.5) -> None:
+    """Wait until no row has arrived for ``quiet_s``: on a busy machine the images in flight
+    when the run paused take longer than any fixed sleep."""
+    last = [tab.results.rowCount(), time.monotonic()]
+
+    def settled() -> bool:
+        count = tab.results.rowCount()
+        if count != last[0]:
+            last[:] = [count, time.monotonic()]
+        return time.monotonic() - last[1] >= quiet_s
+
+    qtbot.waitUntil(settled, timeout=RUN_TIMEOUT_MS)
+
+
 def test_pause_holds_the_rows_and_resume_continues(qtbot, tab, many_photos) -> None:
     assert drop(tab.drop_zone, [many_photos])
     qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
     tab.pause()
     assert tab.pause_button.text() == "Resume"
-    qtbot.wait(400)  # the image in flight finishes and is reported
+    wait_until_rows_settle(qtbot, tab)  # the images in flight finish and are reported
     held = tab.results.rowCount()
     qtbot.wait(600)
     assert tab.results.rowCount() == held < 300 and tab.is_running()

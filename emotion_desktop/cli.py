@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
@@ -61,6 +63,30 @@ class ProgressBar:
             self.stream.write("\n")
         self.start = time.monotonic()
         self._last_decile = -1
+
+
+def number_in(
+    kind: type, low: float, high: float = math.inf, multiple_of: int = 1, closed_high: bool = True
+) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` in [low, high] (or [low, high) where not
+    ``closed_high``), a multiple of ``multiple_of``; argparse turns its refusal into one
+    line and exit status 2."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        within = low <= value <= high if closed_high else low <= value < high
+        if not math.isfinite(value) or not within or value % multiple_of:
+            upper = (
+                "" if high == math.inf else f" and {'at most' if closed_high else 'below'} {high}"
+            )
+            step = f", a multiple of {multiple_of}" if multiple_of > 1 else ""
+            raise argparse.ArgumentTypeError(f"{text} must be at least {low}{upper}{step}")
+        return value
+
+    return parse
 
 
 def _data_options(args: argparse.Namespace) -> DataOptions:
@@ -248,25 +274,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(train, "random")
     train.add_argument(
         "--weight",
-        type=float,
+        type=number_in(float, 0.01, 100.0),
         action="append",
         help="sampling weight of each --data source, in order (default 1 each: every image "
         "once per epoch; 2 shows a source's images twice)",
     )
     train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
-    train.add_argument("--epochs-cae", dest="epochs_cae", type=int)
-    train.add_argument("--epochs-cnn", dest="epochs_cnn", type=int)
+    train.add_argument("--epochs-cae", dest="epochs_cae", type=number_in(int, 0))
+    train.add_argument("--epochs-cnn", dest="epochs_cnn", type=number_in(int, 1))
     train.add_argument("--no-cae", action="store_true", help="skip CAE pre-training (ablation)")
-    train.add_argument("--input-size", dest="input_size", type=int)
-    train.add_argument("--batch-size", dest="batch_size", type=int)
-    train.add_argument("--lr", type=float, help="peak learning rate of the classifier")
-    train.add_argument("--dropout", type=float, help="dropout after each hidden layer")
+    train.add_argument(
+        "--input-size",
+        dest="input_size",
+        type=number_in(int, 16, 256, multiple_of=8),
+        help="side of the face crop in pixels (a multiple of 8: three 2x2 poolings)",
+    )
+    train.add_argument("--batch-size", dest="batch_size", type=number_in(int, 1, 4096))
+    train.add_argument(
+        "--lr", type=number_in(float, 1e-6, 1.0), help="peak learning rate of the classifier"
+    )
+    train.add_argument(
+        "--dropout",
+        type=number_in(float, 0.0, 1.0, closed_high=False),
+        help="dropout after each hidden layer",
+    )
     train.add_argument(
         "--equalize",
         choices=("clahe", "global", "none"),
         help="contrast equalisation of each face crop",
     )
-    train.add_argument("--patience", type=int, help="early-stopping patience in epochs (0: off)")
+    train.add_argument(
+        "--patience", type=number_in(int, 0), help="early-stopping patience in epochs (0: off)"
+    )
     train.add_argument(
         "--train-seed",
         type=int,

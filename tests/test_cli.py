@@ -296,3 +296,25 @@ def test_a_missing_input_is_reported_and_the_rest_labelled(
     assert main([*args, "--whole-image", "--out", str(out)]) == 2
     assert "nope.jpg: no such file or folder" in capsys.readouterr().err
     assert len(list(csv.DictReader(out.open()))) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--input-size", "50"),
+        ("--batch-size", "0"),
+        ("--lr", "nan"),
+        ("--dropout", "1.5"),
+        ("--epochs-cnn", "0"),
+        ("--weight", "-1"),
+    ],
+)
+def test_training_parameters_out_of_range_are_one_line_and_exit_2(
+    option, value, kdef_folder, tmp_path, capsys
+) -> None:
+    args = ["train", "--data", str(kdef_folder), option, value, "--out", str(tmp_path / "m.pt")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and option in err and "Traceback" not in err
+    assert not (tmp_path / "m.pt").exists()

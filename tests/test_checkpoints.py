@@ -102,3 +102,15 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path)
         atomic_write_bytes(target, disk_full)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+def test_torch_reporting_a_full_disk_becomes_an_os_error_and_leaves_nothing(tmp_path) -> None:
+    from emotion_desktop.core.checkpoints import atomic_write_bytes
+
+    def full_disk(f) -> None:
+        f.write(b"partial")
+        raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+
+    with pytest.raises(OSError, match="is the disk full"):
+        atomic_write_bytes(tmp_path / "m.pt", full_disk)
+    assert list(tmp_path.iterdir()) == []

@@ -132,3 +132,16 @@ def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path
     train_from_folder(DataOptions(kdef_folder), config, out, progress=events.append)
     assert out.is_file() and not pipeline.resume_path(out).exists()
     assert not any(e.end_of_epoch for e in events)  # nothing was trained again
+
+
+def test_a_full_disk_during_training_is_one_message(kdef_folder, tmp_path, monkeypatch) -> None:
+    from emotion_desktop.core import training
+    from emotion_desktop.core.errors import CheckpointError
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+
+    monkeypatch.setattr(training.torch, "save", full_disk)
+    config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=1, batch_size=32)
+    with pytest.raises(CheckpointError, match="Free some space"):
+        train_from_folder(DataOptions(kdef_folder), config, tmp_path / "m.pt")

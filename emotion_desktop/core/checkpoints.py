@@ -8,6 +8,7 @@ settings, so inference prepares faces exactly as training did. Its card (``NAME.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -37,7 +38,10 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
     os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide a model or card from other users
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            try:
+                write(f)
+            except RuntimeError as exc:  # torch.save reports a full disk as a RuntimeError
+                raise OSError(errno.EIO, f"writing failed ({exc}); is the disk full?") from exc
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -279,7 +279,13 @@ class ResumeFile:
     def save(self, **state: object) -> None:
         self.state = {**self.state, **state, "identity": self.identity}
         if self.path is not None and distributed.is_main():
-            atomic_write_bytes(self.path, lambda f: torch.save(self.state, f))
+            try:
+                atomic_write_bytes(self.path, lambda f: torch.save(self.state, f))
+            except OSError as exc:
+                raise CheckpointError(
+                    f"could not save the run's progress to {self.path}: "
+                    f"{exc.strerror or exc}. Free some space and start again to resume."
+                ) from exc
 
     def remove(self) -> None:
         if self.path is not None and distributed.is_main():

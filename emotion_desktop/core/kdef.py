@@ -192,14 +192,7 @@ class Split:
         path.write_text(json.dumps(self.to_dict(), indent=1))
 
     def to_dict(self) -> dict:
-        data = {
-            "protocol": self.protocol,
-            "seed": self.seed,
-            "fold": self.fold,
-            "folds": self.folds,
-            "train": list(self.train),
-            "test": list(self.test),
-        }
+        data = {**self.describe(), "train": list(self.train), "test": list(self.test)}
         if self.val:
             data["val"] = list(self.val)
         return data

@@ -13,6 +13,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -105,11 +106,12 @@ class PreparedData:
     def split(self) -> Split:
         return self.first.split
 
-    @property
+    @cached_property
     def train(self) -> FaceSet:
+        """Every source's training faces in one set (concatenated once)."""
         return FaceSet.concatenate([s.train for s in self.sources], self.names)
 
-    @property
+    @cached_property
     def val(self) -> FaceSet:
         return FaceSet.concatenate([s.val for s in self.sources], self.names)
 
@@ -199,26 +201,30 @@ def prepare_data(
             cancel,
         )
         test = faces.subset([r.key for r in test_records])
-        train = faces.subset([r.key for r in train_records])
-        val = faces.subset([r.key for r in val_records])
         seen = {image.tobytes() for image in test.images}
-        clean_train = [i for i, image in enumerate(train.images) if image.tobytes() not in seen]
-        clean_val = [i for i, image in enumerate(val.images) if image.tobytes() not in seen]
-        removed = len(train) + len(val) - len(clean_train) - len(clean_val)
+        usable_train = faces.subset([r.key for r in train_records])
+        usable_val = faces.subset([r.key for r in val_records])
+        train, val = _without(usable_train, seen), _without(usable_val, seen)
+        removed = len(usable_train) + len(usable_val) - len(train) - len(val)
         prepared.append(
             SourceData(
                 name,
                 found,
                 split,
                 options.weight(index),
-                train.rows(clean_train),
-                val.rows(clean_val),
+                train,
+                val,
                 test,
                 faces.skipped,
                 removed,
             )
         )
     return PreparedData(prepared)
+
+
+def _without(faces: FaceSet, images: set[bytes]) -> FaceSet:
+    """``faces`` less those whose pixels are among ``images``."""
+    return faces.rows([i for i, image in enumerate(faces.images) if image.tobytes() not in images])
 
 
 def score_faces(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
@@ -317,6 +323,13 @@ def _source_card(source: SourceData) -> dict:
     }
 
 
+def _test_sections(tests: dict[str, Scores], first: str, plain: Scores) -> dict:
+    """The card's test figures: ``test`` (the first source), ``test_without_flip`` (the same
+    faces without the mirrored average) and ``tests`` (every source)."""
+    flipped = {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()}
+    return {"test": flipped[first], "test_without_flip": plain.to_dict(), "tests": flipped}
+
+
 def make_card(
     options: DataOptions,
     config: TrainConfig,
@@ -368,9 +381,7 @@ def make_card(
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
         },
         "history": {k: v for k, v in vars(history).items() if k != "seconds"},
-        "test": {**tests[first.name].to_dict(), "test_time_flip": True},
-        "test_without_flip": plain.to_dict(),
-        "tests": {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()},
+        **_test_sections(tests, first.name, plain),
         "terms_of_use": " ".join(TERMS[k] for k in sorted(kinds) if k in TERMS),
     }
 
@@ -458,9 +469,7 @@ def combine_models(
             "seed": [f["seed"] for f in member_figures],
             "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
         },
-        test={**tests[data.first.name].to_dict(), "test_time_flip": True},
-        test_without_flip=plain.to_dict(),
-        tests={name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()},
+        **_test_sections(tests, data.first.name, plain),
     )
     try:
         save_splits(split_path(out), split)

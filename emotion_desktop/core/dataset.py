@@ -143,14 +143,14 @@ def prepare_face(
     gray = to_gray(read_image(record.path))
     if is_blank(gray):
         raise ImageError(f"{record.path.name} is blank (a placeholder with no face)")
-    whole = record.framing == "whole" or max(gray.shape) <= CROP_SIDE
     if record.framing == "studio":
         box, how = locate_studio_face(gray, detector)
-    elif not whole and (boxes := detector.detect(gray)):
-        box, how = boxes[0], "frontal"
-    else:
-        return crop_face(gray, whole_image_box(gray), replace(settings, margin=0.0)), "whole"
-    return crop_face(gray, box, settings), how
+        return crop_face(gray, box, settings), how
+    is_crop = record.framing == "whole" or max(gray.shape) <= CROP_SIDE
+    boxes = [] if is_crop else detector.detect(gray)
+    if boxes:
+        return crop_face(gray, boxes[0], settings), "frontal"
+    return crop_face(gray, whole_image_box(gray), replace(settings, margin=0.0)), "whole"
 
 
 def one_hot_or_target(record: Record) -> np.ndarray:

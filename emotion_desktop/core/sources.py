@@ -29,7 +29,6 @@ from emotion_desktop.core.kdef import IMAGE_SUFFIXES, ScanResult, scan
 # Names a labelled folder may use for each emotion (lower case).
 SYNONYMS: dict[str, str] = {
     **{n: n for n in NAMES},
-    "afraid": "afraid",
     "fear": "afraid",
     "fearful": "afraid",
     "scared": "afraid",
@@ -38,7 +37,6 @@ SYNONYMS: dict[str, str] = {
     "disgust": "disgusted",
     "happiness": "happy",
     "joy": "happy",
-    "happy": "happy",
     "neutrality": "neutral",
     "calm": "neutral",
     "sadness": "sad",

@@ -100,7 +100,7 @@ def cross_dataset(model: Path) -> dict:
 class Recipe:
     """The model's training recipe, to retrain it under another KDEF split or without CAE."""
 
-    def __init__(self, model: Path, kdef: Path, ferplus: Path | None, config: TrainConfig) -> None:
+    def __init__(self, model: Path, ferplus: Path | None, config: TrainConfig) -> None:
         card = read_card(model)
         learnt = trained_sources(card)
         weights = {s.get("name"): s.get("weight", 1.0) for s in card["data"].get("sources", [])}
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["shared_photos"] = cross_dataset(args.model)
     retrain = {"epochs_cae": config.epochs_cae, "epochs_cnn": config.epochs_cnn}
     if "person" in wanted or "ablation" in wanted:
-        recipe = Recipe(args.model, args.kdef, args.ferplus, config)
+        recipe = Recipe(args.model, args.ferplus, config)
         first = None
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)

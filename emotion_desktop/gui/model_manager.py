@@ -51,19 +51,19 @@ class ModelManager(QWidget):
         models.changed.connect(self.refresh)
         self.refresh()
 
-    def model_paths(self) -> list[Path]:
-        """The shipped models first, then the user's models, newest first."""
-        mine = sorted(
+    @staticmethod
+    def user_model_paths() -> list[Path]:
+        """The user's models, newest first."""
+        return sorted(
             (p for p in paths.models_dir().glob("*.pt") if not p.name.endswith(".partial.pt")),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
-        return paths.shipped_model_paths() + mine
 
     def refresh(self) -> None:
-        self._paths = self.model_paths()
+        shipped = paths.shipped_model_paths()
+        self._paths = shipped + self.user_model_paths()
         active = self.models.path()
-        shipped = set(paths.shipped_model_paths())
         self.table.setRowCount(len(self._paths))
         for row, path in enumerate(self._paths):
             card = read_card(path)

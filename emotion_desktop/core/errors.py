@@ -31,3 +31,7 @@ class TrainingCancelled(EmotionDesktopError):
 
 class OutputError(EmotionDesktopError):
     """An output would replace an input, a special file or existing results not meant to go."""
+
+
+class ModelFileError(EmotionDesktopError):
+    """A model file cannot be renamed, deleted or exported; the message says why."""

@@ -1,14 +1,21 @@
-"""The shipped and the user's models: name, date, test accuracy on each source, and which one is
-active. A double click (or "Use this model") makes a model active."""
+"""The shipped and the user's models: name, date, test accuracy on each source, training time,
+and which one is active. A double click (or "Use this model") makes a model active; the user's
+own models can be renamed and deleted, any model exported (its card and splits go with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -18,9 +25,21 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import read_card
+from emotion_desktop.core.errors import ModelFileError
+from emotion_desktop.core.model_files import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.models import ModelState, source_accuracy
 
-COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "KDEF split", "data")
+COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF split", "data")
+
+
+def training_time(card: dict) -> str:
+    """The card's total training time as ``1 h 12 min`` or ``9 min``; '' where not recorded."""
+    training = card.get("training")
+    seconds = training.get("seconds_total") if isinstance(training, dict) else None
+    if not isinstance(seconds, (int, float)) or seconds < 0:
+        return ""
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
 
 
 class ModelManager(QWidget):
@@ -32,16 +51,41 @@ class ModelManager(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.doubleClicked.connect(lambda _: self._on_use_clicked())
+        self.table.activated.connect(lambda _: self._on_use_clicked())  # double click, Enter
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.use_button = QPushButton("Use this model")
-        self.default_button = QPushButton("Restore default")
+        self.table.setToolTip(
+            "Each model's test accuracy on every source it was tested on. Double-click (or "
+            "Enter) to use a model in the Live and Batch tabs."
+        )
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.use_button = QPushButton("&Use this model")
+        self.default_button = QPushButton("Restore &default")
+        self.rename_button = QPushButton("Re&name…")
+        self.delete_button = QPushButton("Dele&te…")
+        self.export_button = QPushButton("E&xport…")
+        self.rename_button.setToolTip("Rename one of your models (the shipped ones keep theirs)")
+        self.delete_button.setToolTip("Delete one of your models, its card and its splits")
+        delete_key = QShortcut(QKeySequence.StandardKey.Delete, self.table)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self.delete_dialog)
+        self.export_button.setToolTip(
+            "Copy the model file with its card and splits, e.g. to use it on another computer"
+        )
         self.use_button.clicked.connect(self._on_use_clicked)
         self.default_button.clicked.connect(self._on_default_clicked)
+        self.rename_button.clicked.connect(self.rename_dialog)
+        self.delete_button.clicked.connect(self.delete_dialog)
+        self.export_button.clicked.connect(self.export_dialog)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.use_button)
-        buttons.addWidget(self.default_button)
+        for button in (
+            self.use_button,
+            self.default_button,
+            self.rename_button,
+            self.delete_button,
+            self.export_button,
+        ):
+            buttons.addWidget(button)
         buttons.addStretch()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -80,20 +124,74 @@ class ModelManager(QWidget):
                 str(card.get("created", ""))[:16].replace("T", " "),
                 source_accuracy(card, "kdef"),
                 source_accuracy(card, "ferplus"),
+                training_time(card),
                 str(card.get("split", {}).get("protocol", "")),
                 ", ".join(names) or str(card.get("data", {}).get("folder", "")),
             )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+        self._update_buttons()
 
     def select(self, path: Path) -> None:
         self.table.selectRow(self._paths.index(path))
 
-    def _on_use_clicked(self) -> None:
+    def selected(self) -> Path | None:
         rows = self.table.selectionModel().selectedRows()
-        if rows:
-            path = self._paths[rows[0].row()]
+        return self._paths[rows[0].row()] if rows else None
+
+    def _update_buttons(self) -> None:
+        path = self.selected()
+        own = path is not None and not is_shipped(path)
+        self.use_button.setEnabled(path is not None)
+        self.rename_button.setEnabled(own)
+        self.delete_button.setEnabled(own)
+        self.export_button.setEnabled(path is not None)
+
+    def _on_use_clicked(self) -> None:
+        path = self.selected()
+        if path is not None:
             self.models.set_active(None if path == paths.default_model_path() else path)
 
     def _on_default_clicked(self) -> None:
         self.models.set_active(None)
+
+    def rename_dialog(self) -> None:
+        path = self.selected()
+        if path is None or is_shipped(path):
+            return
+        name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=path.stem)
+        if ok and name.strip() and name.strip() != path.stem:
+            self._apply(lambda: rename_model(path, name))
+
+    def delete_dialog(self) -> None:
+        path = self.selected()
+        if path is None or is_shipped(path):
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete model",
+            f"Delete {path.stem}, its card and its splits? This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._apply(lambda: delete_model(path))
+
+    def export_dialog(self) -> None:
+        path = self.selected()
+        if path is None:
+            return
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Export model", str(Path.home() / path.name), "Models (*.pt)"
+        )
+        if target:
+            self._apply(lambda: export_model(path, Path(target)))
+
+    def _apply(self, action: Callable[[], object]) -> None:
+        """Run a file operation; its error is one message. The tabs hear of it either way: a
+        rename or delete may have changed the active model's path."""
+        try:
+            action()
+        except ModelFileError as exc:
+            QMessageBox.warning(self, "Models", str(exc))
+        self.models.changed.emit()

@@ -58,10 +58,18 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     assert tab.progress_bar.value() == 1000
     assert tab.curves.count("cae_train") == 1 and tab.curves.count("cnn_val") == 3
     assert tab.curves.count("cnn_batch") > 3 and tab.preview.pixmap() is not None
-    assert "KDEF test accuracy" in tab.accuracy_label.text()
-    assert sum(int(tab.confusion.value(r, c)) for r in range(7) for c in range(7)) == 35
+    assert tab.pages.currentWidget() is tab.result_page  # the run's figures show at once
+    view = tab.result_view
+    assert view.source.currentText() == "KDEF" and "35 test faces" in view.run_column.figures.text()
+    matrix = view.run_column.confusion
+    assert sum(int(matrix.value(r, c)) for r in range(7) for c in range(7)) == 35
+    active = view.active_column.confusion  # the shipped default, measured on its own KDEF split
+    assert sum(int(active.value(r, r)) for r in range(7)) > 0
     names = [tab.manager.table.item(r, 1).text() for r in range(tab.manager.table.rowCount())]
     assert tab.result.path.stem in names
+    with qtbot.waitSignal(tab.try_live) as tried:
+        view.try_button.click()
+    assert tried.args == [tab.result.path]
 
     tab.manager.select(tab.result.path)
     tab.manager.use_button.click()

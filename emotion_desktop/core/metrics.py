@@ -26,6 +26,25 @@ class Scores:
             "count": self.count,
         }
 
+    @classmethod
+    def from_dict(cls, figures: object) -> Scores | None:
+        """The scores a model card holds (:meth:`to_dict`), None where they are missing or
+        damaged: a card is read from disk, and a bad one must not stop the window."""
+        try:
+            confusion = [[int(v) for v in row] for row in figures["confusion_matrix"]]
+            per_class = {n: float(figures["per_class_accuracy"][n]) for n in NAMES}
+            scores = cls(
+                float(figures["accuracy"]),
+                float(figures["macro_accuracy"]),
+                per_class,
+                confusion,
+                int(figures["count"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        shape_ok = len(confusion) == NUM_CLASSES and all(len(r) == NUM_CLASSES for r in confusion)
+        return scores if shape_ok else None
+
     def table(self) -> str:
         """Plain-text report: overall, per class and the confusion matrix."""
         short = [n[:4] for n in NAMES]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
@@ -28,6 +30,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.training, "Training")
         self.setCentralWidget(self.tabs)
         self._build_menus()
+        self.training.try_live.connect(self.try_live)
         self.models.changed.connect(self._on_models_changed)
         self._on_models_changed()
         self._restore()
@@ -67,6 +70,11 @@ class MainWindow(QMainWindow):
     def _export(self) -> None:
         self.tabs.setCurrentWidget(self.batch)
         self.batch.export_dialog()
+
+    def try_live(self, model: Path) -> None:
+        """Make a freshly trained model active and show it on the Live tab."""
+        self.models.set_active(model)
+        self.tabs.setCurrentWidget(self.live)
 
     def _on_models_changed(self) -> None:
         self.statusBar().showMessage(f"Model: {self.models.description()}")

@@ -38,10 +38,12 @@ class ModelState(QObject):
     def is_default(self) -> bool:
         return self.path() == paths.default_model_path()
 
+    def name(self) -> str:
+        return "default" if self.is_default() else self.path().stem
+
     def description(self) -> str:
-        name = "default" if self.is_default() else self.path().stem
         figures = test_figures(self.card())
-        return name + (f" (test accuracy {figures})" if figures else "")
+        return self.name() + (f" (test accuracy {figures})" if figures else "")
 
     def set_active(self, path: Path | None) -> None:
         """Make ``path`` active (None: the shipped default) for every tab and the CLI."""
@@ -53,13 +55,18 @@ class ModelState(QObject):
 SOURCE_TITLES = {"kdef": "KDEF", "ferplus": "FER+"}
 
 
-def source_accuracy(card: dict, source: str) -> str:
-    """A source's test accuracy from a card, '' where it was not measured.
+def card_tests(card: dict) -> dict[str, dict]:
+    """A card's test figures per source. Cards older than sources hold KDEF's alone, under
+    ``test``; damaged sections are left out."""
+    tests = card.get("tests") or {"kdef": card.get("test")}
+    if not isinstance(tests, dict):
+        return {}
+    return {str(k): v for k, v in tests.items() if isinstance(v, dict)}
 
-    Cards older than sources hold KDEF's figure alone, under ``test``.
-    """
-    tests = card.get("tests") or {"kdef": card.get("test", {})}
-    figures = tests.get(source)
+
+def source_accuracy(card: dict, source: str) -> str:
+    """A source's test accuracy from a card, '' where it was not measured."""
+    figures = card_tests(card).get(source)
     accuracy = figures.get("accuracy") if isinstance(figures, dict) else None
     return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""
 

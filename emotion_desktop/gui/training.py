@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,14 +25,17 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,11 +46,11 @@ from emotion_desktop.core.kdef import ScanResult
 from emotion_desktop.core.pipeline import DataOptions, TrainResult, resume_path, train_from_folder
 from emotion_desktop.core.sources import Scan, scan_source
 from emotion_desktop.core.training import Progress, TrainConfig
-from emotion_desktop.gui.confusion import ConfusionTable
 from emotion_desktop.gui.model_manager import ModelManager
-from emotion_desktop.gui.models import SOURCE_TITLES, ModelState
+from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training_plots import TrainingCurves
+from emotion_desktop.gui.training_result import ResultView
 from emotion_desktop.gui.workers import Task
 
 PRESETS: dict[str, TrainConfig] = {
@@ -78,6 +81,10 @@ def _image_to_pixmap(gray: np.ndarray, scale: int) -> QPixmap:
 
 
 class TrainingTab(QWidget):
+    """``try_live(path)``: the user wants the finished run's model in the Live tab."""
+
+    try_live = Signal(Path)
+
     def __init__(self, models: ModelState, settings: QSettings) -> None:
         super().__init__()
         self.models = models
@@ -94,7 +101,10 @@ class TrainingTab(QWidget):
         self.folder_box = QComboBox()
         self.folder_box.setEditable(True)
         self.folder_box.setPlaceholderText("Folder with your KDEF images (drop it here)")
-        self.folder_box.setMinimumWidth(380)
+        self.folder_box.setToolTip(
+            "Your copy of KDEF (either layout), a FER+ folder or a folder with one sub-folder "
+            "per emotion; recent folders are in the list"
+        )
         choose = QPushButton("Choose…")
         choose.clicked.connect(self.choose_folder_dialog)
         self.folder_box.activated.connect(lambda _: self.set_folder(self.folder_box.currentText()))
@@ -103,7 +113,12 @@ class TrainingTab(QWidget):
         self.counts = QTableWidget(len(NAMES), 0)
         self.counts.setVerticalHeaderLabels(list(NAMES))
         self.counts.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.counts.setMaximumHeight(250)
+        self.counts.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.counts.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.counts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.counts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.counts.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
+        self.counts.setToolTip("Images found per emotion and angle (KDEF) or per part")
 
         self.extra_folder = QLineEdit()
         self.extra_folder.setPlaceholderText(
@@ -122,7 +137,8 @@ class TrainingTab(QWidget):
         self.extra_weight = QDoubleSpinBox(decimals=1, minimum=0.1, maximum=10.0, singleStep=0.5)
         self.extra_weight.setToolTip(
             "How often the first folder's images are shown per epoch against the second's "
-            "(2: twice). KDEF has 4.9 k images, FER+ 31 k; a higher weight trains longer."
+            "(2: twice). KDEF has 4.9 k images, FER+ 31 k; each unit of weight adds the first "
+            "folder's images to every epoch's time."
         )
         self.extra_weight.setValue(3.0)
         self.extra_weight.valueChanged.connect(
@@ -146,6 +162,60 @@ class TrainingTab(QWidget):
         self.angles.addItems(["all", "frontal"])
         self.augment = QCheckBox("augmentation (flip, shift, rotation, brightness)")
         self.use_cae = QCheckBox("CAE pre-training (the paper's first stage)")
+        for widget, tip in (
+            (
+                self.preset,
+                "Quick: a first model in minutes. Paper: the paper's recipe on KDEF. "
+                "KDEF + FER+: the shipped default's recipe (about 70 min on 2 cores).",
+            ),
+            (
+                self.epochs_cae,
+                "Epochs of the auto-encoder that pre-trains the convolutions "
+                "(stage 1); each costs about as much as 2-3 CNN epochs. 0 skips nothing: untick "
+                "CAE pre-training for that.",
+            ),
+            (
+                self.epochs_cnn,
+                "Epochs of the classifier (stage 2): the time grows in proportion; "
+                "more epochs help until the validation curve flattens.",
+            ),
+            (
+                self.batch_size,
+                "Faces per training step. Larger batches run a little faster per "
+                "epoch on a CPU but may need more epochs; 64 is the tested value.",
+            ),
+            (
+                self.lr,
+                "Peak learning rate of the classifier's one-cycle schedule; too high "
+                "diverges, too low needs more epochs. No effect on time per epoch.",
+            ),
+            (
+                self.input_size,
+                "Side of the face crop in pixels. 48 is the tested value; 96 takes "
+                "about 4x the time per epoch, 24 about a quarter, usually less accurately.",
+            ),
+            (
+                self.protocol,
+                "random: the paper's 80/20 split of the images. person: test faces "
+                "come from people never seen in training (the honest figure; same time).",
+            ),
+            (
+                self.angles,
+                "all: KDEF's five camera angles. frontal: the straight-on images only "
+                "(a fifth of the images, a fifth of the time).",
+            ),
+            (
+                self.augment,
+                "Random flips, shifts, rotations and brightness changes while "
+                "training: more accurate on new faces, no extra time worth measuring.",
+            ),
+            (
+                self.use_cae,
+                "Pre-train the convolutions as an auto-encoder first (the paper's "
+                "method); unticked, stage 1 is skipped and training is shorter.",
+            ),
+        ):
+            widget.setToolTip(tip)
         for widget in (self.lr, self.input_size, self.protocol, self.angles):
             signal = (
                 widget.valueChanged
@@ -156,9 +226,12 @@ class TrainingTab(QWidget):
         for box in (self.augment, self.use_cae):
             box.toggled.connect(self._on_parameter_edited)
 
-        self.start_button = QPushButton("Start training")
+        self.start_button = QPushButton("&Start training")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip(
+            "Stop after the current batch; Start resumes from the last finished epoch"
+        )
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.train_task.cancel)
         self.prepare_bar = QProgressBar()
@@ -173,10 +246,11 @@ class TrainingTab(QWidget):
         self.curves = TrainingCurves()
         self.preview = QLabel("Reconstructions appear here during the CAE stage.")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumHeight(150)
-        self.accuracy_label = QLabel("")
-        self.confusion = ConfusionTable()
+        self.preview.setMinimumHeight(100)
+        self.result_view = ResultView()
+        self.result_view.try_live.connect(self.try_live)
         self.manager = ModelManager(models)
+        models.changed.connect(self._on_models_changed)
 
         self._build_layout(choose)
         self._connect_tasks()
@@ -238,27 +312,30 @@ class TrainingTab(QWidget):
         left_layout.addWidget(params)
         left_layout.addWidget(run)
         left_layout.addStretch()
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + bar + 4)
 
-        results = QGroupBox("Result")
-        results_layout = QVBoxLayout(results)
-        results_layout.addWidget(self.accuracy_label)
-        results_layout.addWidget(self.confusion)
-        results_layout.addWidget(QLabel("Models"))
-        results_layout.addWidget(self.manager)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.curves)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.preview)
-        bottom.addWidget(results)
-        bottom.setSizes([PREVIEW_WIDTH, 640])
-        right.addWidget(bottom)
-        right.setSizes([400, 400])
+        curves_page = QSplitter(Qt.Orientation.Vertical)
+        curves_page.addWidget(self.curves)
+        curves_page.addWidget(self.preview)
+        curves_page.setStretchFactor(0, 3)
+        curves_page.setStretchFactor(1, 1)
+        self.pages = QTabWidget()
+        self.pages.addTab(curves_page, "Curves")
+        self.result_page = _scrolled(self.result_view)
+        self.pages.addTab(self.result_page, "Result")
+        self.pages.addTab(self.manager, "Models")
 
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([420, 900])
+        split.addWidget(scroll)
+        split.addWidget(self.pages)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
 
@@ -343,6 +420,7 @@ class TrainingTab(QWidget):
         self.preset.blockSignals(True)
         self.preset.setCurrentText(str(values.get("preset", "Quick")))
         self.preset.blockSignals(False)
+        self.curves.reset(self.epochs_cae.value(), self.epochs_cnn.value())  # the planned run
         recent = self.recent_folders()
         self.folder_box.addItems(recent)
         if recent:
@@ -498,19 +576,14 @@ class TrainingTab(QWidget):
     def _on_train_finished(self, result: TrainResult) -> None:
         self.result = result
         self.progress_bar.setValue(1000)
-        s = result.scores
-        protocol = result.card["split"]["protocol"]
-        lines = [
-            f"<b>{SOURCE_TITLES.get(name, name)} test accuracy {t['accuracy']:.1%}</b> "
-            f"(macro {t['macro_accuracy']:.1%}) on {t['count']} faces"
-            + (f", {protocol} split" if name == "kdef" else "")
-            for name, t in result.card["tests"].items()
-        ]
-        self.accuracy_label.setText("<br>".join(lines))
-        self.confusion.show_scores(s)
+        self.result_view.show_run(result.path, result.card, self.models.name(), self.models.card())
+        self.pages.setCurrentWidget(self.result_page)
         self.manager.refresh()
         self.manager.select(result.path)
-        self.message.setText(f"Saved {result.path.name}. Select it and press “Use this model”.")
+        self.message.setText(f"Saved {result.path.name}: see Result, or press “Try it live”.")
+
+    def _on_models_changed(self) -> None:
+        self.result_view.update_active(self.models.name(), self.models.card())
 
     def _on_train_failed(self, text: str) -> None:
         self.message.setStyleSheet("color: #c0392b")
@@ -531,6 +604,13 @@ class TrainingTab(QWidget):
         self.scan_task.stop()
         self.extra_scan_task.stop()
         self.train_task.stop()
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    return area
 
 
 def _duration(seconds: float) -> str:

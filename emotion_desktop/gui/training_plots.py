@@ -13,6 +13,14 @@ from emotion_desktop.core.training import STAGE_CAE, Progress
 
 BATCH_SMOOTHING = 0.9  # exponential moving average of the per-batch loss
 LOSS_HEADROOM = 1.25  # a loss axis grows to this multiple of the point that did not fit
+MAX_EPOCH_TICKS = 5  # labelled epochs per axis: a third of a laptop screen holds five
+TICK_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def epoch_step(epochs: int) -> int:
+    """The whole-epoch spacing of an axis spanning ``epochs``: at most MAX_EPOCH_TICKS labels,
+    never fractions of an epoch (unlabelled, pyqtgraph wrote 0.2 0.4 ... into each other)."""
+    return next((s for s in TICK_STEPS if epochs / s <= MAX_EPOCH_TICKS), TICK_STEPS[-1])
 
 
 class TrainingCurves(pg.GraphicsLayoutWidget):
@@ -21,12 +29,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         self.cae_plot = self._plot("CAE reconstruction loss", "epoch", "MSE")
         self.loss_plot = self._plot("CNN loss", "epoch", "cross-entropy")
-        self.accuracy_plot = self._plot("CNN accuracy", "epoch", "accuracy")
+        # losses fall and accuracy rises: each legend sits in the corner its curves leave free
+        self.accuracy_plot = self._plot("CNN accuracy", "epoch", "accuracy", legend=(-5, -5))
         self.accuracy_plot.setYRange(0, 1)
         self.curves = {
             "cae_train": self._curve(self.cae_plot, "train", "#2980b9"),
             "cae_val": self._curve(self.cae_plot, "validation", "#e67e22"),
-            "cnn_batch": self._curve(self.loss_plot, "batches (smoothed)", "#bdc3c7", width=1),
+            "cnn_batch": self._curve(self.loss_plot, "batches", "#bdc3c7", width=1),
             "cnn_train": self._curve(self.loss_plot, "train", "#2980b9"),
             "cnn_val": self._curve(self.loss_plot, "validation", "#e67e22"),
             "acc_train": self._curve(self.accuracy_plot, "train", "#2980b9"),
@@ -35,13 +44,21 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.points: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in self.curves}
         self._smoothed: float | None = None
         self._loss_top = {self.cae_plot: 0.0, self.loss_plot: 0.0}  # y range grows, never shrinks
+        self.setToolTip(
+            "Loss and accuracy per epoch on the training faces (blue) and the validation faces "
+            "(orange); the grey line is the loss of each batch, smoothed. Validation falling "
+            "behind training means the model starts to memorise."
+        )
+        self.reset(1, 1)
 
-    def _plot(self, title: str, x: str, y: str) -> pg.PlotItem:
+    def _plot(self, title: str, x: str, y: str, legend: tuple[int, int] = (-5, 5)) -> pg.PlotItem:
         plot = self.addPlot(title=title)
         plot.setLabel("bottom", x)
         plot.setLabel("left", y)
         plot.showGrid(x=True, y=True, alpha=0.3)
-        plot.addLegend(offset=(-10, 10))
+        plot.setMouseEnabled(False, False)
+        plot.hideButtons()
+        plot.addLegend(offset=legend, labelTextSize="8pt", verSpacing=-6)
         return plot
 
     @staticmethod
@@ -73,9 +90,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             xs.clear()
             ys.clear()
             self.curves[key].setData([], [])
-        self.cae_plot.setXRange(0, max(epochs_cae, 1), padding=0.02)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.setXRange(0, max(epochs_cnn, 1), padding=0.02)
+        for plot, epochs in (
+            (self.cae_plot, epochs_cae),
+            (self.loss_plot, epochs_cnn),
+            (self.accuracy_plot, epochs_cnn),
+        ):
+            epochs = max(epochs, 1)
+            plot.setXRange(0, epochs, padding=0.02)
+            step = epoch_step(epochs)
+            plot.getAxis("bottom").setTickSpacing(step, step)
 
     def add(self, event: Progress) -> None:
         """Plot one progress event: epoch points at x = epoch + 1, batches in between."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +50,7 @@ from emotion_desktop.gui.batch_run import (
     counting_task,
     labelling_task,
 )
+from emotion_desktop.gui.emotion_chart import EmotionChart
 from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
@@ -92,9 +91,8 @@ class BatchTab(QWidget):
         self.drop_zone = DropZone()
         self.add_folder_button = QPushButton("Add folder…")
         self.add_files_button = QPushButton("Add files…")
-        self.recent_button = QToolButton(
-            text="Recent", popupMode=QToolButton.ToolButtonPopupMode.InstantPopup
-        )
+        self.recent_button = QPushButton("Recent")  # a QToolButton's arrow covered its text
+        self.recent_button.setToolTip("Label a folder you labelled before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
         buttons = QVBoxLayout()
@@ -167,20 +165,7 @@ class BatchTab(QWidget):
         results_layout.addLayout(filters)
         results_layout.addWidget(self.table)
 
-        self.chart = pg.PlotWidget(background="w")
-        self.chart.setMouseEnabled(False, False)
-        self.chart.hideButtons()
-        self.chart.setTitle("Faces by emotion", color="#333")
-        self.chart.getAxis("bottom").setTicks([[(i, e.title) for i, e in enumerate(EMOTIONS)]])
-        self.chart.setXRange(-0.6, len(EMOTIONS) - 0.4, padding=0)
-        self._bars = pg.BarGraphItem(
-            x=np.arange(len(EMOTIONS)),
-            height=self.counts,
-            width=0.7,
-            brushes=[pg.mkBrush(e.colour) for e in EMOTIONS],
-            pen=pg.mkPen(None),
-        )
-        self.chart.addItem(self._bars)
+        self.chart = EmotionChart()
         self.problems_view = QTableView()
         self.problems_view.setModel(self.problems)
         self.problems_view.verticalHeader().hide()
@@ -373,7 +358,7 @@ class BatchTab(QWidget):
         self.skipped = 0
         self._run_images = 0
         self._live_csv_started = None
-        self._bars.setOpts(height=self.counts)
+        self.chart.set_counts(self.counts)
         self._update_problems_label()
         self.status.setText("Drop a folder to start.")
         self._update_controls()
@@ -397,7 +382,7 @@ class BatchTab(QWidget):
         for row in chunk.rows:
             self.counts[row.result.index] += 1
         if chunk.rows:
-            self._bars.setOpts(height=self.counts)
+            self.chart.set_counts(self.counts)
         self.skipped += chunk.skipped
         self._run_images += chunk.images
         self._run_seconds = chunk.seconds

@@ -201,6 +201,7 @@ class ProbabilityPanel(QWidget):
         for row, emotion in enumerate(EMOTIONS, start=1):
             bar = QProgressBar()
             bar.setRange(0, 1000)
+            bar.setValue(0)  # a reset bar (value -1) hides its text, and the name with it
             bar.setFormat(f"{emotion.title} %p%")
             bar.setStyleSheet(f"QProgressBar::chunk {{ background-color: {emotion.colour}; }}")
             layout.addWidget(bar, row, 0, 1, 2)
@@ -220,18 +221,24 @@ class ProbabilityPanel(QWidget):
         return tuple(bar.value() / 1000 for bar in self.bars)
 
 
+EMPTY_TIMELINE = f"The largest face's emotions over\nthe last {TIMELINE_SECONDS:.0f} s appear here"
+
+
 class Timeline(pg.PlotWidget):
     """The largest face's probabilities over the last 30 s; one curve per emotion, made once."""
 
     def __init__(self) -> None:
         super().__init__(background="w")
         self.setMinimumHeight(160)
-        self.setYRange(0, 1, padding=0)
+        self.setYRange(0, 1, padding=0.03)  # without padding the top label "1.0" is cut
         self.setXRange(-TIMELINE_SECONDS, 0, padding=0)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setLabel("bottom", "seconds ago")
         self._curves = [self.plot([], [], pen=pg.mkPen(e.colour, width=2)) for e in EMOTIONS]
+        self._empty = pg.TextItem(EMPTY_TIMELINE, color="#666", anchor=(0.5, 0.5))
+        self._empty.setPos(-TIMELINE_SECONDS / 2, 0.5)
+        self.addItem(self._empty)
         self._times: deque[float] = deque()
         self._values: deque[tuple[float, ...]] = deque()
         self._dirty = False
@@ -254,6 +261,7 @@ class Timeline(pg.PlotWidget):
         if not self._dirty:
             return
         self._dirty = False
+        self._empty.setVisible(not self._times)
         if not self._times:
             for curve in self._curves:
                 curve.setData([], [])

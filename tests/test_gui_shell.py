@@ -1,6 +1,8 @@
 import os
+import shutil
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -189,3 +191,66 @@ def test_the_window_opens_with_a_damaged_model_card(qtbot, settings, tiny_model,
     names = [manager.table.item(r, 1).text() for r in range(manager.table.rowCount())]
     assert "mine" in names
     window.close()
+
+
+def _own_copy(model: Path) -> Path:
+    from emotion_desktop.core import paths
+    from emotion_desktop.core.model_files import companions
+
+    folder = paths.models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in companions(model):
+        shutil.copyfile(file, folder / file.name)
+    return folder / model.name
+
+
+def test_try_it_live_makes_the_run_active_and_shows_live(qtbot, settings, tiny_model) -> None:
+    from emotion_desktop.core import paths
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.tabs.setCurrentWidget(window.training)
+    model = _own_copy(tiny_model)
+    window.training.try_live.emit(model)
+    assert paths.active_model_path() == model.resolve()
+    assert window.tabs.currentWidget() is window.live
+    assert "tiny" in window.statusBar().currentMessage()
+
+
+def test_the_model_list_renames_exports_and_deletes_own_models_only(
+    qtbot, settings, tiny_model, tmp_path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    from emotion_desktop.core import paths
+
+    model = _own_copy(tiny_model)
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    manager = window.training.manager
+    manager.select(paths.default_model_path())
+    assert not manager.rename_button.isEnabled() and not manager.delete_button.isEnabled()
+    assert manager.export_button.isEnabled()
+
+    manager.select(model)
+    manager.use_button.click()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("renamed", True))
+    manager.rename_button.click()
+    renamed = model.with_name("renamed.pt")
+    names = [manager.table.item(r, 1).text() for r in range(manager.table.rowCount())]
+    assert "renamed" in names and "tiny" not in names
+    assert paths.active_model_path() == renamed.resolve()
+
+    manager.select(renamed)
+    target = tmp_path / "exported.pt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    manager.export_button.click()
+    assert target.is_file() and target.with_suffix(".json").is_file()
+
+    manager.select(renamed)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    manager.delete_button.click()
+    assert not renamed.exists() and paths.active_model_path() == paths.default_model_path()
+    names = [manager.table.item(r, 1).text() for r in range(manager.table.rowCount())]
+    assert "renamed" not in names
+    assert "default (shipped)" in names

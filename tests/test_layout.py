@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QRectF, QSettings
+from PySide6.QtCore import QPoint, QRectF, QSettings, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -147,3 +147,34 @@ def test_no_plot_labels_overlap_at_1280x720(qtbot, window) -> None:
         if overlaps:
             problems[page] = overlaps
     assert not problems
+
+
+def _focus_chain(start: QWidget, within: QWidget) -> list[QWidget]:
+    """The widgets Tab visits inside ``within``, in order, starting at ``start``."""
+    chain, widget = [], start
+    while True:
+        focusable = widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        if focusable and widget.isVisible() and widget.isEnabled() and within.isAncestorOf(widget):
+            chain.append(widget)
+        widget = widget.nextInFocusChain()
+        if widget is start:
+            return chain
+
+
+@pytest.mark.parametrize("pane", ["settings", "models"])
+def test_tab_order_follows_the_layout(window, pane) -> None:
+    """Tab moves top to bottom, and left to right within a row, as a reader's eye does."""
+    training = window.training
+    window.tabs.setCurrentWidget(training)
+    if pane == "settings":
+        root, start = training.folder_box.parentWidget().parentWidget(), training.folder_box
+    else:
+        training.pages.setCurrentWidget(training.manager)
+        training.manager.select(paths.default_model_path())
+        root, start = training.manager, training.manager.table
+    chain = _focus_chain(start, root)
+    assert len(chain) >= (10 if pane == "settings" else 4)
+    places = [w.mapTo(root, QPoint(0, w.height() // 2)) for w in chain]
+    for (a, pa), (b, pb) in zip(zip(chain, places), zip(chain[1:], places[1:])):
+        same_row = abs(pa.y() - pb.y()) < 8
+        assert (pb.x() > pa.x()) if same_row else (pb.y() > pa.y()), (a, b)

@@ -238,7 +238,9 @@ class TrainingTab(QWidget):
         self.prepare_bar.setFormat("preparing faces %p%")
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setFormat("%p%")
+        self.progress_bar.setFormat("training %p%")
+        for bar in (self.prepare_bar, self.progress_bar):
+            bar.setValue(0)  # a reset bar shows no text: an empty box that says nothing
         self.time_label = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)

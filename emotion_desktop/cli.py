@@ -23,7 +23,9 @@ from emotion_desktop.core.labelling import (
     LabelRow,
     LabelSummary,
     Problem,
+    iter_files,
     label_paths,
+    shard,
     write_json,
 )
 from emotion_desktop.core.pipeline import (
@@ -227,6 +229,17 @@ def check_output(out: Path, inputs: list[Path], existing: str) -> None:
         raise OutputError(f"{out} exists: give --append to add to it or --overwrite to replace it")
 
 
+def shard_spec(text: str) -> tuple[int, int]:
+    """``K/N`` for ``--shard``: two whole numbers with 1 <= K <= N."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 3/10") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"{text}: K must be between 1 and N")
+    return index, count
+
+
 def cmd_label(args: argparse.Namespace) -> int:
     as_json = args.out.suffix.lower() == ".json"
     existing = "append" if args.append else "overwrite" if args.overwrite else "refuse"
@@ -240,7 +253,8 @@ def cmd_label(args: argparse.Namespace) -> int:
     rows: list[LabelRow] = []
     writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
     try:
-        for events in label_paths(present, predictor, args.whole_image):
+        files = shard(iter_files(present), *args.shard) if args.shard else None
+        for events in label_paths(present, predictor, args.whole_image, files=files):
             summary.add(events)
             found = [e for e in events if isinstance(e, LabelRow)]
             if as_json:
@@ -344,6 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     existing = label.add_mutually_exclusive_group()
     existing.add_argument("--append", action="store_true", help="add rows to an existing CSV")
     existing.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    label.add_argument(
+        "--shard",
+        type=shard_spec,
+        metavar="K/N",
+        help="label only the K-th of N equal shares of the files (1 <= K <= N), e.g. one "
+        "share per job of a job array; the N results together cover every file once",
+    )
     label.set_defaults(func=cmd_label)
     return parser
 

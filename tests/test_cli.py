@@ -318,3 +318,24 @@ def test_training_parameters_out_of_range_are_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and option in err and "Traceback" not in err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_label_shards_split_a_folder_between_jobs(tiny_model, shared_data, tmp_path) -> None:
+    folder = shared_data / "faces" / "happy"
+    outs = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]
+    for k, out in enumerate(outs, start=1):
+        args = ["label", str(folder), "--shard", f"{k}/3", "--whole-image", "--out", str(out)]
+        assert main([*args, "--model", str(tiny_model)]) == 0
+    files = []
+    for out in outs:
+        with open(out, newline="") as f:
+            files.append({r["file"] for r in csv.DictReader(f) if r["face"] == "0"})
+    assert files[0] and not (files[0] & files[1] or files[1] & files[2] or files[0] & files[2])
+    assert set.union(*files) == {str(p) for p in folder.glob("*.jpg")}
+
+
+@pytest.mark.parametrize("spec", ["0/3", "4/3", "a/b", "3"])
+def test_a_bad_shard_is_one_line(spec, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["label", str(tmp_path), "--shard", spec, "--out", str(tmp_path / "x.csv")])
+    assert exit_.value.code == 2 and "--shard" in capsys.readouterr().err

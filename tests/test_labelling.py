@@ -3,6 +3,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CSV_COLUMNS,
@@ -13,6 +15,7 @@ from emotion_desktop.core.labelling import (
     Skipped,
     iter_files,
     label_paths,
+    shard,
 )
 
 
@@ -61,14 +64,64 @@ def test_the_walk_is_lazy(tmp_path: Path) -> None:
     assert [p.parent.name for p in walk] == ["d1"]
 
 
-def test_cancel_stops_the_run(tiny_model, shared_data, tmp_path) -> None:
-    root = _folder(tmp_path, shared_data)
+def _many(tmp_path: Path, shared_data: Path, count: int) -> Path:
+    """``count`` hard links to shared face photos, named in walk order."""
+    root = tmp_path / "many"
+    root.mkdir()
+    photos = sorted((shared_data / "faces").glob("*/*.jpg"))
+    for i in range(count):
+        os.link(photos[i % len(photos)], root / f"{i:03d}.jpg")
+    return root
+
+
+def test_cancel_stops_after_the_images_in_flight(tiny_model, shared_data, tmp_path) -> None:
+    root = _many(tmp_path, shared_data, 40)
     done = []
-    for batch in label_paths(
-        [root], Predictor.from_checkpoint(tiny_model), cancel=lambda: bool(done)
+    predictor = Predictor.from_checkpoint(tiny_model)
+    for events in label_paths(
+        [root], predictor, cancel=lambda: bool(done), batch_size=4, workers=2
     ):
-        done.append(batch)
-    assert len(done) == 1
+        done.append(events)
+    names = [events[0].file.name for events in done]
+    assert 1 <= len(done) <= 4 + 2 * 2 + 1  # one batch and the images read ahead, no more
+    assert names == [f"{i:03d}.jpg" for i in range(len(done))]
+
+
+def test_threads_and_batches_change_neither_order_nor_labels(
+    tiny_model, shared_data, tmp_path
+) -> None:
+    root = _many(tmp_path, shared_data, 30)
+    predictor = Predictor.from_checkpoint(tiny_model)
+
+    def rows(**how: int) -> list[tuple]:
+        events = [e for batch in label_paths([root], predictor, True, **how) for e in batch]
+        return [
+            (e.file.name, e.face, e.box, e.result.label, round(e.result.confidence, 4))
+            for e in events
+            if isinstance(e, LabelRow)
+        ]
+
+    one_by_one = rows(batch_size=1, workers=1)
+    assert len(one_by_one) >= 30 and one_by_one == rows(batch_size=8, workers=3)
+    assert [r[0] for r in one_by_one] == sorted(r[0] for r in one_by_one)
+
+
+@pytest.mark.parametrize("count", [1, 3, 7])
+def test_shards_cover_the_folder_exactly_once(tmp_path, count) -> None:
+    for i in range(20):
+        folder = tmp_path / f"d{i % 3}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{i:02d}.jpg").write_bytes(b"")
+    everything = list(iter_files([tmp_path]))
+    shards = [list(shard(iter_files([tmp_path]), k, count)) for k in range(1, count + 1)]
+    assert sorted(p for s in shards for p in s) == sorted(everything)
+    assert len({p for s in shards for p in s}) == len(everything) == 20
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+
+def test_a_shard_outside_its_count_is_refused() -> None:
+    with pytest.raises(ValueError):
+        list(shard(iter([]), 0, 3))
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_escaped(

@@ -1,8 +1,9 @@
 """Label folders of photos in bulk: lazy file walk -> faces -> emotions -> rows (CSV / JSON).
 
-Everything streams: files are found one directory at a time, each image yields its rows as soon
-as it is done, and the CSV writer flushes after every image. A folder of 100,000 files starts
-producing rows at once and never sits in memory, and a crash loses at most the image in flight.
+Everything streams: files are found one directory at a time, a few images ahead are decoded
+and searched on worker threads, each batch of images yields its rows as soon as it is classified,
+and the CSV writer flushes after every batch. A folder of 100,000 files starts producing rows at
+once and never sits in memory, and a crash loses at most the images in flight.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import struct
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -23,15 +26,18 @@ from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.faces import (
     MAX_PIXELS,
     Box,
+    CropSettings,
+    FaceDetector,
     check_regular_file,
     crop_face,
-    read_image,
-    to_gray,
+    image_size,
+    read_gray,
     whole_image_box,
 )
 from emotion_desktop.core.inference import FaceResult, Predictor
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 
+BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
 CSV_COLUMNS: tuple[str, ...] = (
     "file",
     "face",
@@ -119,41 +125,6 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from a PNG, JPEG or BMP header, None for other formats or odd headers.
-
-    Lets a huge image be refused before it is decoded: ``read_image`` can only check the pixel
-    count after OpenCV has already allocated it, which for a 30,000 x 30,000 scan is gigabytes.
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(26)
-            if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-                return struct.unpack(">II", head[16:24])
-            if head.startswith(b"BM") and len(head) >= 26:
-                width, height = struct.unpack("<ii", head[18:26])
-                return abs(width), abs(height)
-            if head.startswith(b"\xff\xd8"):
-                return _jpeg_size(f)
-    except (OSError, struct.error):
-        return None
-    return None
-
-
-def _jpeg_size(f: IO[bytes]) -> tuple[int, int] | None:
-    """Walk the JPEG segments to the first start-of-frame marker, which holds the size."""
-    f.seek(2)
-    while True:
-        marker = f.read(4)
-        if len(marker) < 4 or marker[0] != 0xFF:
-            return None
-        kind, length = marker[1], struct.unpack(">H", marker[2:4])[0]
-        if 0xC0 <= kind <= 0xCF and kind not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">xHH", f.read(5))
-            return width, height
-        f.seek(length - 2, os.SEEK_CUR)
-
-
 def _refused(path: Path) -> Problem | None:
     """Why ``path`` is not decoded at all: not a regular file, or too many pixels."""
     try:
@@ -168,21 +139,6 @@ def _refused(path: Path) -> Problem | None:
     return None
 
 
-def label_file(path: Path, predictor: Predictor, whole_image: bool = False) -> list[Event]:
-    """The rows of one file, or one Problem / Skipped saying why there are none."""
-    if not is_image_file(path):
-        return [Skipped(path)]
-    if (problem := _refused(path)) is not None:
-        return [problem]
-    try:
-        faces = predictor.predict_image(path, whole_image)
-    except ImageError as exc:
-        return [Problem(path, str(exc))]
-    if not faces:
-        return [Problem(path, "no face found")]
-    return [LabelRow(path, i, face) for i, face in enumerate(faces)]
-
-
 @dataclass(frozen=True)
 class _Found:
     """An image decoded and searched, its face crops waiting for the classifier."""
@@ -192,21 +148,26 @@ class _Found:
     crops: list[np.ndarray]
 
 
-def _find_faces(path: Path, predictor: Predictor, whole_image: bool) -> _Found | list[Event]:
+def _find_faces(
+    path: Path, detector: FaceDetector, crop: CropSettings, whole_image: bool
+) -> _Found | list[Event]:
+    """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
+    worker threads, since OpenCV releases the GIL while it works."""
     if not is_image_file(path):
         return [Skipped(path)]
     if (problem := _refused(path)) is not None:
         return [problem]
     try:
-        gray = to_gray(read_image(path))
+        gray, factor = read_gray(path, reduce_to=detector.detect_width)
     except ImageError as exc:
         return [Problem(path, str(exc))]
-    boxes = predictor.detector.detect(gray)
+    boxes = detector.detect(gray)
     if not boxes and whole_image:
         boxes = [whole_image_box(gray)]
     if not boxes:
         return [Problem(path, "no face found")]
-    return _Found(path, boxes, [crop_face(gray, b, predictor.crop) for b in boxes])
+    crops = [crop_face(gray, b, crop) for b in boxes]
+    return _Found(path, [b.scaled(factor) for b in boxes], crops)
 
 
 def _classify(pending: list[_Found | list[Event]], predictor: Predictor) -> list[list[Event]]:
@@ -228,36 +189,76 @@ def _classify(pending: list[_Found | list[Event]], predictor: Predictor) -> list
     return out
 
 
+def label_workers() -> int:
+    """Threads that decode and detect: one per core (at most four; the classifier, batched on
+    the calling thread, is the smaller part of the work)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def label_paths(
     paths: Iterable[Path | str],
     predictor: Predictor,
     whole_image: bool = False,
     cancel: Callable[[], bool] | None = None,
-    batch_size: int = 1,
+    batch_size: int = BATCH_IMAGES,
+    workers: int | None = None,
+    files: Iterable[Path] | None = None,
 ) -> Iterator[list[Event]]:
-    """For each file below ``paths``, lazily, the events it produced; stops when ``cancel()``.
+    """For each file below ``paths``, lazily and in order, the events it produced; stops when
+    ``cancel()``, after giving the images already done.
 
-    ``batch_size`` > 1 classifies the faces of that many images in one call, several times
-    faster per face on a CPU; the events of an image then arrive when its batch is done.
+    The one labelling path of the CLI and the Batch tab. ``workers`` threads decode and detect
+    a few images ahead (each with its own detector: OpenCV's cascades are not shared), and the
+    faces of ``batch_size`` images go through the classifier in one call, several times faster
+    per face on a CPU than one by one. ``files`` replaces the walk of ``paths`` (a shard).
     """
-    if batch_size <= 1:
-        for path in iter_files(paths):
-            if cancel is not None and cancel():
-                return
-            yield label_file(path, predictor, whole_image)
-        return
+    workers = workers or label_workers()
+    local = threading.local()
+
+    def find(path: Path) -> _Found | list[Event]:
+        detector = getattr(local, "detector", None)
+        if detector is None:
+            detector = local.detector = predictor.detector.clone()
+        return _find_faces(path, detector, predictor.crop, whole_image)
+
+    ahead: deque[Future[_Found | list[Event]]] = deque()
     pending: list[_Found | list[Event]] = []
     images = 0
-    for path in iter_files(paths):
-        if cancel is not None and cancel():
-            break
-        item = _find_faces(path, predictor, whole_image)
-        pending.append(item)
-        images += isinstance(item, _Found)
-        if images >= batch_size:
+    with ThreadPoolExecutor(workers, thread_name_prefix="label") as pool:
+        try:
+            walk = iter(files) if files is not None else iter_files(paths)
+            while True:
+                stop = cancel is not None and cancel()
+                path = None if stop else next(walk, None)
+                if path is not None:
+                    ahead.append(pool.submit(find, path))
+                    if len(ahead) <= 2 * workers:
+                        continue
+                elif stop or not ahead:
+                    break
+                item = ahead.popleft().result()
+                pending.append(item)
+                images += isinstance(item, _Found)
+                if images >= batch_size:
+                    yield from _classify(pending, predictor)
+                    pending, images = [], 0
             yield from _classify(pending, predictor)
-            pending, images = [], 0
-    yield from _classify(pending, predictor)
+        finally:
+            for future in ahead:
+                future.cancel()
+
+
+def shard(files: Iterable[Path], index: int, count: int) -> Iterator[Path]:
+    """The ``index``-th of ``count`` shares of ``files`` (1-based), every ``count``-th file.
+
+    The walk is sorted, so the same folder gives every machine the same order: the shards do
+    not overlap and together hold every file, whatever ``count`` machines run them.
+    """
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: the index runs from 1 to {count}")
+    for position, path in enumerate(files):
+        if position % count == index - 1:
+            yield path
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -29,7 +29,6 @@ from emotion_desktop.core.labelling import (
 from emotion_desktop.gui.workers import TaskFn
 
 REPORT_EVERY_S = 0.1
-BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
 
 
 @dataclass(frozen=True)
@@ -117,23 +116,20 @@ class _Pending:
 def labelling_task(request: BatchRequest, loaded: LoadedModel, gate: PauseGate) -> TaskFn:
     """The function a Task runs to label ``request.paths``, reporting :class:`BatchChunk`\\ s.
 
-    The predictor and its face detector are made on the worker thread (OpenCV's cascades must
-    not be shared between threads). With a live CSV the images are classified one at a time,
-    so that a crash loses at most the image in flight; without one, in batches, for speed.
+    The predictor is made on the worker thread, and the labelling loop gives each of its own
+    threads a detector (OpenCV's cascades must not be shared between threads). The loop is the
+    CLI's, batches and all, so the tab labels as fast; the live CSV gets each batch's rows.
     """
 
     def run(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
         predictor = Predictor(loaded, FaceDetector())
         writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
-        batch = 1 if writer else BATCH_IMAGES
         start = time.monotonic()
         paused = 0.0
         last_report = float("-inf")
         pending = _Pending()
         try:
-            for events in label_paths(
-                request.paths, predictor, request.whole_image, cancelled, batch
-            ):
+            for events in label_paths(request.paths, predictor, request.whole_image, cancelled):
                 if writer is not None:
                     writer.write(e for e in events if isinstance(e, LabelRow))
                 pending.add(events)

@@ -32,8 +32,8 @@ from emotion_desktop.core.live import (  # noqa: E402
     LiveOptions,
     LivePipeline,
     make_predictor,
-    torch_threads,
 )
+from emotion_desktop.core.runtime import configure_torch  # noqa: E402
 from emotion_desktop.core.video import VideoSource  # noqa: E402
 
 VIDEO = REPO.parent / "shared/data/video/WolfgangLanger_Pexels.mp4"
@@ -53,7 +53,7 @@ def measure_pipeline(model: Path, video: Path, options: LiveOptions) -> dict:
     """Every frame through the pipeline, no drops: the cost of one step."""
     pipeline = LivePipeline(make_predictor(load_model(model), options), None, options.detect_every)
     detect, classify, total, faces = [], [], [], []
-    with torch_threads(options.torch_threads), VideoSource(video) as source:
+    with VideoSource(video) as source:
         index = 0
         while (frame := source.read()) is not None:
             tracked, timings = pipeline.step(frame)
@@ -150,6 +150,7 @@ def main() -> int:
     parser.add_argument("--detect-every", type=int, default=LiveOptions.detect_every)
     parser.add_argument("--flip", action="store_true", help="average each face with its mirror")
     args = parser.parse_args()
+    configure_torch()  # as the app does at start-up
     model = (args.model or paths.active_model_path()).resolve()
     options = LiveOptions(detect_every=args.detect_every, flip=args.flip)
     if not args.video.is_file():

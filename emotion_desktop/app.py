@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from emotion_desktop import __version__
 from emotion_desktop.core import paths
+from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.gui.main_window import MainWindow
 from emotion_desktop.gui.workers import freeze_startup_heap
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke_test is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     setup_logging()
+    configure_torch()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName("emotion-desktop")
     app.setApplicationName("Emotion Desktop")

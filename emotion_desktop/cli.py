@@ -34,6 +34,7 @@ from emotion_desktop.core.pipeline import (
     evaluate_on_folders,
     train_from_folder,
 )
+from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.core.training import Progress, TrainConfig
 
 
@@ -371,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_torch()
     try:
         return args.func(args)
     except EmotionDesktopError as exc:

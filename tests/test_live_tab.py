@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
 from emotion_desktop.core.errors import VideoSourceError
 from emotion_desktop.core.faces import Box
+from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.core.tracking import largest
 from emotion_desktop.core.video import VideoSource
 from emotion_desktop.gui.live import NO_FACE_NOTICE, LiveTab, overlay_items
@@ -263,3 +265,22 @@ def test_shutdown_joins_the_workers(qtbot, tab: LiveTab, with_model: Path, video
     assert running_threads() == 2
     tab.shutdown()
     assert running_threads() == 0 and not tab.is_running()
+
+
+def test_running_live_leaves_torch_threads_alone(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    """A training run started beside Live must get the process's threads, not Live's."""
+    configured = configure_torch()
+    assert configure_torch(configured + 1) == configured  # set once per process
+    torch.set_num_threads(3)  # not 1, which Live used to set while it ran
+    try:
+        tab.set_video_file(video)
+        tab.start()
+        wait_for_painted_faces(qtbot, tab)
+        assert torch.get_num_threads() == 3
+        tab.stop()
+        qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(configured)

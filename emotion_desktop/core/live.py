@@ -13,13 +13,11 @@ import csv
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from emotion_desktop.core.checkpoints import LoadedModel
 from emotion_desktop.core.emotions import NAMES
@@ -41,32 +39,19 @@ class LiveOptions:
     large, so the detector works on a ``detect_width``-pixel image and ignores faces smaller
     than ``min_face`` of the frame height. ``flip`` (mirror averaging) is off: the temporal
     smoothing steadies the label for free, where the flip would double the classifier cost.
-    One torch thread: for a batch of a few 48-pixel crops the hand-off between threads costs
-    more than it saves, and the other core serves the capture and the GUI.
+    torch's thread count is the process's (``core.runtime``), never changed here.
     """
 
     detect_every: int = 3
     detect_width: int = 240
     min_face: float = 0.2
     flip: bool = False
-    torch_threads: int = 1
 
 
 def make_predictor(loaded: LoadedModel, options: LiveOptions) -> Predictor:
     """A predictor with its own face detector, to be built on the thread that will use it."""
     detector = FaceDetector(detect_width=options.detect_width, min_face=options.min_face)
     return Predictor(loaded, detector, flip=options.flip)
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` intra-op torch threads, then restore the previous number."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @dataclass(frozen=True)
@@ -220,7 +205,6 @@ def process_frames(
     report: ReportFn,
     cancelled: CancelFn,
     swap_predictor: Callable[[], Predictor | None] = lambda: None,
-    threads: int = 1,
 ) -> int:
     """Take the newest frames from ``buffer`` and ``report`` a :class:`LiveResult` for each.
 
@@ -230,28 +214,27 @@ def process_frames(
     """
     processed = RateMeter()
     count = 0
-    with torch_threads(threads):
-        while not cancelled() and not buffer.finished:
-            frame = buffer.take()
-            if frame is None:
-                continue
-            replacement = swap_predictor()
-            if replacement is not None:
-                pipeline.predictor = replacement
-            faces, timings = pipeline.step(frame.image)
-            processed.tick()
-            count += 1
-            report(
-                LiveResult(
-                    frame=frame,
-                    faces=faces,
-                    timings=timings,
-                    capture_fps=buffer.capture_fps(),
-                    processed_fps=processed.rate(),
-                    dropped=buffer.dropped,
-                    model=pipeline.predictor.path,
-                )
+    while not cancelled() and not buffer.finished:
+        frame = buffer.take()
+        if frame is None:
+            continue
+        replacement = swap_predictor()
+        if replacement is not None:
+            pipeline.predictor = replacement
+        faces, timings = pipeline.step(frame.image)
+        processed.tick()
+        count += 1
+        report(
+            LiveResult(
+                frame=frame,
+                faces=faces,
+                timings=timings,
+                capture_fps=buffer.capture_fps(),
+                processed_fps=processed.rate(),
+                dropped=buffer.dropped,
+                model=pipeline.predictor.path,
             )
+        )
     return count
 
 

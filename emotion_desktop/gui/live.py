@@ -525,9 +525,7 @@ class LiveTab(QWidget):
             pipeline = LivePipeline(
                 make_predictor(_load(models), options), tracker, options.detect_every
             )
-            return process_frames(
-                buffer, pipeline, report, cancelled, swap_predictor, options.torch_threads
-            )
+            return process_frames(buffer, pipeline, report, cancelled, swap_predictor)
 
         source = factory()
         self._process.start(process)

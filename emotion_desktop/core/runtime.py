@@ -1,0 +1,23 @@
+"""Process-wide settings made once at start-up, by the app and by the CLI.
+
+torch's intra-op thread count belongs to the whole process: a tab that changed it while it ran
+(Live once set one thread) also changed it for a training run started meanwhile, which then
+trained, and recorded in its card, on one core. So it is set here, once, and nothing else sets it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_configured: int | None = None
+
+
+def configure_torch(threads: int | None = None) -> int:
+    """Give torch ``threads`` intra-op threads, once per process; later calls change nothing and
+    return the number in force. The default keeps torch's own choice (one per physical core, or
+    ``OMP_NUM_THREADS``, which torchrun sets for each of its processes)."""
+    global _configured
+    if _configured is None:
+        _configured = max(1, threads or torch.get_num_threads())
+        torch.set_num_threads(_configured)
+    return _configured

@@ -284,3 +284,22 @@ def test_running_live_leaves_torch_threads_alone(
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(configured)
+
+
+def test_sliders_reach_the_running_worker(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    """The worker owns its tracker and takes the sliders' values from the tab's snapshot."""
+    tab.threshold_slider.setValue(0)
+    tab.set_video_file(video)
+    tab.start()
+    wait_for_painted_faces(qtbot, tab)
+    tab.threshold_slider.setValue(100)  # nothing is that certain: every face turns uncertain
+
+    def all_uncertain() -> bool:
+        result = tab.latest()
+        return result is not None and bool(result.faces) and all(f.uncertain for f in result.faces)
+
+    qtbot.waitUntil(all_uncertain, timeout=WAIT_MS)
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)

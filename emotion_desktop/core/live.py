@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,40 @@ from emotion_desktop.core.video import FrameSource
 
 ReportFn = Callable[[object], None]
 CancelFn = Callable[[], bool]
+T = TypeVar("T")
+
+
+class Mailbox(Generic[T]):
+    """One immutable value that one thread replaces and another reads when it is ready.
+
+    The only thing the Live tab shares with its worker: the tab posts a new snapshot (a frozen
+    dataclass, a path) when the user moves a slider or picks a model, and the worker applies it
+    between frames to objects it owns. No widget-owned object is ever touched by the worker.
+    """
+
+    def __init__(self, value: T) -> None:
+        self._lock = threading.Lock()
+        self._value = value
+
+    def post(self, value: T) -> None:
+        with self._lock:
+            self._value = value
+
+    def read(self) -> T:
+        with self._lock:
+            return self._value
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """The sliders' values: smoothing of the probabilities and the "uncertain" threshold."""
+
+    smoothing: float = 0.6
+    threshold: float = 0.45
+
+    def apply(self, tracker: FaceTracker) -> None:
+        tracker.smoothing = self.smoothing
+        tracker.threshold = self.threshold
 
 
 @dataclass(frozen=True)
@@ -205,12 +240,14 @@ def process_frames(
     report: ReportFn,
     cancelled: CancelFn,
     swap_predictor: Callable[[], Predictor | None] = lambda: None,
+    tracking: Mailbox[TrackingSettings] | None = None,
 ) -> int:
     """Take the newest frames from ``buffer`` and ``report`` a :class:`LiveResult` for each.
 
     ``swap_predictor`` is asked between frames and returns a new predictor when the user has
-    picked another model, so the model changes without stopping the camera. Returns the number
-    of frames processed once the buffer is finished or the loop is cancelled.
+    picked another model, so the model changes without stopping the camera; the latest
+    ``tracking`` settings are applied to the pipeline's own tracker before each frame. Returns
+    the number of frames processed once the buffer is finished or the loop is cancelled.
     """
     processed = RateMeter()
     count = 0
@@ -221,6 +258,8 @@ def process_frames(
         replacement = swap_predictor()
         if replacement is not None:
             pipeline.predictor = replacement
+        if tracking is not None:
+            tracking.read().apply(pipeline.tracker)
         faces, timings = pipeline.step(frame.image)
         processed.tick()
         count += 1

@@ -8,7 +8,6 @@ result and paints it on a ~30 fps timer, so a fast camera or a slow model never 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel
+from emotion_desktop.core.checkpoints import LoadedModel, load_model
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import Box
@@ -49,11 +48,13 @@ from emotion_desktop.core.live import (
     LiveOptions,
     LivePipeline,
     LiveResult,
+    Mailbox,
+    TrackingSettings,
     capture_frames,
     make_predictor,
     process_frames,
 )
-from emotion_desktop.core.tracking import FaceTracker, TrackedFace, largest
+from emotion_desktop.core.tracking import TrackedFace, largest
 from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
 from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
@@ -293,17 +294,19 @@ class LiveTab(QWidget):
         self.models = models
         self.settings = settings
         self.options = options or LiveOptions()
-        self._capture, self._process = self._new_tasks()
+        self._capture, self._process = Task(self), Task(self)
         self._buffer: LatestFrame | None = None
-        self._tracker: FaceTracker | None = None
         self._retry_source: SourceFactory | None = None
-        self._swap_requested = threading.Event()
+        # what the worker reads between frames: immutable snapshots the tab replaces
+        self._model_path: Mailbox[Path] = Mailbox(models.path())
+        self._tracking: Mailbox[TrackingSettings] = Mailbox(TrackingSettings())
         self._latest: LiveResult | None = None
         self._shown: LiveResult | None = None
         self._step_ms: deque[float] = deque(maxlen=30)
         self._timeline_refreshed = 0.0
         self._recorder: CsvRecorder | None = None
         self._build()
+        self._connect_tasks()
         self._restore()
         self.models.changed.connect(self._on_models_changed)
         self._repaint = QTimer(self)
@@ -460,28 +463,16 @@ class LiveTab(QWidget):
 
     # ---- running ------------------------------------------------------------------------
 
-    def _new_tasks(self) -> tuple[Task, Task]:
-        """A fresh pair of workers per run, so no signal of a stopped run reaches the next."""
-        capture, process = Task(self), Task(self)
+    def _connect_tasks(self) -> None:
+        """One pair of workers for the tab's life: a Task passes on only its current run's
+        signals, so nothing of a stopped run reaches the next one."""
+        capture, process = self._capture, self._process
         capture.failed.connect(self._on_capture_failed)
         capture.finished.connect(self._on_capture_finished)
         capture.stopped.connect(self._on_worker_stopped)
         process.progress_changed.connect(self._on_process_progress_changed)
         process.failed.connect(self._on_process_failed)
         process.stopped.connect(self._on_worker_stopped)
-        return capture, process
-
-    def _retire_tasks(self) -> None:
-        """Join the current workers and cut them off from the tab before a new run."""
-        capture, process = self._capture, self._process
-        for signal in (capture.failed, capture.finished, capture.stopped):
-            signal.disconnect()
-        for signal in (process.progress_changed, process.failed, process.stopped):
-            signal.disconnect()
-        self._join_workers()
-        self._capture.deleteLater()
-        self._process.deleteLater()
-        self._capture, self._process = self._new_tasks()
 
     def is_running(self) -> bool:
         return self._capture.is_running() or self._process.is_running()
@@ -500,7 +491,7 @@ class LiveTab(QWidget):
                 retry=True,
             )
             return
-        self._retire_tasks()
+        self._join_workers()  # the previous run, already cancelled by Stop or its end
         self._hide_message()
         self._latest = self._shown = None
         self._step_ms.clear()
@@ -508,24 +499,24 @@ class LiveTab(QWidget):
         self.view.placeholder = "Starting…"
         self.view.show_result(None)
         self._buffer = buffer = LatestFrame()
-        self._tracker = tracker = FaceTracker(
-            smoothing=self.smoothing_slider.value() / 100,
-            threshold=self.threshold_slider.value() / 100,
-        )
-        self._swap_requested.clear()
-        models, options, swap_requested = self.models, self.options, self._swap_requested
+        self._model_path.post(self.models.path())
+        options, model_path, tracking = self.options, self._model_path, self._tracking
 
-        def swap_predictor() -> Predictor | None:
-            if not swap_requested.is_set():
-                return None
-            swap_requested.clear()
-            return make_predictor(_load(models), options)
-
-        def process(report, cancelled) -> int:
+        def process(report, cancelled) -> int:  # noqa: ANN001 (a Task's function)
+            """On the worker: loads the model and owns the tracker, reads only the mailboxes."""
+            path = model_path.read()
             pipeline = LivePipeline(
-                make_predictor(_load(models), options), tracker, options.detect_every
+                make_predictor(_load(path), options), None, options.detect_every
             )
-            return process_frames(buffer, pipeline, report, cancelled, swap_predictor)
+
+            def swap_predictor() -> Predictor | None:
+                nonlocal path
+                if model_path.read() == path:
+                    return None
+                path = model_path.read()
+                return make_predictor(_load(path), options)
+
+            return process_frames(buffer, pipeline, report, cancelled, swap_predictor, tracking)
 
         source = factory()
         self._process.start(process)
@@ -615,7 +606,7 @@ class LiveTab(QWidget):
 
     @Slot()
     def _on_models_changed(self) -> None:
-        self._swap_requested.set()
+        self._model_path.post(self.models.path())
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -673,16 +664,22 @@ class LiveTab(QWidget):
     @Slot(int)
     def _on_smoothing_slider_changed(self, value: int) -> None:
         self.smoothing_label.setText(f"Smoothing {value / 100:.2f}")
-        if self._tracker is not None:
-            self._tracker.smoothing = value / 100
+        self._post_tracking()
         self.settings.setValue("live/smoothing", value)
 
     @Slot(int)
     def _on_threshold_slider_changed(self, value: int) -> None:
         self.threshold_label.setText(f"Uncertain below {value}%")
-        if self._tracker is not None:
-            self._tracker.threshold = value / 100
+        self._post_tracking()
         self.settings.setValue("live/threshold", value)
+
+    def _post_tracking(self) -> None:
+        """Hand the sliders' values to the worker, which applies them to its own tracker."""
+        self._tracking.post(
+            TrackingSettings(
+                self.smoothing_slider.value() / 100, self.threshold_slider.value() / 100
+            )
+        )
 
     @Slot()
     def _on_snapshot_button_clicked(self) -> None:
@@ -743,10 +740,11 @@ class LiveTab(QWidget):
         return recorder.path
 
 
-def _load(models: ModelState) -> LoadedModel:
-    """The active model, with a message that says what to do when there is none."""
+def _load(path: Path) -> LoadedModel:
+    """The active model (loaded on the worker), with a message that says what to do when there
+    is none."""
     try:
-        return models.loaded()
+        return load_model(path)
     except CheckpointError as exc:
         raise CheckpointError(
             f"No model to run: {exc}. Train one in the Training tab, then press Retry."

@@ -303,3 +303,19 @@ def test_sliders_reach_the_running_worker(
     qtbot.waitUntil(all_uncertain, timeout=WAIT_MS)
     tab.stop()
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+
+
+def test_snapshot_and_record_say_why_when_the_folder_cannot_be_made(
+    qtbot, tab: LiveTab, with_model: Path, video: Path, tmp_path: Path, monkeypatch
+) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("where the data folder should be")
+    monkeypatch.setenv("EMOTION_DESKTOP_DATA_DIR", str(blocker))
+    tab.set_video_file(video)
+    tab.start()
+    wait_for_painted_faces(qtbot, tab)
+    assert tab.save_snapshot() is None and "Could not create" in tab.message_text()
+    tab.record_button.click()
+    assert not tab.record_button.isChecked() and "Could not start recording" in tab.message_text()
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)

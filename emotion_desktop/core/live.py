@@ -241,12 +241,14 @@ def process_frames(
     cancelled: CancelFn,
     swap_predictor: Callable[[], Predictor | None] = lambda: None,
     tracking: Mailbox[TrackingSettings] | None = None,
+    recording: Mailbox[CsvRecorder | None] | None = None,
 ) -> int:
     """Take the newest frames from ``buffer`` and ``report`` a :class:`LiveResult` for each.
 
     ``swap_predictor`` is asked between frames and returns a new predictor when the user has
     picked another model, so the model changes without stopping the camera; the latest
-    ``tracking`` settings are applied to the pipeline's own tracker before each frame. Returns
+    ``tracking`` settings are applied to the pipeline's own tracker before each frame, and each
+    result goes to the ``recording`` recorder while there is one. Returns
     the number of frames processed once the buffer is finished or the loop is cancelled.
     """
     processed = RateMeter()
@@ -263,17 +265,19 @@ def process_frames(
         faces, timings = pipeline.step(frame.image)
         processed.tick()
         count += 1
-        report(
-            LiveResult(
-                frame=frame,
-                faces=faces,
-                timings=timings,
-                capture_fps=buffer.capture_fps(),
-                processed_fps=processed.rate(),
-                dropped=buffer.dropped,
-                model=pipeline.predictor.path,
-            )
+        result = LiveResult(
+            frame=frame,
+            faces=faces,
+            timings=timings,
+            capture_fps=buffer.capture_fps(),
+            processed_fps=processed.rate(),
+            dropped=buffer.dropped,
+            model=pipeline.predictor.path,
         )
+        recorder = recording.read() if recording is not None else None
+        if recorder is not None:
+            recorder.write(result)
+        report(result)
     return count
 
 
@@ -281,7 +285,12 @@ RECORD_COLUMNS = ("timestamp", "frame", "face_id", "x", "y", "w", "h", "label", 
 
 
 class CsvRecorder:
-    """Writes one row per face per processed frame: time, face id, box, probabilities."""
+    """Writes one row per face per processed frame: time, face id, box, probabilities.
+
+    Made on the GUI thread (so a folder that cannot be written is a message there) and written
+    by the Live worker; a lock lets the tab close it while the worker writes, and rows for a
+    closed recorder are dropped. Each frame's rows are flushed: a crash loses none of them.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -289,27 +298,32 @@ class CsvRecorder:
         self._file = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
         self._writer.writerow(RECORD_COLUMNS)
+        self._lock = threading.Lock()
         self.rows = 0
 
     def write(self, result: LiveResult) -> None:
-        for face in result.faces:
-            if face.missed:  # a face in its grace period was not seen in this frame
-                continue
-            box = face.box
-            self._writer.writerow(
-                (
-                    f"{result.frame.timestamp:.3f}",
-                    result.frame.index,
-                    face.id,
-                    box.x,
-                    box.y,
-                    box.w,
-                    box.h,
-                    face.label,
-                    *(f"{p:.4f}" for p in face.probabilities),
-                )
+        rows = [
+            (
+                f"{result.frame.timestamp:.3f}",
+                result.frame.index,
+                face.id,
+                face.box.x,
+                face.box.y,
+                face.box.w,
+                face.box.h,
+                face.label,
+                *(f"{p:.4f}" for p in face.probabilities),
             )
-            self.rows += 1
+            for face in result.faces
+            if not face.missed  # a face in its grace period was not seen in this frame
+        ]
+        with self._lock:
+            if self._file.closed:
+                return
+            self._writer.writerows(rows)
+            self._file.flush()
+            self.rows += len(rows)
 
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            self._file.close()

@@ -304,7 +304,7 @@ class LiveTab(QWidget):
         self._shown: LiveResult | None = None
         self._step_ms: deque[float] = deque(maxlen=30)
         self._timeline_refreshed = 0.0
-        self._recorder: CsvRecorder | None = None
+        self._recording: Mailbox[CsvRecorder | None] = Mailbox(None)  # written by the worker
         self._build()
         self._connect_tasks()
         self._restore()
@@ -500,7 +500,8 @@ class LiveTab(QWidget):
         self.view.show_result(None)
         self._buffer = buffer = LatestFrame()
         self._model_path.post(self.models.path())
-        options, model_path, tracking = self.options, self._model_path, self._tracking
+        options, model_path = self.options, self._model_path
+        tracking, recording = self._tracking, self._recording
 
         def process(report, cancelled) -> int:  # noqa: ANN001 (a Task's function)
             """On the worker: loads the model and owns the tracker, reads only the mailboxes."""
@@ -516,7 +517,9 @@ class LiveTab(QWidget):
                 path = model_path.read()
                 return make_predictor(_load(path), options)
 
-            return process_frames(buffer, pipeline, report, cancelled, swap_predictor, tracking)
+            return process_frames(
+                buffer, pipeline, report, cancelled, swap_predictor, tracking, recording
+            )
 
         source = factory()
         self._process.start(process)
@@ -552,8 +555,6 @@ class LiveTab(QWidget):
         face = largest([f for f in result.faces if not f.missed])
         if face is not None:
             self.timeline.append(result.frame.timestamp, face.probabilities)
-        if self._recorder is not None:
-            self._recorder.write(result)
 
     @Slot()
     def _on_repaint_timeout(self) -> None:
@@ -694,7 +695,11 @@ class LiveTab(QWidget):
             self._show_message("Nothing to save yet: start a camera or video first.")
             return None
         path = Path(path) if path else _timestamped(paths.data_dir() / "snapshots", "png")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._show_message(f"Could not create {path.parent}: {exc.strerror or exc}")
+            return None
         height, width = result.frame.image.shape[:2]
         image = QImage(width, height, QImage.Format.Format_RGB32)
         painter = QPainter(image)
@@ -708,7 +713,12 @@ class LiveTab(QWidget):
     @Slot(bool)
     def _on_record_button_toggled(self, checked: bool) -> None:
         if checked:
-            path = self.start_recording()
+            try:
+                path = self.start_recording()
+            except OSError as exc:
+                self.stop_recording()  # unchecks the button
+                self._show_message(f"Could not start recording: {exc.strerror or exc}")
+                return
             self._show_message(f"Recording faces to {path}")
         else:
             path = self._stop_recording()
@@ -719,7 +729,7 @@ class LiveTab(QWidget):
         """Write a CSV row per face per processed frame until :meth:`stop_recording`."""
         self._stop_recording()
         path = Path(path) if path else _timestamped(paths.data_dir() / "recordings", "csv")
-        self._recorder = CsvRecorder(path)
+        self._recording.post(CsvRecorder(path))
         self.record_button.blockSignals(True)
         self.record_button.setChecked(True)
         self.record_button.blockSignals(False)
@@ -733,9 +743,10 @@ class LiveTab(QWidget):
         return self._stop_recording()
 
     def _stop_recording(self) -> Path | None:
-        if self._recorder is None:
+        recorder = self._recording.read()
+        if recorder is None:
             return None
-        recorder, self._recorder = self._recorder, None
+        self._recording.post(None)
         recorder.close()
         return recorder.path
 

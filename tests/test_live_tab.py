@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -256,6 +257,7 @@ def test_source_and_settings_are_remembered(
     assert again.source_box.currentText() == video.name
     assert (again.smoothing_slider.value(), again.threshold_slider.value()) == (20, 70)
     assert not again.loop_box.isChecked()
+    again.shutdown()
 
 
 def test_shutdown_joins_the_workers(qtbot, tab: LiveTab, with_model: Path, video: Path) -> None:
@@ -319,3 +321,21 @@ def test_snapshot_and_record_say_why_when_the_folder_cannot_be_made(
     assert not tab.record_button.isChecked() and "Could not start recording" in tab.message_text()
     tab.stop()
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+
+
+def test_cameras_are_probed_off_the_gui_thread(qtbot, settings: QSettings, monkeypatch) -> None:
+    """Opening a camera can take seconds; the tab is built, and answers, before that."""
+    import emotion_desktop.gui.live as live
+
+    def slow_probe() -> list[int]:
+        time.sleep(1.0)
+        return [7]
+
+    monkeypatch.setattr(live, "list_cameras", slow_probe)
+    started = time.monotonic()
+    tab = LiveTab(ModelState(), settings)
+    qtbot.addWidget(tab)
+    assert time.monotonic() - started < 0.8
+    assert tab.source_box.currentText() == "Looking for cameras…"
+    qtbot.waitUntil(lambda: tab.source_box.findData("camera:7") >= 0, timeout=WAIT_MS)
+    tab.shutdown()

@@ -295,6 +295,8 @@ class LiveTab(QWidget):
         self.settings = settings
         self.options = options or LiveOptions()
         self._capture, self._process = Task(self), Task(self)
+        self._probe = Task(self)
+        self._start_after_probe = False
         self._buffer: LatestFrame | None = None
         self._retry_source: SourceFactory | None = None
         # what the worker reads between frames: immutable snapshots the tab replaces
@@ -400,22 +402,37 @@ class LiveTab(QWidget):
 
     # ---- sources ------------------------------------------------------------------------
 
-    def refresh_sources(self) -> None:
-        """List the cameras that open, the remembered video file and "Open video file…".
-
-        Probing is immediate where no camera exists; each camera found costs one open.
+    def refresh_sources(self, then_start: bool = False) -> None:
+        """List the remembered video file and "Open video file…" at once, and the cameras when
+        the probe reports them: it runs off the GUI thread, since each camera costs an open
+        that can take seconds. ``then_start`` starts the chosen source once the probe is done.
         """
+        self._start_after_probe = self._start_after_probe or then_start
+        self._fill_sources(None)
+        if not self._probe.is_running():
+            self._probe.start(lambda report, cancelled: list_cameras())
+
+    def _fill_sources(self, cameras: list[int] | None) -> None:
+        """The source list with ``cameras`` (None: still looking), the remembered choice kept."""
         remembered = setting(self.settings, "live/source", "")
         self.source_box.clear()
-        for index in list_cameras():
+        for index in cameras or ():
             self.source_box.addItem(f"Camera {index}", f"camera:{index}")
         if self.source_box.count() == 0:
-            self.source_box.addItem("No camera found", NO_CAMERA)
+            text = "Looking for cameras…" if cameras is None else "No camera found"
+            self.source_box.addItem(text, NO_CAMERA)
         if remembered.startswith("file:") and Path(remembered[5:]).is_file():
             self._add_file_item(Path(remembered[5:]))
         self.source_box.addItem("Open video file…", OPEN_FILE)
         found = self.source_box.findData(remembered)
         self.source_box.setCurrentIndex(max(0, found))
+
+    @Slot(object)
+    def _on_probe_finished(self, cameras: list[int]) -> None:
+        self._fill_sources(cameras)
+        if self._start_after_probe:
+            self._start_after_probe = False
+            self.start(self._retry_source)
 
     def _add_file_item(self, path: Path) -> int:
         key = f"file:{path}"
@@ -473,6 +490,7 @@ class LiveTab(QWidget):
         process.progress_changed.connect(self._on_process_progress_changed)
         process.failed.connect(self._on_process_failed)
         process.stopped.connect(self._on_worker_stopped)
+        self._probe.finished.connect(self._on_probe_finished)
 
     def is_running(self) -> bool:
         return self._capture.is_running() or self._process.is_running()
@@ -538,6 +556,7 @@ class LiveTab(QWidget):
 
     def shutdown(self) -> None:
         """Stop and join every worker thread of the tab (window close)."""
+        self._probe.stop()
         self._join_workers()
         self._repaint.stop()
         self._stop_recording()
@@ -631,7 +650,8 @@ class LiveTab(QWidget):
         """Start again; for a camera, look for cameras again first (one may be plugged in)."""
         key = str(self.source_box.currentData())
         if self._retry_source is None and (key == NO_CAMERA or key.startswith("camera:")):
-            self.refresh_sources()
+            self.refresh_sources(then_start=True)  # a camera may have been plugged in
+            return
         self.start(self._retry_source)
 
     # ---- controls -----------------------------------------------------------------------

@@ -137,9 +137,8 @@ def tab_rate(folder: Path, predictor: Predictor, csv_path: Path) -> float:
     """The Batch tab's worker function with its live CSV, without a window: images per second."""
     from emotion_desktop.gui.batch_run import BatchRequest, PauseGate, labelling_task
 
-    loaded = LoadedModel(predictor.model, predictor.crop, predictor.card, predictor.path)
     chunks = []
-    run = labelling_task(BatchRequest((folder,), csv_path=csv_path), loaded, PauseGate())
+    run = labelling_task(BatchRequest((folder,), csv_path=csv_path), predictor.path, PauseGate())
     start = time.perf_counter()
     run(chunks.append, lambda: False)
     return sum(c.images for c in chunks) / (time.perf_counter() - start)

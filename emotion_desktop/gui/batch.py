@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.errors import EmotionDesktopError
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.labelling import CsvRowWriter, write_json
 from emotion_desktop.gui.batch_drop import DropZone
@@ -292,11 +291,6 @@ class BatchTab(QWidget):
         paths, self._queue = tuple(self._queue), []
         if not paths:
             return
-        try:
-            loaded = self.models.loaded()
-        except EmotionDesktopError as exc:
-            self._show_message(f"Cannot label: {exc}. Pick a model in the Training tab.")
-            return
         csv_path = self._live_csv_path()
         request = BatchRequest(
             paths,
@@ -311,7 +305,7 @@ class BatchTab(QWidget):
         self._was_cancelled = False
         self._save()
         self._count.stop()  # the previous run's count, if it is still walking
-        self._run.start(labelling_task(request, loaded, self._gate))
+        self._run.start(labelling_task(request, self.models.path(), self._gate))
         self._count.start(counting_task(paths))
         self._update_controls()
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_desktop.core.checkpoints import LoadedModel
+from emotion_desktop.core.checkpoints import load_model
+from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import FaceDetector
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
@@ -113,15 +114,20 @@ class _Pending:
         return bool(self.images or self.skipped)
 
 
-def labelling_task(request: BatchRequest, loaded: LoadedModel, gate: PauseGate) -> TaskFn:
+def labelling_task(request: BatchRequest, model: Path, gate: PauseGate) -> TaskFn:
     """The function a Task runs to label ``request.paths``, reporting :class:`BatchChunk`\\ s.
 
-    The predictor is made on the worker thread, and the labelling loop gives each of its own
+    The model is loaded and the predictor made on the worker thread (the GUI never waits on
+    ``torch.load``), and the labelling loop gives each of its own
     threads a detector (OpenCV's cascades must not be shared between threads). The loop is the
     CLI's, batches and all, so the tab labels as fast; the live CSV gets each batch's rows.
     """
 
     def run(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
+        try:
+            loaded = load_model(model)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
         predictor = Predictor(loaded, FaceDetector())
         writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
         start = time.monotonic()

@@ -339,3 +339,13 @@ def test_cameras_are_probed_off_the_gui_thread(qtbot, settings: QSettings, monke
     assert tab.source_box.currentText() == "Looking for cameras…"
     qtbot.waitUntil(lambda: tab.source_box.findData("camera:7") >= 0, timeout=WAIT_MS)
     tab.shutdown()
+
+
+def test_f5_starts_and_stops(qtbot, tab: LiveTab, with_model: Path, video: Path) -> None:
+    tab.set_video_file(video)
+    tab.activateWindow()
+    tab.setFocus()
+    qtbot.keyClick(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(tab.is_running, timeout=WAIT_MS)
+    qtbot.keyClick(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)

@@ -89,8 +89,8 @@ class BatchTab(QWidget):
     def _build(self) -> None:
         self.drop_zone = DropZone()
         self.add_folder_button = QPushButton("Add folder…")
-        self.add_files_button = QPushButton("Add files…")
-        self.recent_button = QPushButton("Recent")  # a QToolButton's arrow covered its text
+        self.add_files_button = QPushButton("Add f&iles…")
+        self.recent_button = QPushButton("&Recent")  # a QToolButton's arrow covered its text
         self.recent_button.setToolTip("Label a folder you labelled before")
         self.recent_menu = QMenu(self)
         self.recent_button.setMenu(self.recent_menu)
@@ -101,9 +101,9 @@ class BatchTab(QWidget):
         top.addWidget(self.drop_zone, 1)
         top.addLayout(buttons)
 
-        self.whole_image_box = QCheckBox("Treat the whole image as the face when none is found")
+        self.whole_image_box = QCheckBox("Treat the &whole image as the face when none is found")
         self.whole_image_box.setToolTip("For folders of photos already cropped to one face")
-        self.live_csv_box = QCheckBox("Write as I go to")
+        self.live_csv_box = QCheckBox("Write as I &go to")
         self.live_csv_box.setToolTip(
             "Append each image's rows to this CSV as soon as it is done, so a crash loses at "
             "most the image in flight (images are then classified one at a time)"
@@ -184,9 +184,9 @@ class BatchTab(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
-        self.export_csv_button = QPushButton("Export CSV…")
-        self.export_json_button = QPushButton("Export JSON…")
-        self.clear_button = QPushButton("Clear")
+        self.export_csv_button = QPushButton("Export &CSV…")
+        self.export_json_button = QPushButton("Export &JSON…")
+        self.clear_button = QPushButton("C&lear")
         bottom = QHBoxLayout()
         bottom.addWidget(self.clear_button)
         bottom.addStretch(1)

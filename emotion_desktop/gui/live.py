@@ -17,7 +17,16 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -321,17 +330,21 @@ class LiveTab(QWidget):
         self.source_box = QComboBox()
         self.source_box.setMinimumWidth(220)
         self.source_box.activated.connect(self._on_source_box_activated)
-        self.loop_box = QCheckBox("Loop video")
+        self.loop_box = QCheckBox("&Loop video")
         self.loop_box.setChecked(True)
         self.loop_box.toggled.connect(self._on_loop_box_toggled)
         self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start or stop the camera or video (F5)")
+        start_key = QShortcut(QKeySequence(Qt.Key.Key_F5), self)  # the button's text changes
+        start_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        start_key.activated.connect(self._on_start_button_clicked)
         self.start_button.clicked.connect(self._on_start_button_clicked)
-        self.snapshot_button = QPushButton("Snapshot")
+        self.snapshot_button = QPushButton("Sna&pshot")
         self.snapshot_button.clicked.connect(self._on_snapshot_button_clicked)
-        self.record_button = QPushButton("Record")
+        self.record_button = QPushButton("&Record")
         self.record_button.setCheckable(True)
         self.record_button.toggled.connect(self._on_record_button_toggled)
-        self.mirror_box = QCheckBox("Mirror")
+        self.mirror_box = QCheckBox("&Mirror")
         self.mirror_box.toggled.connect(self._on_mirror_box_toggled)
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Source:"))
@@ -346,7 +359,7 @@ class LiveTab(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.retry_button = QPushButton("Retry")
+        self.retry_button = QPushButton("Re&try")
         self.retry_button.clicked.connect(self._on_retry_button_clicked)
         self.message_bar = QFrame()
         self.message_bar.setFrameShape(QFrame.Shape.StyledPanel)

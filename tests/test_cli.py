@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -339,3 +340,23 @@ def test_a_bad_shard_is_one_line(spec, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["label", str(tmp_path), "--shard", spec, "--out", str(tmp_path / "x.csv")])
     assert exit_.value.code == 2 and "--shard" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".tiff", ".webp"])
+def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, suffix) -> None:
+    """Formats without a header check (TIFF, WebP) are bounded by OpenCV's own pixel limit,
+    which the package sets before cv2 loads; run as a user would, in a fresh process."""
+    big = tmp_path / f"big{suffix}"
+    ok, data = cv2.imencode(suffix, np.zeros((9_000, 9_000), np.uint8))  # 81 M pixels > 80 M
+    assert ok
+    big.write_bytes(data.tobytes())
+    code = (
+        "import sys; from emotion_desktop.core.faces import read_image\n"
+        "try:\n    read_image(sys.argv[1])\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(big)], capture_output=True, text=True, timeout=120
+    )
+    # refused by the decoder ("too large"), not after decoding ("downscale it first")
+    assert done.stdout.startswith("ImageError") and "too large" in done.stdout

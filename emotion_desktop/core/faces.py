@@ -19,9 +19,10 @@ from typing import IO
 import cv2
 import numpy as np
 
+from emotion_desktop import MAX_IMAGE_PIXELS
 from emotion_desktop.core.errors import ImageError
 
-MAX_PIXELS = 80_000_000  # larger images are refused rather than decoded into gigabytes
+MAX_PIXELS = MAX_IMAGE_PIXELS  # larger images are refused rather than decoded into gigabytes
 MIN_DETECT_SIDE = 24  # the Haar cascades' window: nothing smaller can hold a face
 REDUCED_DECODES = (
     (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),

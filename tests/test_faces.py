@@ -1,4 +1,5 @@
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ from emotion_desktop.core.faces import (
     locate_studio_face,
     read_image,
     to_gray,
+    whole_image_box,
 )
 
 
@@ -115,3 +117,24 @@ def test_a_strip_too_thin_for_a_face_has_none(shape: tuple[int, int]) -> None:
     assert FaceDetector().detect(strip) == []
     box, how = locate_studio_face(strip, FaceDetector())
     assert how == "centre" and box.w > 0
+
+
+def test_a_whole_strip_is_cropped_without_allocating_its_square() -> None:
+    """--whole-image on a 1 x 60,000 PNG once padded a 72,000-pixel square (5 GB)."""
+    strip = np.tile(np.arange(60_000, dtype=np.uint8), (1, 1))
+    started = time.perf_counter()
+    face = crop_face(strip, whole_image_box(strip), CropSettings(size=48, equalize="none"))
+    assert face.shape == (48, 48) and time.perf_counter() - started < 2
+    assert face.std() > 0  # the strip's values are in the middle row, replicated up and down
+
+
+def test_a_large_padded_crop_matches_the_direct_one() -> None:
+    noise = np.random.default_rng(0).integers(0, 255, (3000, 5000), np.uint8)
+    gray = cv2.GaussianBlur(noise, (0, 0), 40)
+    box = whole_image_box(gray)  # side 6000 with the margin: the shrinking path
+    settings = CropSettings(size=48, equalize="none")
+    shrunk = crop_face(gray, box, settings).astype(int)
+    side = 6000
+    padded = cv2.copyMakeBorder(gray, 1500, 1500, 500, 500, cv2.BORDER_REPLICATE)
+    direct = cv2.resize(padded[:side, :side], (48, 48), interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(shrunk - direct).mean() < 2

@@ -24,6 +24,7 @@ from emotion_desktop.core.errors import ImageError
 
 MAX_PIXELS = MAX_IMAGE_PIXELS  # larger images are refused rather than decoded into gigabytes
 MIN_DETECT_SIDE = 24  # the Haar cascades' window: nothing smaller can hold a face
+MAX_PADDED_SIDE = 4096  # a padded crop square larger than this is shrunk before it is padded
 REDUCED_DECODES = (
     (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
     (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
@@ -297,10 +298,41 @@ def crop_face(gray: np.ndarray, box: Box, settings: CropSettings) -> np.ndarray:
     cx, cy = box.x + box.w / 2, box.y + box.h / 2
     x0, y0 = round(cx - side / 2), round(cy - side / 2)
     pad = max(0, -x0, -y0, x0 + side - gray.shape[1], y0 + side - gray.shape[0])
+    if pad and side > MAX_PADDED_SIDE:
+        return _crop_shrunk(gray, x0, y0, side, settings)
     if pad:
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         x0, y0 = x0 + pad, y0 + pad
     face = gray[y0 : y0 + side, x0 : x0 + side]
+    face = cv2.resize(face, (settings.size, settings.size), interpolation=cv2.INTER_AREA)
+    return equalise(face, settings.equalize)
+
+
+def _crop_shrunk(
+    gray: np.ndarray, x0: int, y0: int, side: int, settings: CropSettings
+) -> np.ndarray:
+    """``crop_face`` for a square far larger than the image (a whole 1 x 60,000 strip): the
+    part inside the image is shrunk first and padded after, so the square is never allocated
+    at full size (gigabytes for such a strip)."""
+    height, width = gray.shape
+    left, top = max(0, x0), max(0, y0)
+    right, bottom = min(width, x0 + side), min(height, y0 + side)
+    scale = MAX_PADDED_SIDE / side
+    inside = cv2.resize(
+        gray[top:bottom, left:right],
+        (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    small = MAX_PADDED_SIDE
+    pad_top, pad_left = round((top - y0) * scale), round((left - x0) * scale)
+    face = cv2.copyMakeBorder(
+        inside,
+        pad_top,
+        max(0, small - pad_top - inside.shape[0]),
+        pad_left,
+        max(0, small - pad_left - inside.shape[1]),
+        cv2.BORDER_REPLICATE,
+    )
     face = cv2.resize(face, (settings.size, settings.size), interpolation=cv2.INTER_AREA)
     return equalise(face, settings.equalize)
 

@@ -1,10 +1,12 @@
 import pickle
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from emotion_desktop.core.checkpoints import (
+    MAX_MODEL_BYTES,
     atomic_write_bytes,
     half_round_trip,
     load_model,
@@ -114,3 +116,29 @@ def test_torch_reporting_a_full_disk_becomes_an_os_error_and_leaves_nothing(tmp_
     with pytest.raises(OSError, match="is the disk full"):
         atomic_write_bytes(tmp_path / "m.pt", full_disk)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("members", 100_000), ("members", 0), ("input_size", 960)]
+)
+def test_a_small_file_cannot_ask_for_huge_networks(tmp_path: Path, field, value) -> None:
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    if field == "members":
+        payload["members"] = value
+    else:
+        payload["model_config"]["input_size"] = value
+    torch.save(payload, tmp_path / "claims.pt")
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="this app makes 1 to 16 members"):
+        load_model(tmp_path / "claims.pt")
+    assert time.perf_counter() - started < 1  # refused before building anything
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    big = tmp_path / "big.pt"
+    with big.open("wb") as f:
+        f.truncate(MAX_MODEL_BYTES + 1)  # sparse: no disk used
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("the file was read"))
+    with pytest.raises(CheckpointError, match="more than any model this app makes"):
+        load_model(big)

@@ -25,6 +25,12 @@ from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, Mode
 
 FORMAT_VERSION = 1
 KIND = "emotion_desktop.EmotionCNN"
+# Bounds of what this app ever saves, checked before anything is built from a file: a 1.5 KB
+# file claiming 100,000 members, or a card-sized input of 960 pixels, would otherwise build
+# networks until memory runs out, and a huge file would be read whole before being refused.
+MAX_MODEL_BYTES = 256 * 2**20  # the default model is 21 MB; a 5-seed float32 ensemble 107 MB
+MAX_MEMBERS = 16
+INPUT_SIZES = range(16, 257)  # the CLI's --input-size range
 
 
 def atomic_write_bytes(path: Path, write: Any) -> None:
@@ -93,6 +99,12 @@ def safe_torch_load(path: Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no model file at {path}")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise CheckpointError(
+            f"{path} is {size / 2**20:.0f} MB, more than any model this app makes "
+            f"({MAX_MODEL_BYTES // 2**20} MB); it was not read"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -119,6 +131,11 @@ def load_model(path: Path) -> LoadedModel:
         config = ModelConfig(**payload["model_config"])
         crop = CropSettings(**payload["crop"])
         members = int(payload.get("members", 1))
+        if not 1 <= members <= MAX_MEMBERS or config.input_size not in INPUT_SIZES:
+            raise ValueError(
+                f"{members} members of input size {config.input_size} (this app makes 1 to "
+                f"{MAX_MEMBERS} members of {INPUT_SIZES.start} to {INPUT_SIZES.stop - 1} pixels)"
+            )
         model = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
         model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     except (TypeError, KeyError, ValueError, RuntimeError) as exc:

@@ -1,8 +1,10 @@
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -360,3 +362,23 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, 
     )
     # refused by the decoder ("too large"), not after decoding ("downscale it first")
     assert done.stdout.startswith("ImageError") and "too large" in done.stdout
+
+
+@pytest.mark.parametrize("where", ["parent is a file", "device", "read-only folder"])
+def test_train_refuses_an_unwritable_out_before_training(kdef_folder, tmp_path, capsys, where):
+    if where == "parent is a file":
+        (tmp_path / "file").write_text("x")
+        out = tmp_path / "file" / "m.pt"
+    elif where == "device":
+        out = Path("/dev/null")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        folder = tmp_path / "ro"
+        folder.mkdir(mode=0o555)
+        out = folder / "m.pt"
+    started = time.perf_counter()
+    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err and len(err.splitlines()) == 1
+    assert time.perf_counter() - started < 5  # said at once, not after training

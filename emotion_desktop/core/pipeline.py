@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,6 +243,21 @@ class TrainResult:
     history: History
 
 
+def check_writable(out: Path) -> None:
+    """CheckpointError unless a model can be written at ``out``: its folder can be made and
+    takes a file, and ``out`` is not a folder or a special file (a device, a pipe)."""
+    if out.exists() and not out.is_file():
+        raise CheckpointError(f"{out} is not a regular file: choose another --out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot write a model in {out.parent}: {exc.strerror or exc}"
+        ) from exc
+
+
 def train_from_folder(
     options: DataOptions,
     config: TrainConfig,
@@ -259,6 +275,7 @@ def train_from_folder(
     """
     out = Path(out)
     t0 = time.perf_counter()
+    check_writable(out)  # before the hours of training, not after them
     data = prepare_data(
         options, config.crop_settings(), config.val_fraction, cache_dir, step, cancel
     )

@@ -11,14 +11,17 @@ import time
 import zlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
 from emotion_desktop.gui.batch import BatchTab
+from emotion_desktop.gui.batch_model import COL_THUMB, ResultsModel
 from emotion_desktop.gui.models import ModelState
 
 pytestmark = pytest.mark.gui
@@ -252,3 +255,38 @@ def test_folders_and_options_are_remembered(qtbot, tab, settings, photos) -> Non
     assert again.whole_image_box.isChecked() and again.min_confidence.value() == 40
     assert again.recent_folders()[0] == str(photos / "nested")
     assert [a.text() for a in again.recent_menu.actions()] == [str(photos / "nested")]
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """``jpeg`` with an EXIF APP1 segment holding only the Orientation tag."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01" + struct.pack(
+        ">HHIHH", 0x0112, 3, 1, orientation, 0
+    )
+    payload = b"Exif\x00\x00" + tiff + b"\x00\x00\x00\x00"
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_thumbnails_of_exif_rotated_photos_show_the_face(
+    qtbot, tiny_model, shared_data, tmp_path
+) -> None:
+    """OpenCV finds the face in the upright picture; the thumbnail must be cut from that too."""
+    upright = cv2.imread(str(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]))
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)  # orientation 6 turns it back
+    ok, jpeg = cv2.imencode(".jpg", stored)
+    path = tmp_path / "rotated.jpg"
+    path.write_bytes(_with_exif_orientation(jpeg.tobytes(), 6))
+    events = [
+        e for b in label_paths([path], Predictor.from_checkpoint(tiny_model), True) for e in b
+    ]
+    (row,) = [e for e in events if isinstance(e, LabelRow)]
+    model = ResultsModel()
+    model.append((row,))
+    thumb = model.data(model.index(0, COL_THUMB), Qt.ItemDataRole.DecorationRole).toImage()
+    b = row.box
+    expected = cv2.resize(
+        upright[b.y : b.y + b.h, b.x : b.x + b.w], (thumb.width(), thumb.height())
+    )
+    thumb = thumb.convertToFormat(QImage.Format.Format_RGB888)
+    got = np.frombuffer(thumb.constBits(), np.uint8).reshape(thumb.height(), thumb.bytesPerLine())
+    got = got[:, : thumb.width() * 3].reshape(thumb.height(), thumb.width(), 3)[..., ::-1]
+    assert np.abs(got.astype(int) - expected.astype(int)).mean() < 20

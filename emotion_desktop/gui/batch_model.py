@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QImageIOHandler, QImageReader, QPixmap
 
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
 from emotion_desktop.core.labelling import LabelRow, Problem
@@ -109,12 +109,17 @@ class ResultsModel(QAbstractTableModel):
             self._thumbs.move_to_end(key)
             return pixmap
         reader = QImageReader(str(row.file))
-        reader.setAutoTransform(False)  # the boxes are in the stored pixel orientation
         b = row.box
-        reader.setClipRect(QRect(b.x, b.y, b.w, b.h))
         keep = Qt.AspectRatioMode.KeepAspectRatio
-        reader.setScaledSize(QSize(b.w, b.h).scaled(THUMB_SIZE, THUMB_SIZE, keep))
-        pixmap = QPixmap.fromImage(reader.read())
+        size = QSize(b.w, b.h).scaled(THUMB_SIZE, THUMB_SIZE, keep)
+        if reader.transformation() == QImageIOHandler.Transformation.TransformationNone:
+            reader.setClipRect(QRect(b.x, b.y, b.w, b.h))  # cropped and scaled while decoding
+            reader.setScaledSize(size)
+            image = reader.read()
+        else:  # EXIF-rotated: OpenCV found the box in the upright picture, so cut it from that
+            reader.setAutoTransform(True)
+            image = reader.read().copy(QRect(b.x, b.y, b.w, b.h)).scaled(size, keep)
+        pixmap = QPixmap.fromImage(image)
         self._thumbs[key] = pixmap
         if len(self._thumbs) > self._max_thumbs:
             self._thumbs.popitem(last=False)

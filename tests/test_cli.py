@@ -382,3 +382,13 @@ def test_train_refuses_an_unwritable_out_before_training(kdef_folder, tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err and len(err.splitlines()) == 1
     assert time.perf_counter() - started < 5  # said at once, not after training
+
+
+def test_a_folder_with_one_expression_is_refused(kdef_folder, tmp_path, capsys) -> None:
+    happy = tmp_path / "happy-only"
+    happy.mkdir()
+    for photo in kdef_folder.rglob("*HA*.JPG"):
+        shutil.copy(photo, happy / photo.name)
+    out = tmp_path / "m.pt"
+    assert main(["train", "--data", str(happy), *TINY, "--out", str(out)]) == 2
+    assert "one expression only (happy)" in capsys.readouterr().err and not out.exists()

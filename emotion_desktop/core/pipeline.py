@@ -286,6 +286,12 @@ def train_from_folder(
     }
     resume = resume_path(out)
     train, val = data.train, data.val
+    present = sorted({NAMES[int(i)] for i in np.unique(train.labels)})
+    if len(present) < 2:
+        raise DatasetError(
+            f"the training faces show one expression only ({', '.join(present) or 'none'}): "
+            "a classifier needs at least two; check the folder holds the other expressions"
+        )
     model, history = fit(
         train.images,
         train.labels,

@@ -19,7 +19,8 @@ from emotion_desktop.core.faces import Box
 from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.core.tracking import largest
 from emotion_desktop.core.video import VideoSource
-from emotion_desktop.gui.live import NO_FACE_NOTICE, LiveTab, overlay_items
+from emotion_desktop.gui.live import LiveTab
+from emotion_desktop.gui.live_view import NO_FACE_NOTICE, overlay_items
 from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.workers import running_threads
 from tests.test_video import write_video

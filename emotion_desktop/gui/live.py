@@ -11,20 +11,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
-    QColor,
-    QFont,
     QImage,
     QKeySequence,
     QPainter,
-    QPaintEvent,
-    QPen,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -33,12 +27,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -47,9 +38,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import Box
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.live import (
     CsvRecorder,
@@ -63,226 +52,20 @@ from emotion_desktop.core.live import (
     make_predictor,
     process_frames,
 )
-from emotion_desktop.core.tracking import TrackedFace, largest
+from emotion_desktop.core.tracking import largest
 from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
+from emotion_desktop.gui.live_panel import ProbabilityPanel, Timeline
+from emotion_desktop.gui.live_view import FrameView, paint_result
 from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
 SourceFactory = Callable[[], FrameSource]
 REPAINT_MS = 33  # ~30 fps, whatever the camera's rate
-TIMELINE_SECONDS = 30.0
 TIMELINE_REFRESH_S = 0.1  # the timeline moves smoothly enough at 10 updates a second
-UNCERTAIN_COLOUR = "#bdc3c7"
 OPEN_FILE = "open"
 NO_CAMERA = "none"
-NO_FACE_NOTICE = "No face in view: face the camera, with light on your face"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
-
-
-@dataclass(frozen=True)
-class OverlayItem:
-    """One box as painted: in frame pixels after mirroring, with its colour and caption."""
-
-    face_id: int
-    box: Box
-    colour: str
-    text: str
-    uncertain: bool
-
-
-def overlay_items(result: LiveResult, mirrored: bool) -> tuple[OverlayItem, ...]:
-    """What the overlay draws for ``result``: the one place that decides boxes and captions."""
-    width = result.frame.image.shape[1]
-    items = []
-    for face in result.faces:
-        box = face.box
-        if mirrored:
-            box = Box(width - box.x - box.w, box.y, box.w, box.h)
-        colour = EMOTIONS[INDEX_BY_NAME[face.label]].colour
-        text = "uncertain" if face.uncertain else f"{face.label} {face.confidence:.0%}"
-        items.append(OverlayItem(face.id, box, colour, text, face.uncertain))
-    return tuple(items)
-
-
-def frame_image(frame: np.ndarray) -> QImage:
-    """A QImage viewing the BGR array (no copy: keep the array alive while painting)."""
-    frame = np.ascontiguousarray(frame)
-    height, width = frame.shape[:2]
-    return QImage(frame.data, width, height, frame.strides[0], QImage.Format.Format_BGR888)
-
-
-def paint_result(
-    painter: QPainter, target: QRectF, result: LiveResult, mirrored: bool
-) -> tuple[OverlayItem, ...]:
-    """Draw the frame into ``target`` and a box and caption per face; returns what it drew."""
-    image = result.frame.image
-    painter.save()
-    if mirrored:
-        painter.translate(target.right(), target.top())
-        painter.scale(-1, 1)
-        painter.drawImage(QRectF(0, 0, target.width(), target.height()), frame_image(image))
-    else:
-        painter.drawImage(target, frame_image(image))
-    painter.restore()
-    scale = target.width() / image.shape[1]
-    items = overlay_items(result, mirrored)
-    font = QFont(painter.font())
-    font.setPixelSize(max(12, round(16 * min(1.0, scale * 1.5))))
-    painter.setFont(font)
-    metrics = painter.fontMetrics()
-    for item in items:
-        colour = QColor(item.colour)
-        pen = QPen(colour, 3)
-        if item.uncertain:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        rect = QRectF(
-            target.x() + item.box.x * scale,
-            target.y() + item.box.y * scale,
-            item.box.w * scale,
-            item.box.h * scale,
-        )
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(rect)
-        caption = QRectF(
-            rect.x(),
-            max(target.y(), rect.y() - metrics.height() - 4),
-            metrics.horizontalAdvance(item.text) + 10,
-            metrics.height() + 4,
-        )
-        painter.fillRect(caption, QColor(UNCERTAIN_COLOUR) if item.uncertain else colour)
-        painter.setPen(QColor("#000000"))
-        painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, item.text)
-    return items
-
-
-class FrameView(QWidget):
-    """Paints the latest result, scaled to fit; remembers what it painted for tests."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setMinimumSize(320, 240)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.result: LiveResult | None = None
-        self.mirrored = False
-        self.placeholder = "Press Start to begin"
-        self.painted: tuple[OverlayItem, ...] = ()
-        self.painted_result: LiveResult | None = None
-
-    def show_result(self, result: LiveResult | None) -> None:
-        self.result = result
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#111111"))
-        painter.setPen(QColor("#eeeeee"))
-        if self.result is None:
-            self.painted, self.painted_result, self.notice = (), None, self.placeholder
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
-            painter.end()
-            return
-        height, width = self.result.frame.image.shape[:2]
-        scale = min(self.width() / width, self.height() / height)
-        target = QRectF(0, 0, width * scale, height * scale)
-        target.moveCenter(QPointF(self.rect().center()))
-        self.painted = paint_result(painter, target, self.result, self.mirrored)
-        self.painted_result = self.result
-        self.notice = "" if self.result.faces else NO_FACE_NOTICE
-        if self.notice:
-            band = QRectF(target.x(), target.y(), target.width(), 28)
-            painter.fillRect(band, QColor(0, 0, 0, 160))
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, self.notice)
-        painter.end()
-
-
-class ProbabilityPanel(QWidget):
-    """The seven probabilities of one face as horizontal bars in the emotion colours."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel("No face")
-        layout.addWidget(self.title, 0, 0, 1, 2)
-        self.bars: list[QProgressBar] = []
-        for row, emotion in enumerate(EMOTIONS, start=1):
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setValue(0)  # a reset bar (value -1) hides its text, and the name with it
-            bar.setFormat(f"{emotion.title} %p%")
-            bar.setStyleSheet(f"QProgressBar::chunk {{ background-color: {emotion.colour}; }}")
-            layout.addWidget(bar, row, 0, 1, 2)
-            self.bars.append(bar)
-
-    def show_face(self, face: TrackedFace | None) -> None:
-        if face is None:
-            self.title.setText("No face")
-            for bar in self.bars:
-                bar.setValue(0)
-            return
-        self.title.setText(f"Face {face.id}: {'uncertain' if face.uncertain else face.label}")
-        for bar, p in zip(self.bars, face.probabilities):
-            bar.setValue(round(p * 1000))
-
-    def values(self) -> tuple[float, ...]:
-        return tuple(bar.value() / 1000 for bar in self.bars)
-
-
-EMPTY_TIMELINE = f"The largest face's emotions over\nthe last {TIMELINE_SECONDS:.0f} s appear here"
-
-
-class Timeline(pg.PlotWidget):
-    """The largest face's probabilities over the last 30 s; one curve per emotion, made once."""
-
-    def __init__(self) -> None:
-        super().__init__(background="w")
-        self.setMinimumHeight(160)
-        self.setYRange(0, 1, padding=0.03)  # without padding the top label "1.0" is cut
-        self.setXRange(-TIMELINE_SECONDS, 0, padding=0)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        self.setLabel("bottom", "seconds ago")
-        self._curves = [self.plot([], [], pen=pg.mkPen(e.colour, width=2)) for e in EMOTIONS]
-        self._empty = pg.TextItem(EMPTY_TIMELINE, color="#666", anchor=(0.5, 0.5))
-        self._empty.setPos(-TIMELINE_SECONDS / 2, 0.5)
-        self.addItem(self._empty)
-        self._times: deque[float] = deque()
-        self._values: deque[tuple[float, ...]] = deque()
-        self._dirty = False
-
-    def append(self, timestamp: float, probabilities: tuple[float, ...]) -> None:
-        self._times.append(timestamp)
-        self._values.append(probabilities)
-        while self._times and timestamp - self._times[0] > TIMELINE_SECONDS:
-            self._times.popleft()
-            self._values.popleft()
-        self._dirty = True
-
-    def clear_data(self) -> None:
-        self._times.clear()
-        self._values.clear()
-        self._dirty = True
-
-    def refresh(self) -> None:
-        """Hand the buffered points to the curves (setData), only when something changed."""
-        if not self._dirty:
-            return
-        self._dirty = False
-        self._empty.setVisible(not self._times)
-        if not self._times:
-            for curve in self._curves:
-                curve.setData([], [])
-            return
-        x = np.fromiter(self._times, float, len(self._times)) - self._times[-1]
-        values = np.array(self._values, dtype=float)
-        for index, curve in enumerate(self._curves):
-            curve.setData(x, values[:, index])
-
-    def point_count(self) -> int:
-        return len(self._times)
 
 
 class LiveTab(QWidget):

@@ -6,6 +6,7 @@ No test needs a display, a camera, a GPU, the network or KDEF itself.
 from __future__ import annotations
 
 import os
+import shutil
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
@@ -145,6 +146,19 @@ def tiny_model(kdef_folder: Path, tiny_config: TrainConfig, tmp_path_factory) ->
     out = tmp_path_factory.mktemp("model") / "tiny.pt"
     train_from_folder(DataOptions(kdef_folder), tiny_config, out, cache_dir=None)
     return out
+
+
+@pytest.fixture
+def own_model(tiny_model: Path) -> Path:
+    """A copy of the tiny model (with card and splits) in the user's models folder."""
+    from emotion_desktop.core import paths
+    from emotion_desktop.core.model_files import companions
+
+    folder = paths.models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in companions(tiny_model):
+        shutil.copyfile(file, folder / file.name)
+    return folder / tiny_model.name
 
 
 @pytest.fixture

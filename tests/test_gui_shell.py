@@ -1,8 +1,6 @@
 import os
-import shutil
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -193,24 +191,13 @@ def test_the_window_opens_with_a_damaged_model_card(qtbot, settings, tiny_model,
     window.close()
 
 
-def _own_copy(model: Path) -> Path:
-    from emotion_desktop.core import paths
-    from emotion_desktop.core.model_files import companions
-
-    folder = paths.models_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for file in companions(model):
-        shutil.copyfile(file, folder / file.name)
-    return folder / model.name
-
-
-def test_try_it_live_makes_the_run_active_and_shows_live(qtbot, settings, tiny_model) -> None:
+def test_try_it_live_makes_the_run_active_and_shows_live(qtbot, settings, own_model) -> None:
     from emotion_desktop.core import paths
 
     window = MainWindow(settings)
     qtbot.addWidget(window)
     window.tabs.setCurrentWidget(window.training)
-    model = _own_copy(tiny_model)
+    model = own_model
     window.training.try_live.emit(model)
     assert paths.active_model_path() == model.resolve()
     assert window.tabs.currentWidget() is window.live
@@ -218,13 +205,13 @@ def test_try_it_live_makes_the_run_active_and_shows_live(qtbot, settings, tiny_m
 
 
 def test_the_model_list_renames_exports_and_deletes_own_models_only(
-    qtbot, settings, tiny_model, tmp_path, monkeypatch
+    qtbot, settings, own_model, tmp_path, monkeypatch
 ) -> None:
     from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
     from emotion_desktop.core import paths
 
-    model = _own_copy(tiny_model)
+    model = own_model
     window = MainWindow(settings)
     qtbot.addWidget(window)
     manager = window.training.manager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -13,16 +12,6 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import load_model
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.model_files import companions, delete_model, export_model, rename_model
-
-
-@pytest.fixture
-def own_model(tiny_model: Path) -> Path:
-    """A copy of the tiny model (with card and splits) in the user's models folder."""
-    folder = paths.models_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for file in companions(tiny_model):
-        shutil.copyfile(file, folder / file.name)
-    return folder / tiny_model.name
 
 
 def test_the_tiny_model_has_all_three_files(own_model) -> None:

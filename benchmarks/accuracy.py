@@ -34,9 +34,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import atomic_write_text, card_path, load_model, read_card
+from emotion_desktop.core.checkpoints import card_path, load_model, read_card
 from emotion_desktop.core.dataset import build_faces
 from emotion_desktop.core.emotions import INDEX_BY_NAME
+from emotion_desktop.core.files import atomic_write_text
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.pipeline import (

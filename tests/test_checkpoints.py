@@ -7,13 +7,13 @@ import torch
 
 from emotion_desktop.core.checkpoints import (
     MAX_MODEL_BYTES,
-    atomic_write_bytes,
     half_round_trip,
     load_model,
     save_model,
 )
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.files import atomic_write_bytes
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN, ModelConfig
 
 
@@ -107,7 +107,6 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path)
 
 
 def test_torch_reporting_a_full_disk_becomes_an_os_error_and_leaves_nothing(tmp_path) -> None:
-    from emotion_desktop.core.checkpoints import atomic_write_bytes
 
     def full_disk(f) -> None:
         f.write(b"partial")

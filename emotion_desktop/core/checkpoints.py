@@ -8,11 +8,8 @@ settings, so inference prepares faces exactly as training did. Its card (``NAME.
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ import torch
 
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
 FORMAT_VERSION = 1
@@ -31,33 +29,6 @@ KIND = "emotion_desktop.EmotionCNN"
 MAX_MODEL_BYTES = 256 * 2**20  # the default model is 21 MB; a 5-seed float32 ensemble 107 MB
 MAX_MEMBERS = 16
 INPUT_SIZES = range(16, 257)  # the CLI's --input-size range
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
-
-    A crash or a full disk leaves the old file intact and no half-written one behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide a model or card from other users
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                write(f)
-            except RuntimeError as exc:  # torch.save reports a full disk as a RuntimeError
-                raise OSError(errno.EIO, f"writing failed ({exc}); is the disk full?") from exc
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda f: f.write(text.encode()))
 
 
 def card_path(checkpoint: Path) -> Path:

@@ -13,8 +13,9 @@ import shutil
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import atomic_write_text, card_path
+from emotion_desktop.core.checkpoints import card_path
 from emotion_desktop.core.errors import ModelFileError
+from emotion_desktop.core.files import atomic_write_text
 
 NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from platformdirs import PlatformDirs
 
-from emotion_desktop.core.checkpoints import atomic_write_text
+from emotion_desktop.core.files import atomic_write_text
 
 APP_NAME = "emotion-desktop"
 _dirs = PlatformDirs(APP_NAME, appauthor=False)

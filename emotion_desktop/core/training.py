@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from emotion_desktop.core import distributed
-from emotion_desktop.core.checkpoints import atomic_write_bytes, safe_torch_load
+from emotion_desktop.core.checkpoints import safe_torch_load
 from emotion_desktop.core.dataset import augment, batches, to_tensor
 from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
 from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.files import atomic_write_bytes
 from emotion_desktop.core.model import (
     Classifier,
     ConvAutoEncoder,

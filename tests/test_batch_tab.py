@@ -109,8 +109,8 @@ def test_a_drop_labels_every_face_and_writes_the_csv_as_it_goes(
 ) -> None:
     live_csv = tmp_path / "out" / "live.csv"
     tab.whole_image_box.setChecked(True)
-    tab.live_csv_box.setChecked(True)
     tab.live_csv_edit.setText(str(live_csv))
+    tab.live_csv_box.setChecked(True)
 
     assert drop(tab.drop_zone, [photos])
     assert tab.is_running()
@@ -290,3 +290,22 @@ def test_thumbnails_of_exif_rotated_photos_show_the_face(
     got = np.frombuffer(thumb.constBits(), np.uint8).reshape(thumb.height(), thumb.bytesPerLine())
     got = got[:, : thumb.width() * 3].reshape(thumb.height(), thumb.width(), 3)[..., ::-1]
     assert np.abs(got.astype(int) - expected.astype(int)).mean() < 20
+
+
+def test_ticking_write_as_i_go_asks_for_the_file_then_never_again(
+    qtbot, tab, photos, tmp_path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(1) or ("", ""))
+    tab.live_csv_box.setChecked(True)  # cancelled dialog: the box unticks
+    assert asked == [1] and not tab.live_csv_box.isChecked()
+    target = tmp_path / "rows.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    tab.live_csv_box.setChecked(True)
+    assert tab.live_csv_box.isChecked() and tab.live_csv_edit.text() == str(target)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("asked"))
+    assert drop(tab.drop_zone, [photos])
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=60_000)
+    assert target.is_file()

@@ -206,6 +206,7 @@ class BatchTab(QWidget):
         self.add_folder_button.clicked.connect(self.add_folder_dialog)
         self.add_files_button.clicked.connect(self.add_files_dialog)
         self.live_csv_button.clicked.connect(self._on_live_csv_button_clicked)
+        self.live_csv_box.toggled.connect(self._on_live_csv_box_toggled)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.cancel_button.clicked.connect(self.cancel)
         self.clear_button.clicked.connect(self.clear)
@@ -228,8 +229,12 @@ class BatchTab(QWidget):
     def _restore(self) -> None:
         s = self.settings
         self.whole_image_box.setChecked(setting(s, "batch/whole_image", False))
-        self.live_csv_box.setChecked(setting(s, "batch/write_as_you_go", False))
         self.live_csv_edit.setText(setting(s, "batch/live_csv", ""))
+        self.live_csv_box.blockSignals(True)  # restoring, not ticking: no dialog at start-up
+        self.live_csv_box.setChecked(
+            setting(s, "batch/write_as_you_go", False) and bool(self.live_csv_edit.text())
+        )
+        self.live_csv_box.blockSignals(False)
         self.min_confidence.setValue(setting(s, "batch/min_confidence", 0.0))
         emotion = setting(s, "batch/emotion", "")
         self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
@@ -312,9 +317,7 @@ class BatchTab(QWidget):
     def _live_csv_path(self) -> Path | None:
         if not self.live_csv_box.isChecked():
             return None
-        if not self.live_csv_edit.text().strip():
-            self._on_live_csv_button_clicked()
-        text = self.live_csv_edit.text().strip()
+        text = self.live_csv_edit.text().strip()  # asked for when the box was ticked
         if not text:
             self.live_csv_box.setChecked(False)
             return None
@@ -449,6 +452,14 @@ class BatchTab(QWidget):
             self.resume()
         else:
             self.pause()
+
+    def _on_live_csv_box_toggled(self, checked: bool) -> None:
+        """Ask for the file when the box is ticked without one: a dialog belongs to the user's
+        click, never to the end of a run that starts the next queued folder."""
+        if checked and not self.live_csv_edit.text().strip():
+            self._on_live_csv_button_clicked()
+            if not self.live_csv_edit.text().strip():
+                self.live_csv_box.setChecked(False)
 
     def _on_live_csv_button_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

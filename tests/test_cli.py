@@ -392,3 +392,26 @@ def test_a_folder_with_one_expression_is_refused(kdef_folder, tmp_path, capsys) 
     out = tmp_path / "m.pt"
     assert main(["train", "--data", str(happy), *TINY, "--out", str(out)]) == 2
     assert "one expression only (happy)" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "nan", "big"])
+def test_min_face_outside_its_range_is_one_line(value, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["label", str(tmp_path), "--min-face", value, "--out", str(tmp_path / "x.csv")])
+    assert exit_.value.code == 2 and "--min-face" in capsys.readouterr().err
+
+
+def test_label_runs_single_threaded_beside_its_pool(tiny_model, shared_data, tmp_path) -> None:
+    """One labelling command: torch and OpenCV keep one thread each, the pool uses the cores.
+    Checked in a fresh process, where the settings are made once at start-up."""
+    code = (
+        "import sys, cv2, torch; from emotion_desktop.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(torch.get_num_threads(), cv2.getNumThreads(), code)"
+    )
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    args = ["label", str(photo), "--model", str(tiny_model), "--out", str(tmp_path / "x.csv")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split()[-3:] == ["1", "1", "0"]

@@ -24,6 +24,7 @@ from emotion_desktop.core.errors import ImageError
 
 MAX_PIXELS = MAX_IMAGE_PIXELS  # larger images are refused rather than decoded into gigabytes
 MIN_DETECT_SIDE = 24  # the Haar cascades' window: nothing smaller can hold a face
+MIN_FACE = 0.12  # the smallest face a photo search finds, as a fraction of the shorter side
 MAX_PADDED_SIDE = 4096  # a padded crop square larger than this is shrunk before it is padded
 REDUCED_DECODES = (
     (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
@@ -219,7 +220,7 @@ class FaceDetector:
     def __init__(
         self,
         detect_width: int = 320,
-        min_face: float = 0.12,
+        min_face: float = MIN_FACE,
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
     ) -> None:

@@ -7,6 +7,7 @@ trained, and recorded in its card, on one core. So it is set here, once, and not
 
 from __future__ import annotations
 
+import cv2
 import torch
 
 _configured: int | None = None
@@ -21,3 +22,11 @@ def configure_torch(threads: int | None = None) -> int:
         _configured = max(1, threads or torch.get_num_threads())
         torch.set_num_threads(_configured)
     return _configured
+
+
+def configure_for_labelling() -> int:
+    """The thread settings of a process that only labels photos (``label``): one torch and one
+    OpenCV thread, because the labelling loop's own pool keeps every core busy, and their extra
+    threads only fight it for the cores (33 against 27 images/s on 2 cores)."""
+    cv2.setNumThreads(1)
+    return configure_torch(1)

@@ -67,11 +67,7 @@ class Predictor:
         """uint8 crops [N, S, S] -> probabilities [N, 7] (float32)."""
         if len(crops) == 0:
             return np.zeros((0, len(NAMES)), np.float32)
-        x = to_tensor(crops)
-        probs = self.model.probabilities(x)
-        if self.flip:
-            probs = (probs + self.model.probabilities(x.flip(3))) / 2
-        return probs.numpy()
+        return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
 
     def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
         """Classify given boxes of one grey image in a single batch."""
@@ -83,13 +79,18 @@ class Predictor:
             for b, row in zip(boxes, self.predict(crops))
         ]
 
+    def find_boxes(
+        self, gray: np.ndarray, whole_image: bool = False, detector: FaceDetector | None = None
+    ) -> list[Box]:
+        """The faces to classify in a grey image, largest first: those the detector (this
+        predictor's, or a thread's own) finds, else the image itself where ``whole_image`` (for
+        folders of pre-cropped faces), else none."""
+        boxes = (detector or self.detector).detect(gray)
+        return boxes or ([whole_image_box(gray)] if whole_image else [])
+
     def predict_gray(self, gray: np.ndarray, whole_image: bool = False) -> list[FaceResult]:
-        """Every face in a grey image, largest first; ``whole_image`` classifies the image
-        itself where no face is found (for folders of pre-cropped faces)."""
-        boxes = self.detector.detect(gray)
-        if not boxes and whole_image:
-            boxes = [whole_image_box(gray)]
-        return self.predict_boxes(gray, boxes)
+        """Every face in a grey image, largest first (see :meth:`find_boxes`)."""
+        return self.predict_boxes(gray, self.find_boxes(gray, whole_image))
 
     def predict_image(self, path: Path | str, whole_image: bool = False) -> list[FaceResult]:
         return self.predict_gray(to_gray(read_image(path)), whole_image)

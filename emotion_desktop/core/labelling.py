@@ -26,13 +26,11 @@ from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.faces import (
     MAX_PIXELS,
     Box,
-    CropSettings,
     FaceDetector,
     check_regular_file,
     crop_face,
     image_size,
     read_gray,
-    whole_image_box,
 )
 from emotion_desktop.core.inference import FaceResult, Predictor
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
@@ -149,7 +147,7 @@ class _Found:
 
 
 def _find_faces(
-    path: Path, detector: FaceDetector, crop: CropSettings, whole_image: bool
+    path: Path, predictor: Predictor, detector: FaceDetector, whole_image: bool
 ) -> _Found | list[Event]:
     """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
     worker threads, since OpenCV releases the GIL while it works."""
@@ -161,12 +159,10 @@ def _find_faces(
         gray, factor = read_gray(path, reduce_to=detector.detect_width)
     except ImageError as exc:
         return [Problem(path, str(exc))]
-    boxes = detector.detect(gray)
-    if not boxes and whole_image:
-        boxes = [whole_image_box(gray)]
+    boxes = predictor.find_boxes(gray, whole_image, detector)
     if not boxes:
         return [Problem(path, "no face found")]
-    crops = [crop_face(gray, b, crop) for b in boxes]
+    crops = [crop_face(gray, b, predictor.crop) for b in boxes]
     return _Found(path, [b.scaled(factor) for b in boxes], crops)
 
 
@@ -219,7 +215,7 @@ def label_paths(
         detector = getattr(local, "detector", None)
         if detector is None:
             detector = local.detector = predictor.detector.clone()
-        return _find_faces(path, detector, predictor.crop, whole_image)
+        return _find_faces(path, predictor, detector, whole_image)
 
     ahead: deque[Future[_Found | list[Event]]] = deque()
     pending: list[_Found | list[Event]] = []

@@ -134,8 +134,19 @@ class Classifier(nn.Module):
     config: ModelConfig
 
     @torch.inference_mode()
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self(x), dim=1)
+    def probabilities(self, x: torch.Tensor, mirrored: bool = False) -> torch.Tensor:
+        """Softmax over the emotions; ``mirrored`` averages each face with its mirror image
+        (the test-time augmentation every figure of a model card is measured with)."""
+        return mirrored_softmax(self, x, mirrored)
+
+
+def mirrored_softmax(model: nn.Module, x: torch.Tensor, mirrored: bool) -> torch.Tensor:
+    """Softmax of ``model``'s logits, averaged with the mirrored faces' where ``mirrored``; any
+    module giving logits (a DDP-wrapped classifier in training too)."""
+    probabilities = F.softmax(model(x), dim=1)
+    if mirrored:
+        probabilities = (probabilities + F.softmax(model(x.flip(3)), dim=1)) / 2
+    return probabilities
 
 
 class EmotionCNN(Classifier):

@@ -32,6 +32,7 @@ from emotion_desktop.core.model import (
     EmotionCNN,
     Encoder,
     ModelConfig,
+    mirrored_softmax,
     standardise,
 )
 
@@ -241,11 +242,7 @@ def evaluate(
     model.eval()
     logits = []
     for index in batches(len(x), batch_size):
-        inputs = x[index]
-        out = F.softmax(model(inputs), 1)
-        if flip:
-            out = (out + F.softmax(model(inputs.flip(3)), 1)) / 2
-        logits.append(out)
+        logits.append(mirrored_softmax(model, x[index], flip))
     probs = torch.cat(logits) if logits else torch.zeros(0, 7)
     loss = float(F.nll_loss(probs.clamp_min(1e-8).log(), y)) if len(y) else 0.0
     accuracy = float((probs.argmax(1) == y).float().mean()) if len(y) else 0.0

@@ -141,3 +141,15 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("the file was read"))
     with pytest.raises(CheckpointError, match="more than any model this app makes"):
         load_model(big)
+
+
+def test_inference_loads_reuse_the_model_until_the_file_changes(tmp_path: Path) -> None:
+    from emotion_desktop.core.checkpoints import load_model_for_inference
+
+    path = tmp_path / "m.pt"
+    _save(path)
+    first = load_model_for_inference(path)
+    assert load_model_for_inference(path) is first  # Start after Start: no new weights
+    time.sleep(0.01)
+    _save(path)  # retrained in place
+    assert load_model_for_inference(path) is not first

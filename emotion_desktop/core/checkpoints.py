@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,33 @@ def load_model(path: Path) -> LoadedModel:
         ) from exc
     model.eval()
     return LoadedModel(model, crop, read_card(path), path)
+
+
+_recent: dict[tuple[Path, int, int], LoadedModel] = {}
+_recent_lock = threading.Lock()
+
+
+def load_model_for_inference(path: Path) -> LoadedModel:
+    """:func:`load_model`, kept for the next caller while the file is unchanged.
+
+    Each Live start and each Batch run loads the active model on its worker; building 20-40 MB
+    of weights every time left the heap fragmented (the process grew by megabytes per Start).
+    The cached model is only ever run in eval mode without gradients, which is safe from several
+    threads; one entry is kept, the model in use.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_model(path)  # says what is wrong with it
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    with _recent_lock:
+        loaded = _recent.get(key)
+        if loaded is None:
+            loaded = load_model(path)
+            _recent.clear()
+            _recent[key] = loaded
+        return loaded
 
 
 def half_round_trip(model: Classifier) -> Classifier:

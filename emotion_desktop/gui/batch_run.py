@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_desktop.core.checkpoints import load_model
+from emotion_desktop.core.checkpoints import load_model_for_inference
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import FaceDetector
 from emotion_desktop.core.inference import Predictor
@@ -125,7 +125,7 @@ def labelling_task(request: BatchRequest, model: Path, gate: PauseGate) -> TaskF
 
     def run(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
         try:
-            loaded = load_model(model)
+            loaded = load_model_for_inference(model)
         except CheckpointError as exc:
             raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
         predictor = Predictor(loaded, FaceDetector())

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel, load_model
+from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.live import (
@@ -571,7 +571,7 @@ def _load(path: Path) -> LoadedModel:
     """The active model (loaded on the worker), with a message that says what to do when there
     is none."""
     try:
-        return load_model(path)
+        return load_model_for_inference(path)
     except CheckpointError as exc:
         raise CheckpointError(
             f"No model to run: {exc}. Train one in the Training tab, then press Retry."

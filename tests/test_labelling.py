@@ -159,3 +159,22 @@ def test_a_pipe_or_a_self_link_is_reported_and_the_rest_labelled(
     # named directly, the pipe is refused without being opened (opening it would block)
     (problem,) = [e for b in label_paths([folder / "pipe.jpg"], predictor, True) for e in b]
     assert isinstance(problem, Problem) and "not a regular file" in problem.reason
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tiny_model, shared_data, tmp_path, monkeypatch):
+    root = _folder(tmp_path, shared_data)
+    locked = root / "locked"
+    locked.mkdir()
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refuse(path, *args):  # what a folder without read permission does (root reads all)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return (real_scandir if args == ("scan",) else real_listdir)(path)
+
+    monkeypatch.setattr(os, "scandir", lambda path: refuse(path, "scan"))
+    monkeypatch.setattr(os, "listdir", refuse)
+    events = [e for b in label_paths([root], Predictor.from_checkpoint(tiny_model)) for e in b]
+    problems = {e.file.name: e.reason for e in events if isinstance(e, Problem)}
+    assert problems["locked"] == "cannot list this folder: Permission denied"
+    assert len([e for e in events if isinstance(e, LabelRow)]) == 3  # the rest still labelled

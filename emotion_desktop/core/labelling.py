@@ -104,10 +104,15 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
+    """The files below ``folder``, sorted; a folder that cannot be listed is yielded itself,
+    so the run reports it (see ``_find_faces``) instead of passing over it in silence."""
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:  # removed since its parent was listed: nothing to label
+        return
     except OSError:
+        yield folder
         return
     for entry in entries:
         try:
@@ -151,6 +156,12 @@ def _find_faces(
 ) -> _Found | list[Event]:
     """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
     worker threads, since OpenCV releases the GIL while it works."""
+    if path.is_dir():  # the walk gives a folder only when it could not list it
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            return [Problem(path, f"cannot list this folder: {exc.strerror or exc}")]
+        return [Problem(path, "this folder could not be listed while the run walked it")]
     if not is_image_file(path):
         return [Skipped(path)]
     if (problem := _refused(path)) is not None:

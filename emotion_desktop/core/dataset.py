@@ -13,7 +13,7 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, TrainingCancelled
 from emotion_desktop.core.faces import (
@@ -36,8 +37,6 @@ from emotion_desktop.core.faces import (
 from emotion_desktop.core.kdef import Record
 
 CACHE_VERSION = 3  # bump whenever face location or cropping changes
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
 
 
 @dataclass
@@ -167,7 +166,7 @@ def build_faces(
     folder: Path,
     settings: CropSettings,
     cache_dir: Path | None,
-    progress: ProgressFn | None = None,
+    step: StepFn | None = None,
     cancel: CancelFn | None = None,
 ) -> FaceSet:
     """Crops for ``records``, from the cache where they are there, computed (and cached) otherwise.
@@ -200,8 +199,8 @@ def build_faces(
             computed += 1
         fresh[sig] = cached[sig]
         results.append((record, *cached[sig]))
-        if progress and (i % 25 == 0 or i == len(records) - 1):
-            progress((i + 1) / len(records), f"preparing faces {i + 1}/{len(records)}")
+        if step and (i % 25 == 0 or i == len(records) - 1):
+            step((i + 1) / len(records), f"preparing faces {i + 1}/{len(records)}")
     if path and computed:
         _save_cache(path, fresh, settings.size)
     keep = [(r, img, how) for r, img, how in results if img is not None]

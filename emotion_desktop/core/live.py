@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.checkpoints import LoadedModel
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.faces import FaceDetector, to_gray
@@ -28,7 +29,6 @@ from emotion_desktop.core.tracking import FaceTracker, TrackedFace
 from emotion_desktop.core.video import FrameSource
 
 ReportFn = Callable[[object], None]
-CancelFn = Callable[[], bool]
 T = TypeVar("T")
 
 

@@ -12,7 +12,6 @@ import json
 import platform
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 
 from emotion_desktop import __version__
 from emotion_desktop.core import distributed
+from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.checkpoints import (
     LoadedModel,
     atomic_write_text,
@@ -37,7 +37,7 @@ from emotion_desktop.core.kdef import Split, filter_angles, make_split, stratifi
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
 from emotion_desktop.core.sources import Scan, scan_source, source_names
-from emotion_desktop.core.training import CancelFn, History, ProgressFn, TrainConfig, evaluate, fit
+from emotion_desktop.core.training import History, ProgressFn, TrainConfig, evaluate, fit
 
 KDEF_TERMS = (
     "Trained on the Karolinska Directed Emotional Faces (KDEF; Lundqvist, Flykt & Ohman, 1998, "
@@ -50,7 +50,6 @@ FERPLUS_TERMS = (
     "application."
 )
 TERMS = {"kdef": KDEF_TERMS, "ferplus": FERPLUS_TERMS}
-StepFn = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emotion_desktop.core import distributed
+from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.checkpoints import safe_torch_load
 from emotion_desktop.core.dataset import augment, batches, to_tensor
 from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
@@ -120,7 +121,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-CancelFn = Callable[[], bool]
 
 
 @dataclass

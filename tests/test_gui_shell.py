@@ -1,6 +1,7 @@
 import os
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -241,3 +242,25 @@ def test_the_model_list_renames_exports_and_deletes_own_models_only(
     names = [manager.table.item(r, 1).text() for r in range(manager.table.rowCount())]
     assert "renamed" not in names
     assert "default (shipped)" in names
+
+
+def test_retire_returns_at_once_and_drops_the_old_runs_events(qtbot) -> None:
+    task = Task()
+    release = threading.Event()
+    seen = []
+    task.progress_changed.connect(seen.append)
+
+    def slow(report, cancelled):  # ignores cancel until released, like a frame in flight
+        release.wait(5)
+        report("old")
+
+    task.start(slow)
+    started = time.monotonic()
+    task.retire()
+    assert time.monotonic() - started < 0.1 and not task.is_running()
+    task.start(lambda report, cancelled: report("new"))
+    qtbot.waitUntil(lambda: seen == ["new"], timeout=5000)
+    release.set()
+    assert task.stop()  # joins the retired run too
+    qtbot.wait(50)  # let any queued event of the old run arrive: it must be dropped
+    assert seen == ["new"] and running_threads() == 0

@@ -309,7 +309,7 @@ class BatchTab(QWidget):
         self._run_images, self._run_seconds, self._total = 0, 0.0, None
         self._was_cancelled = False
         self._save()
-        self._count.stop()  # the previous run's count, if it is still walking
+        self._count.retire()  # the previous run's count, if it is still walking
         self._run.start(labelling_task(request, self.models.path(), self._gate))
         self._count.start(counting_task(paths))
         self._update_controls()

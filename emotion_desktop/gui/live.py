@@ -305,7 +305,10 @@ class LiveTab(QWidget):
                 retry=True,
             )
             return
-        self._join_workers()  # the previous run, already cancelled by Stop or its end
+        if self._buffer is not None:
+            self._buffer.close()
+        self._capture.retire()  # the previous run ends on its own; the GUI does not wait
+        self._process.retire()
         self._hide_message()
         self._latest = self._shown = None
         self._step_ms.clear()

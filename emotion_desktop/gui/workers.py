@@ -120,6 +120,7 @@ class Task(QObject):
         self._thread: QThread | None = None
         self._runner: _Runner | None = None
         self._cancel = threading.Event()
+        self._retiring: dict[QThread, _Runner] = {}  # cancelled runs still ending on their own
 
     def is_running(self) -> bool:
         return self._thread is not None
@@ -171,18 +172,43 @@ class Task(QObject):
         """Ask the function to stop at its next check; ``cancelled`` follows."""
         self._cancel.set()
 
-    def stop(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel and join the thread; True when it ended within the timeout."""
-        if self._thread is None:
-            return True
+    def retire(self) -> None:
+        """Cancel the run and let its thread end on its own: returns at once, and the task can
+        start again straight away. ``stopped`` is emitted now; the run's late events are
+        dropped (only the current run's pass), and :meth:`stop` joins it if it is still alive."""
+        if self._thread is None or self._runner is None:
+            return
         self._cancel.set()
         self._thread.quit()
-        ended = self._thread.wait(timeout_ms)
-        if ended:
+        self._retiring[self._thread] = self._runner
+        self._thread = self._runner = None
+        self.stopped.emit()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel and join the thread (and any retired one still ending); True when all ended
+        within the timeout. For window close, where nothing may outlive the window."""
+        ended = True
+        for thread in list(self._retiring):
+            if thread.wait(timeout_ms):
+                self._on_thread_finished(thread)
+            else:
+                ended = False
+        if self._thread is None:
+            return ended
+        self._cancel.set()
+        self._thread.quit()
+        if self._thread.wait(timeout_ms):
             self._on_thread_finished(self._thread)
-        return ended
+            return ended
+        return False
 
     def _on_thread_finished(self, thread: QThread) -> None:
+        runner = self._retiring.pop(thread, None)
+        if runner is not None:  # a retired run has ended: only its objects to free
+            _RUNNING.discard(thread)
+            thread.deleteLater()
+            runner.deleteLater()
+            return
         if self._thread is not thread:
             return
         _RUNNING.discard(self._thread)

@@ -1,5 +1,6 @@
-"""Every tab readable in a 1280x720 window: no control narrower than its text, no table header
-cut, no two plot labels on top of each other, and a minimum size that fits a laptop screen.
+"""Every tab readable in 1280x720, 1366x768 and 1920x1080 windows: no control narrower than its
+text, no table header cut, no two plot labels on top of each other, and a minimum size that fits
+a laptop screen.
 
 What a screenshot shows a person, read from the widgets: a text is cut when its widget is
 smaller than the size Qt computes for that text.
@@ -28,14 +29,15 @@ from emotion_desktop.gui.main_window import MainWindow
 pytestmark = pytest.mark.gui
 
 WINDOW = (1280, 720)  # the smallest window the app is laid out for
+SIZES = [WINDOW, (1366, 768), (1920, 1080)]
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
+@pytest.fixture(params=SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def window(qtbot, tmp_path, request):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     qtbot.addWidget(window)
-    window.resize(*WINDOW)
+    window.resize(*request.param)
     window.show()
     qtbot.waitExposed(window)
     return window
@@ -124,10 +126,10 @@ def _pages(window: MainWindow):
 def test_the_window_fits_a_1280x720_screen(window) -> None:
     hint = window.minimumSizeHint()
     assert hint.width() <= WINDOW[0] and hint.height() <= WINDOW[1] - 40, hint  # title bar
-    assert window.size().toTuple() == WINDOW
+    assert window.size().width() >= WINDOW[0] and window.size().height() >= WINDOW[1]
 
 
-def test_no_text_is_cut_at_1280x720(qtbot, window) -> None:
+def test_no_text_is_cut(qtbot, window) -> None:
     card = read_card(paths.default_model_path())
     window.training.result_view.show_run(paths.default_model_path(), card, "default", card)
     problems = {}
@@ -139,7 +141,7 @@ def test_no_text_is_cut_at_1280x720(qtbot, window) -> None:
     assert not problems
 
 
-def test_no_plot_labels_overlap_at_1280x720(qtbot, window) -> None:
+def test_no_plot_labels_overlap(qtbot, window) -> None:
     problems = {}
     for page in _pages(window):
         qtbot.wait(20)

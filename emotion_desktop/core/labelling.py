@@ -280,7 +280,7 @@ def spreadsheet_safe(value: object) -> object:
 
 
 class CsvRowWriter:
-    """Appends rows to a CSV file, header first, flushing after every image.
+    """Appends rows to a CSV file, header first, flushing after every write (a batch's rows).
 
     ``append`` continues an existing file (no second header), so a second run of the GUI adds
     to the rows the first one wrote.

@@ -105,8 +105,8 @@ class BatchTab(QWidget):
         self.whole_image_box.setToolTip("For folders of photos already cropped to one face")
         self.live_csv_box = QCheckBox("Write as I &go to")
         self.live_csv_box.setToolTip(
-            "Append each image's rows to this CSV as soon as it is done, so a crash loses at "
-            "most the image in flight (images are then classified one at a time)"
+            "Append the rows to this CSV as each batch of eight images is done, so a crash "
+            "loses at most the images in flight"
         )
         self.live_csv_edit = QLineEdit(placeholderText="results.csv")
         self.live_csv_button = QPushButton("Choose…")

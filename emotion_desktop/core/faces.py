@@ -6,7 +6,6 @@ stored in each checkpoint, so a model always sees faces prepared the way it was 
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import struct
@@ -102,39 +101,52 @@ def check_regular_file(path: Path) -> None:
 def read_image(path: Path | str) -> np.ndarray:
     """Decode an image file to a BGR array; ImageError for anything unreadable or too large."""
     path = Path(path)
+    data, _ = _read_file(path)
+    return _decode(data, cv2.IMREAD_COLOR, path, 1.0)
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """An image file's bytes and its (width, height) where the header says (PNG, JPEG, BMP).
+
+    ImageError for a file that is not regular, cannot be read or is empty, and for a header
+    claiming more than MAX_PIXELS: that is checked before the rest of the file is read, and
+    long before OpenCV would allocate the decoded pixels (gigabytes for a 30,000 x 30,000 scan).
+    """
     check_regular_file(path)
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, handles non-ASCII paths
+        with open(path, "rb") as f:  # unlike cv2.imread, handles non-ASCII paths
+            size = _header_size(f)
+            if size is not None and size[0] * size[1] > MAX_PIXELS:
+                raise ImageError(
+                    f"{path} is {size[0]}x{size[1]}, more than {MAX_PIXELS:,} pixels; "
+                    "downscale it first"
+                )
+            f.seek(0)
+            data = np.fromfile(f, dtype=np.uint8)
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if data.size == 0:
         raise ImageError(f"{path} is empty")
+    return data, size
+
+
+def _decode(data: np.ndarray, flag: int, path: Path, factor: float) -> np.ndarray:
+    """``cv2.imdecode`` with ImageError for what it refuses; ``factor`` is the reduction the
+    flag asks for, so the pixel limit applies to the image's full size."""
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        image = cv2.imdecode(data, flag)
     except cv2.error as exc:  # raised, rather than None returned, past OpenCV's pixel limit
         raise ImageError(f"{path} is too large or corrupt to decode") from exc
     if image is None:
         raise ImageError(f"{path} is not an image OpenCV can decode (corrupt or unsupported)")
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+    if image.shape[0] * image.shape[1] * factor**2 > MAX_PIXELS:
         raise ImageError(f"{path} has more than {MAX_PIXELS:,} pixels; downscale it first")
     return image
 
 
-def image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from a PNG, JPEG or BMP header, None for other formats or odd headers.
-
-    Lets a huge image be refused before it is decoded: ``read_image`` can only check the pixel
-    count after OpenCV has already allocated it, which for a 30,000 x 30,000 scan is gigabytes.
-    """
-    try:
-        with open(path, "rb") as f:
-            return header_size(f)
-    except OSError:
-        return None
-
-
-def header_size(f: IO[bytes]) -> tuple[int, int] | None:
-    """(width, height) from the header of an image file open at its start (see image_size)."""
+def _header_size(f: IO[bytes]) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG or BMP file open at its start; None for
+    other formats or odd headers (OpenCV's own pixel limit covers those)."""
     try:
         head = f.read(26)
         if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
@@ -172,29 +184,14 @@ def read_gray(path: Path | str, reduce_to: int = 0) -> tuple[np.ndarray, float]:
     in the result times the factor are boxes in the original. ImageError as ``read_image``.
     """
     path = Path(path)
-    check_regular_file(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if data.size == 0:
-        raise ImageError(f"{path} is empty")
+    data, size = _read_file(path)
     flag, factor = cv2.IMREAD_GRAYSCALE, 1.0
-    size = header_size(io.BytesIO(data[:65536].tobytes())) if reduce_to else None
-    if size is not None and data[:2].tobytes() == b"\xff\xd8":
+    if reduce_to and size is not None and data[:2].tobytes() == b"\xff\xd8":
         for reduction, reduced in REDUCED_DECODES:
             if size[0] >= reduce_to * reduction:
                 flag, factor = reduced, float(reduction)
                 break
-    try:
-        gray = cv2.imdecode(data, flag)
-    except cv2.error as exc:
-        raise ImageError(f"{path} is too large or corrupt to decode") from exc
-    if gray is None:
-        raise ImageError(f"{path} is not an image OpenCV can decode (corrupt or unsupported)")
-    if gray.shape[0] * gray.shape[1] * factor**2 > MAX_PIXELS:
-        raise ImageError(f"{path} has more than {MAX_PIXELS:,} pixels; downscale it first")
-    return gray, factor
+    return _decode(data, flag, path, factor), factor
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -24,12 +24,9 @@ import numpy as np
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.faces import (
-    MAX_PIXELS,
     Box,
     FaceDetector,
-    check_regular_file,
     crop_face,
-    image_size,
     read_gray,
 )
 from emotion_desktop.core.inference import FaceResult, Predictor
@@ -128,20 +125,6 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _refused(path: Path) -> Problem | None:
-    """Why ``path`` is not decoded at all: not a regular file, or too many pixels."""
-    try:
-        check_regular_file(path)
-    except ImageError as exc:
-        return Problem(path, str(exc))
-    size = image_size(path)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        return Problem(
-            path, f"{size[0]}x{size[1]} is more than {MAX_PIXELS:,} pixels; downscale it first"
-        )
-    return None
-
-
 @dataclass(frozen=True)
 class _Found:
     """An image decoded and searched, its face crops waiting for the classifier."""
@@ -164,8 +147,6 @@ def _find_faces(
         return [Problem(path, "this folder could not be listed while the run walked it")]
     if not is_image_file(path):
         return [Skipped(path)]
-    if (problem := _refused(path)) is not None:
-        return [problem]
     try:
         gray, factor = read_gray(path, reduce_to=detector.detect_width)
     except ImageError as exc:

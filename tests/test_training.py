@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_desktop.core.checkpoints import load_model
+from emotion_desktop.core.checkpoints import load_model, split_path
 from emotion_desktop.core.errors import TrainingCancelled
-from emotion_desktop.core.pipeline import DataOptions, split_path, train_from_folder
+from emotion_desktop.core.pipeline import DataOptions, train_from_folder
 from emotion_desktop.core.training import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
 
 

@@ -36,6 +36,11 @@ def card_path(checkpoint: Path) -> Path:
     return Path(checkpoint).with_suffix(".json")
 
 
+def split_path(checkpoint: Path) -> Path:
+    """The faces a model was trained, validated and tested on (``pipeline.save_splits``)."""
+    return Path(checkpoint).with_suffix(".split.json")
+
+
 @dataclass
 class LoadedModel:
     model: Classifier

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import card_path
+from emotion_desktop.core.checkpoints import card_path, split_path
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.files import atomic_write_text
 
@@ -23,7 +23,7 @@ NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")
 def companions(model: Path) -> list[Path]:
     """The model file and the files beside it that belong to it, those that exist."""
     model = Path(model)
-    files = (model, card_path(model), model.with_suffix(".split.json"))
+    files = (model, card_path(model), split_path(model))
     return [f for f in files if f.is_file()]
 
 
@@ -55,8 +55,7 @@ def rename_model(model: Path, name: str) -> Path:
     target = model.with_name(f"{name}.pt")
     if target == model:
         return model
-    clashes = [f for f in companions(target) if f.exists()]
-    if clashes:
+    if companions(target):
         raise ModelFileError(f"a model named {name} already exists")
     was_active = paths.active_model_path() == model
     try:

@@ -24,15 +24,16 @@ from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.checkpoints import (
     LoadedModel,
-    atomic_write_text,
     half_round_trip,
     load_model,
     save_model,
+    split_path,
 )
 from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.files import atomic_write_text
 from emotion_desktop.core.kdef import Split, filter_angles, make_split, stratified_partition
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
@@ -127,10 +128,6 @@ class PreparedData:
         if all(s.weight == 1.0 for s in self.sources):
             return None
         return np.concatenate([np.full(len(s.train), s.weight) for s in self.sources])
-
-
-def split_path(checkpoint: Path) -> Path:
-    return Path(checkpoint).with_suffix(".split.json")
 
 
 def save_splits(path: Path, splits: dict[str, Split]) -> None:

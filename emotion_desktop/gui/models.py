@@ -7,30 +7,24 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel, load_model, read_card
+from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference, read_card
 
 
 class ModelState(QObject):
-    """Loads the active checkpoint once and tells the tabs when the user picks another.
+    """Which checkpoint is active, and a signal that tells the tabs when the user picks another.
 
-    Workers build their own ``Predictor`` (with their own face detector) around
-    :meth:`loaded`, so a swap reaches the Live and Batch tabs without a restart.
+    Workers load the active path themselves (``load_model_for_inference``, which keeps the model
+    while its file is unchanged), so a swap reaches the Live and Batch tabs without a restart.
     """
 
     changed = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._loaded: LoadedModel | None = None
 
     def path(self) -> Path:
         return paths.active_model_path()
 
     def loaded(self) -> LoadedModel:
         """The active model; CheckpointError when it is missing or damaged."""
-        if self._loaded is None or self._loaded.path != self.path():
-            self._loaded = load_model(self.path())
-        return self._loaded
+        return load_model_for_inference(self.path())
 
     def card(self) -> dict:
         return read_card(self.path())
@@ -48,7 +42,6 @@ class ModelState(QObject):
     def set_active(self, path: Path | None) -> None:
         """Make ``path`` active (None: the shipped default) for every tab and the CLI."""
         paths.set_active_model(path)
-        self._loaded = None
         self.changed.emit()
 
 

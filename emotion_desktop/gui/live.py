@@ -329,9 +329,10 @@ class LiveTab(QWidget):
 
             def swap_predictor() -> Predictor | None:
                 nonlocal path
-                if model_path.read() == path:
+                latest = model_path.read()
+                if latest == path:
                     return None
-                path = model_path.read()
+                path = latest
                 return make_predictor(_load(path), options)
 
             return process_frames(

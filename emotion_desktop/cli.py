@@ -16,7 +16,13 @@ from dataclasses import fields
 from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
-from emotion_desktop.core.errors import DatasetError, EmotionDesktopError, OutputError
+from emotion_desktop.core.checkpoints import read_card
+from emotion_desktop.core.errors import (
+    CheckpointError,
+    DatasetError,
+    EmotionDesktopError,
+    OutputError,
+)
 from emotion_desktop.core.faces import MIN_FACE, FaceDetector
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
@@ -82,7 +88,7 @@ def number_in(
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         within = low <= value <= high if closed_high else low <= value < high
-        if not math.isfinite(value) or not within or value % multiple_of:
+        if not math.isfinite(value) or not within or (multiple_of > 1 and value % multiple_of):
             upper = (
                 "" if high == math.inf else f" and {'at most' if closed_high else 'below'} {high}"
             )
@@ -135,6 +141,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     distributed.init_from_env()
     try:
         defaults = TrainConfig()
+        if args.init:  # a fine-tuned model keeps its base's crops and network unless told
+            try:
+                defaults = TrainConfig.checked(read_card(args.init).get("training", {}))
+            except TypeError as exc:
+                raise CheckpointError(f"{args.init.name}'s card: {exc}") from exc
         overrides = {
             f.name: getattr(args, f.name)
             for f in fields(TrainConfig)
@@ -142,7 +153,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         if args.train_seed is not None:
             overrides["seed"] = args.train_seed
-        config = TrainConfig(**{**defaults.to_dict(), **overrides, "use_cae": not args.no_cae})
+        use_cae = not (args.no_cae or args.init)  # fine-tuning has no CAE stage of its own
+        config = TrainConfig(**{**defaults.to_dict(), **overrides, "use_cae": use_cae})
         main = distributed.is_main()
         bar = ProgressBar()
 
@@ -164,6 +176,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             paths.cache_dir(),
             on_progress,
             step=(lambda f, m: bar.update(f, m)) if main else None,
+            init=args.init,
         )
         if main:
             bar.done()
@@ -328,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="seed of the initialisation, augmentation and batch order (default: --seed); "
         "models with one --seed and different --train-seed values make an ensemble",
+    )
+    train.add_argument(
+        "--init",
+        type=Path,
+        help="fine-tune this one-network model (.pt) instead of training from a CAE: its split "
+        "is kept, so its test faces stay unseen, and its crop and network settings are used",
     )
     train.set_defaults(func=cmd_train)
 

@@ -323,6 +323,27 @@ def test_training_parameters_out_of_range_are_one_line_and_exit_2(
     assert not (tmp_path / "m.pt").exists()
 
 
+def test_fine_tuning_keeps_the_base_models_split_and_settings(
+    tiny_model, kdef_folder, tmp_path
+) -> None:
+    out = tmp_path / "tuned.pt"
+    args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--seed", "3"]
+    assert main([*args, "--epochs-cnn", "1", "--lr", "0.0005", "--out", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["fine_tuned_from"]["name"] == "tiny" and card["method"].endswith("fine-tuned")
+    assert card["training"]["input_size"] == 24 and card["training"]["lr"] == 0.0005
+    assert card["history"]["train_loss"] and card["training"]["seconds"]["cae"] == 0
+    # --seed 3 alone would draw another split: the base's test faces must stay unseen
+    base_split = tiny_model.with_suffix(".split.json").read_bytes()
+    assert out.with_suffix(".split.json").read_bytes() == base_split
+
+
+def test_fine_tuning_refuses_another_network(tiny_model, kdef_folder, tmp_path, capsys) -> None:
+    args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--input-size", "32"]
+    assert main([*args, "--epochs-cnn", "1", "--out", str(tmp_path / "m.pt")]) == 2
+    assert "other crops or another network" in capsys.readouterr().err
+
+
 def test_label_shards_split_a_folder_between_jobs(tiny_model, shared_data, tmp_path) -> None:
     folder = shared_data / "faces" / "happy"
     outs = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]

@@ -262,23 +262,36 @@ def train_from_folder(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     step: StepFn | None = None,
+    init: Path | None = None,
 ) -> TrainResult:
     """Train both stages on every source and write ``out`` (.pt), its card and its splits.
 
     ``scores`` in the result (and ``test`` in the card) are the first source's test figures; the
     card's ``tests`` hold every source's. A run interrupted by a cancel or a crash resumes from
     ``out``'s ``.partial.pt`` file.
+
+    ``init``, a saved one-network model, is fine-tuned instead of trained from a CAE: its
+    network and crop settings must match ``config``'s, and its saved splits are kept, so faces
+    it was tested on never train it.
     """
     out = Path(out)
     t0 = time.perf_counter()
     check_writable(out)  # before the hours of training, not after them
+    base = _fine_tune_base(init, config) if init is not None else None
     data = prepare_data(
-        options, config.crop_settings(), config.val_fraction, cache_dir, step, cancel
+        options,
+        config.crop_settings(),
+        config.val_fraction,
+        cache_dir,
+        step,
+        cancel,
+        splits=_saved_splits(init) if init is not None else None,
     )
     identity = {
         "splits": {name: split.to_dict() for name, split in data.splits().items()},
         "angles": options.angles,
         "weights": [s.weight for s in data.sources],
+        "init": base.card.get("created") if base else None,
     }
     resume = resume_path(out)
     train, val = data.train, data.val
@@ -300,11 +313,19 @@ def train_from_folder(
         identity,
         train_targets=train.targets,
         sample_weights=data.sample_weights(),
+        start=base.model if base else None,
     )
     tests = {s.name: score_faces(model, s.test, flip=True) for s in data.sources}
     plain = score_faces(model, data.first.test, flip=False)
     card = make_card(options, config, data, tests, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
+    if base is not None:
+        card["method"] = f"{base.card.get('method', '')}; fine-tuned"
+        card["fine_tuned_from"] = {
+            "name": base.path.stem,
+            "created": base.card.get("created"),
+            "training": base.card.get("training", {}),
+        }
     if distributed.is_main():
         try:
             save_splits(split_path(out), data.splits())
@@ -316,6 +337,22 @@ def train_from_folder(
             ) from exc
         resume.unlink(missing_ok=True)
     return TrainResult(out, card, tests[data.first.name], history)
+
+
+def _fine_tune_base(init: Path, config: TrainConfig) -> LoadedModel:
+    """The model ``init`` names, refused unless it is one network shaped as ``config`` asks."""
+    base = load_model(init)
+    if not isinstance(base.model, EmotionCNN):
+        raise CheckpointError(f"{init.name} is an ensemble: fine-tune one of its members")
+    if (base.model.config.input_size, base.model.config.third_pool, base.crop) != (
+        config.input_size,
+        config.third_pool,
+        config.crop_settings(),
+    ):
+        raise CheckpointError(
+            f"{init.name} was trained on other crops or another network than these settings ask"
+        )
+    return base
 
 
 def resume_path(out: Path) -> Path:

@@ -368,14 +368,15 @@ def train_classifier(
     x_val: torch.Tensor,
     y_val: torch.Tensor,
     config: TrainConfig,
-    init: Encoder | None = None,
+    init: Encoder | EmotionCNN | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     resume: ResumeFile | None = None,
     history: History | None = None,
     weights: torch.Tensor | None = None,
 ) -> EmotionCNN:
-    """Stage 2: the classifier, its conv layers from ``init`` (a CAE encoder) or from scratch.
+    """Stage 2: the classifier, its conv layers from ``init`` (a CAE encoder) or from scratch;
+    ``init`` a whole trained classifier fine-tunes it (every layer starts from its weights).
 
     AdamW with a one-cycle schedule and label smoothing. The weights of the epoch with the lowest
     validation loss are the ones returned; ``config.patience`` stops early after that many epochs
@@ -384,12 +385,14 @@ def train_classifier(
     resume = resume or ResumeFile(None, {})
     history = history if history is not None else History()
     torch.manual_seed(config.seed + 1)
-    if init is not None:
+    if isinstance(init, Encoder):
         encoder = Encoder(init.config)
         encoder.load_state_dict(init.state_dict())
         cnn = EmotionCNN(config.model_config(), encoder)
     else:
         cnn = EmotionCNN(config.model_config())
+        if init is not None:
+            cnn.load_state_dict(init.state_dict())
     cnn.to(distributed.device())
     model = distributed.wrap(cnn)
     optimizer = torch.optim.AdamW(cnn.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -474,8 +477,10 @@ def fit(
     identity: dict | None = None,
     train_targets: np.ndarray | None = None,
     sample_weights: np.ndarray | None = None,
+    start: EmotionCNN | None = None,
 ) -> tuple[EmotionCNN, History]:
     """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``.
+    ``start``, a trained classifier, is fine-tuned instead: the CAE stage is skipped.
 
     ``train_targets`` (float [N, 7]) replace the hard labels as the classifier's targets;
     ``sample_weights`` mix sources of different sizes in both stages; the CAE stage learns from
@@ -497,15 +502,13 @@ def fit(
         y = torch.from_numpy(train_labels).long().to(device)
     y_val = torch.from_numpy(val_labels).long().to(device)
     weights = torch.from_numpy(sample_weights).double() if sample_weights is not None else None
-    encoder = None
-    if config.use_cae:
+    init: Encoder | EmotionCNN | None = start
+    if start is None and config.use_cae:
         if resume.state.get("stage") == STAGE_CNN:
-            encoder = None  # the classifier's own saved weights already include its encoder
+            init = None  # the classifier's own saved weights already include its encoder
         else:
-            encoder = train_cae(
-                x, x_val, config, progress, cancel, resume, history, weights
-            ).encoder
+            init = train_cae(x, x_val, config, progress, cancel, resume, history, weights).encoder
     cnn = train_classifier(
-        x, y, x_val, y_val, config, encoder, progress, cancel, resume, history, weights
+        x, y, x_val, y_val, config, init, progress, cancel, resume, history, weights
     )
     return cnn, history

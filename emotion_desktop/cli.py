@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
+from emotion_desktop.core.balance import balance_model
 from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.errors import (
     CheckpointError,
@@ -232,6 +233,32 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_balance(args: argparse.Namespace) -> int:
+    check_output(args.out, [args.model, *args.data], "overwrite")
+    bar = ProgressBar()
+    result = balance_model(args.model, args.data, args.out, paths.cache_dir(), bar.update)
+    bar.done()
+    balance = result.card["class_balance"]
+    names = balance["choices"][0]["validation"]
+    print("tau  all    " + "  ".join(f"{n} validation acc / macro" for n in names))
+    for row in balance["choices"]:
+        figures = "  ".join(
+            f"{f['accuracy']:.1%} / {f['macro_accuracy']:.1%}".ljust(len(n) + 23)
+            for n, f in row["validation"].items()
+        )
+        mark = "  <- chosen" if row["tau"] == balance["tau"] else ""
+        print(f"{row['tau']:.1f}  {row['accuracy']:.1%}  {figures}{mark}")
+    for name, figures in result.card["tests"].items():
+        before = balance["tests_before"].get(name, {})
+        print(
+            f"{name} test: accuracy {figures['accuracy']:.2%} (was "
+            f"{before.get('accuracy', float('nan')):.2%}), macro {figures['macro_accuracy']:.2%} "
+            f"(was {before.get('macro_accuracy', float('nan')):.2%})"
+        )
+    print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
+    return 0
+
+
 def check_output(out: Path, inputs: list[Path], existing: str) -> None:
     """Refuse an output that would destroy data: one of the inputs, a special file (a device,
     a pipe), or an existing file unless ``existing`` is "append" or "overwrite"."""
@@ -363,6 +390,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ensemble.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
     ensemble.set_defaults(func=cmd_ensemble)
+
+    balance = sub.add_parser(
+        "balance",
+        help="shift a model against its training set's class frequencies (logit adjustment), "
+        "the strength chosen on its validation faces",
+    )
+    balance.add_argument("model", type=Path, help="model file (.pt) with its split file")
+    balance.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        action="append",
+        help="a source it learnt from, in training order; repeat for several",
+    )
+    balance.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    balance.set_defaults(func=cmd_balance)
 
     evaluate = sub.add_parser("evaluate", help="test accuracy of a model on each source's test")
     _add_data_arguments(evaluate, None)

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
@@ -65,6 +66,7 @@ def save_model(
         "members": len(model.members) if isinstance(model, EnsembleCNN) else 1,
         "crop": crop.to_dict(),
         "state_dict": {k: v.detach().cpu().to(dtype) for k, v in model.state_dict().items()},
+        "class_bias": model.class_bias.tolist(),
     }
     atomic_write_bytes(path, lambda f: torch.save(payload, f))
     card = {**card, "model_config": model.config.to_dict(), "crop": crop.to_dict()}
@@ -115,12 +117,24 @@ def load_model(path: Path) -> LoadedModel:
             )
         model = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
         model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        model.class_bias.copy_(_class_bias(payload.get("class_bias")))
     except (TypeError, KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
             f"{path} is of another architecture: {str(exc).splitlines()[0]}"
         ) from exc
     model.eval()
     return LoadedModel(model, crop, read_card(path), path)
+
+
+def _class_bias(value: object) -> torch.Tensor:
+    """A saved ``class_bias``: zeros where absent (files older than it), ValueError unless
+    seven finite numbers."""
+    if value is None:
+        return torch.zeros(NUM_CLASSES)
+    bias = torch.tensor(value, dtype=torch.float32)
+    if bias.shape != (NUM_CLASSES,) or not bool(torch.isfinite(bias).all()):
+        raise ValueError(f"class_bias must be {NUM_CLASSES} finite numbers")
+    return bias
 
 
 _recent: dict[tuple[Path, int, int], LoadedModel] = {}

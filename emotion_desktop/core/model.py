@@ -129,9 +129,18 @@ class ConvAutoEncoder(nn.Module):
 
 
 class Classifier(nn.Module):
-    """A network whose ``forward`` gives logits over the seven emotions."""
+    """A network whose ``forward`` gives logits over the seven emotions.
+
+    ``class_bias`` is added to those logits: zero as trained, set by ``core.balance`` to shift a
+    trained model away from its training set's class frequencies. It is not a parameter (no
+    training step changes it) and not in the state dict; checkpoints store it beside the weights.
+    """
 
     config: ModelConfig
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("class_bias", torch.zeros(NUM_CLASSES), persistent=False)
 
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor, mirrored: bool = False) -> torch.Tensor:
@@ -195,7 +204,7 @@ class EmotionCNN(Classifier):
         return cls(config, encoder)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(standardise(x)))
+        return self.classifier(self.encoder(standardise(x))) + self.class_bias
 
 
 class EnsembleCNN(Classifier):
@@ -221,7 +230,7 @@ class EnsembleCNN(Classifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         probabilities = torch.stack([F.softmax(m(x), dim=1) for m in self.members]).mean(0)
-        return probabilities.clamp_min(1e-12).log()
+        return probabilities.clamp_min(1e-12).log() + self.class_bias
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -285,7 +285,7 @@ def train_from_folder(
         cache_dir,
         step,
         cancel,
-        splits=_saved_splits(init) if init is not None else None,
+        splits=saved_splits(init) if init is not None else None,
     )
     identity = {
         "splits": {name: split.to_dict() for name, split in data.splits().items()},
@@ -379,7 +379,7 @@ def _source_card(source: SourceData) -> dict:
     }
 
 
-def _test_sections(tests: dict[str, Scores], first: str, plain: Scores) -> dict:
+def card_test_sections(tests: dict[str, Scores], first: str, plain: Scores) -> dict:
     """The card's test figures: ``test`` (the first source), ``test_without_flip`` (the same
     faces without the mirrored average) and ``tests`` (every source)."""
     flipped = {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()}
@@ -437,7 +437,7 @@ def make_card(
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
         },
         "history": {k: v for k, v in vars(history).items() if k != "seconds"},
-        **_test_sections(tests, first.name, plain),
+        **card_test_sections(tests, first.name, plain),
         "terms_of_use": " ".join(TERMS[k] for k in sorted(kinds) if k in TERMS),
     }
 
@@ -475,19 +475,19 @@ def combine_models(
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
     loaded = [load_model(p) for p in members]
-    splits = [_saved_splits(p) for p in members]
-    first, split, angles = loaded[0], splits[0], _angles_of(loaded[0])
+    splits = [saved_splits(p) for p in members]
+    first, split, angles = loaded[0], splits[0], _angles_of(loaded[0].card)
     for path, other, other_split in zip(members, loaded, splits):
         if not isinstance(other.model, EmotionCNN) or other_split != split:
             raise CheckpointError(f"{path.name} is not a single model trained on the same split")
-        if (other.model.config, other.crop, _angles_of(other)) != (
+        if (other.model.config, other.crop, _angles_of(other.card)) != (
             first.model.config,
             first.crop,
             angles,
         ):
             raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
     config = TrainConfig.from_dict(first.card.get("training", {}))
-    options = DataOptions(folders[0], angles=angles, more=tuple(folders[1:]))
+    options = saved_data_options(first.card, folders)
     data = prepare_data(options, first.crop, config.val_fraction, cache_dir, step, splits=split)
     if set(data.names) != set(split):
         raise CheckpointError(
@@ -525,7 +525,7 @@ def combine_models(
             "seed": [f["seed"] for f in member_figures],
             "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
         },
-        **_test_sections(tests, data.first.name, plain),
+        **card_test_sections(tests, data.first.name, plain),
     )
     try:
         save_splits(split_path(out), split)
@@ -535,9 +535,17 @@ def combine_models(
     return TrainResult(out, card, tests[data.first.name], History())
 
 
-def _angles_of(loaded: LoadedModel) -> str:
+def _angles_of(card: dict) -> str:
     """Which angles a saved model was trained on, from its card ("all" for older cards)."""
-    return loaded.card.get("data", {}).get("angles", "all")
+    return card.get("data", {}).get("angles", "all")
+
+
+def saved_data_options(card: dict, folders: list[Path]) -> DataOptions:
+    """The data options a saved model was trained with, on ``folders``: its angles and the seed
+    that drew its validation faces (with its saved splits, the same faces again)."""
+    split = card.get("split", {})
+    seed = split.get("seed", 0) if isinstance(split.get("seed", 0), int) else 0
+    return DataOptions(folders[0], angles=_angles_of(card), seed=seed, more=tuple(folders[1:]))
 
 
 def trained_sources(card: dict) -> list[str]:
@@ -548,7 +556,7 @@ def trained_sources(card: dict) -> list[str]:
     return [s.get("name") for s in sources]
 
 
-def _saved_splits(model_path: Path) -> dict[str, Split]:
+def saved_splits(model_path: Path) -> dict[str, Split]:
     path = split_path(model_path)
     if not path.is_file():
         raise CheckpointError(f"{model_path.name} has no split file beside it ({path.name})")
@@ -583,7 +591,7 @@ def evaluate_on_folders(
     learnt = trained_sources(loaded.card)
     splits: dict[str, Split] = {}
     if options is None:
-        options = DataOptions(folders[0], angles=_angles_of(loaded), more=tuple(folders[1:]))
+        options = DataOptions(folders[0], angles=_angles_of(loaded.card), more=tuple(folders[1:]))
         names = source_names([scan_source(f) for f in folders])
         needed = [n for n in names if n in learnt]
         if needed:

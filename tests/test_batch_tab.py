@@ -152,29 +152,16 @@ def test_the_drop_zone_ignores_drags_without_local_files(tab) -> None:
     assert not enter.isAccepted() and not tab.is_running()
 
 
-def wait_until_rows_settle(qtbot, tab: BatchTab, quiet_s: float = 0.5) -> None:
-    """Wait until no row has arrived for ``quiet_s``: on a busy machine the images in flight
-    when the run paused take longer than any fixed sleep."""
-    last = [tab.results.rowCount(), time.monotonic()]
-
-    def settled() -> bool:
-        count = tab.results.rowCount()
-        if count != last[0]:
-            last[:] = [count, time.monotonic()]
-        return time.monotonic() - last[1] >= quiet_s
-
-    qtbot.waitUntil(settled, timeout=RUN_TIMEOUT_MS)
-
-
 def test_pause_holds_the_rows_and_resume_continues(qtbot, tab, many_photos) -> None:
     assert drop(tab.drop_zone, [many_photos])
     qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
     tab.pause()
     assert tab.pause_button.text() == "Resume"
-    wait_until_rows_settle(qtbot, tab)  # the images in flight finish and are reported
+    qtbot.waitUntil(tab.is_holding, timeout=RUN_TIMEOUT_MS)  # images in flight reported
+    QApplication.processEvents()
     held = tab.results.rowCount()
-    qtbot.wait(600)
-    assert tab.results.rowCount() == held < 300 and tab.is_running()
+    QApplication.processEvents()
+    assert tab.results.rowCount() == held < 300 and tab.is_running() and tab.is_holding()
     assert "paused" in tab.status.text()
 
     tab.resume()
@@ -189,7 +176,7 @@ def test_cancel_stops_the_run_and_keeps_the_rows(qtbot, tab, many_photos) -> Non
     tab.cancel()
     wait_until_stopped(qtbot, tab)
     kept = tab.results.rowCount()
-    qtbot.wait(200)
+    QApplication.processEvents()  # the run has ended: nothing it sent is still queued
     assert 0 < kept == tab.results.rowCount() < 300
     assert not tab.cancel_button.isEnabled() and tab.status.text().startswith("Cancelled:")
 
@@ -200,10 +187,41 @@ def test_clear_during_a_run_leaves_no_rows_once_events_are_processed(
     assert drop(tab.drop_zone, [many_photos])
     qtbot.waitUntil(lambda: tab.results.rowCount() >= 8, timeout=RUN_TIMEOUT_MS)
     tab.clear()
-    QApplication.processEvents()  # whatever the stopped run had queued is delivered now
-    qtbot.wait(300)
+    qtbot.waitUntil(tab.has_ended, timeout=RUN_TIMEOUT_MS)
+    QApplication.processEvents()  # whatever the cleared run had queued is delivered now
     assert tab.results.rowCount() == 0 and not tab.is_running()
     assert tab.counts.sum() == 0
+
+
+def test_clear_returns_at_once_and_the_next_run_waits_for_the_cleared_one(
+    qtbot, tab, photos, shared_data, tmp_path, monkeypatch
+) -> None:
+    import emotion_desktop.gui.batch_run as batch_run
+
+    real = batch_run.label_paths
+
+    def slow(*args, **kwargs):
+        for events in real(*args, **kwargs):
+            yield events
+            time.sleep(1.5)  # a photo on a slow network share: cancel is seen after it
+
+    monkeypatch.setattr(batch_run, "label_paths", slow)
+    out = tmp_path / "rows.csv"
+    tab.live_csv_edit.setText(str(out))
+    tab.live_csv_box.setChecked(True)
+    assert drop(tab.drop_zone, [photos])
+    qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
+    started = time.monotonic()
+    tab.clear()
+    assert time.monotonic() - started < 0.5 and not tab.has_ended()
+
+    monkeypatch.setattr(batch_run, "label_paths", real)
+    one = _faces(shared_data)[1]
+    assert drop(tab.drop_zone, [one])
+    qtbot.waitUntil(tab.has_ended, timeout=RUN_TIMEOUT_MS)
+    QApplication.processEvents()
+    files = [Path(row["file"]).name for row in csv.DictReader(out.open())]
+    assert files == [one.name] and tab.results.rowCount() == 1
 
 
 def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> None:

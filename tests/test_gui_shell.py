@@ -5,6 +5,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from emotion_desktop.core.errors import DatasetError, TrainingCancelled
 from emotion_desktop.gui.main_window import MainWindow
@@ -262,5 +263,5 @@ def test_retire_returns_at_once_and_drops_the_old_runs_events(qtbot) -> None:
     qtbot.waitUntil(lambda: seen == ["new"], timeout=5000)
     release.set()
     assert task.stop()  # joins the retired run too
-    qtbot.wait(50)  # let any queued event of the old run arrive: it must be dropped
+    QApplication.processEvents()  # the old run has ended: its queued event arrives, dropped
     assert seen == ["new"] and running_threads() == 0

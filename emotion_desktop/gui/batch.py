@@ -7,6 +7,7 @@ waiting for a walk of the whole folder. Everything else is bookkeeping on the GU
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,8 @@ class BatchTab(QWidget):
         self.skipped = 0
         self._queue: list[Path] = []
         self._gate = PauseGate()
+        self._run_ended = threading.Event()  # the last run's; a first run waits for nothing
+        self._run_ended.set()
         self._run_images = 0
         self._run_seconds = 0.0
         self._total: int | None = None
@@ -306,11 +309,14 @@ class BatchTab(QWidget):
         self._live_csv_started = csv_path or self._live_csv_started
         self._show_message("")
         self._gate = PauseGate()
+        previous, self._run_ended = self._run_ended, threading.Event()
         self._run_images, self._run_seconds, self._total = 0, 0.0, None
         self._was_cancelled = False
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
-        self._run.start(labelling_task(request, self.models.path(), self._gate))
+        self._run.start(
+            labelling_task(request, self.models.path(), self._gate, previous, self._run_ended)
+        )
         self._count.start(counting_task(paths))
         self._update_controls()
 
@@ -325,6 +331,14 @@ class BatchTab(QWidget):
 
     def is_running(self) -> bool:
         return self._run.is_running()
+
+    def is_holding(self) -> bool:
+        """Paused and stopped: the worker reported its rows and waits for Resume."""
+        return self._gate.is_holding()
+
+    def has_ended(self) -> bool:
+        """No run is going, not even a cleared one finishing its image in flight."""
+        return not self._run.is_running() and self._run_ended.is_set()
 
     def pause(self) -> None:
         """Hold the worker after the image it is on; the thread stays, ready to resume."""
@@ -344,11 +358,12 @@ class BatchTab(QWidget):
         self._gate.resume()
 
     def clear(self) -> None:
-        """Forget the results (a run in progress is cancelled first)."""
+        """Forget the results; a run in progress is cancelled and left to end on its own (the
+        next run waits for it on its worker, never here)."""
         if self._run.is_running():
             self.cancel()
-            self._run.stop()
-            self._count.stop()
+            self._run.retire()
+            self._count.retire()
         self.results.clear()
         self.problems.clear()
         self.counts[:] = 0

@@ -63,6 +63,7 @@ class PauseGate:
     def __init__(self) -> None:
         self._open = threading.Event()
         self._open.set()
+        self._holding = threading.Event()
 
     def pause(self) -> None:
         self._open.clear()
@@ -73,13 +74,21 @@ class PauseGate:
     def is_paused(self) -> bool:
         return not self._open.is_set()
 
+    def is_holding(self) -> bool:
+        """The worker has stopped here (after reporting its last rows) and waits for resume."""
+        return self._holding.is_set()
+
     def wait(self, cancelled: Callable[[], bool]) -> float:
         """Block while paused, until resumed or cancelled; the seconds spent waiting."""
         if self._open.is_set():
             return 0.0
         start = time.monotonic()
-        while not self._open.wait(0.05) and not cancelled():
-            pass
+        self._holding.set()
+        try:
+            while not self._open.wait(0.05) and not cancelled():
+                pass
+        finally:
+            self._holding.clear()
         return time.monotonic() - start
 
 
@@ -114,16 +123,37 @@ class _Pending:
         return bool(self.images or self.skipped)
 
 
-def labelling_task(request: BatchRequest, model: Path, gate: PauseGate) -> TaskFn:
+def labelling_task(
+    request: BatchRequest,
+    model: Path,
+    gate: PauseGate,
+    after: threading.Event | None = None,
+    ended: threading.Event | None = None,
+) -> TaskFn:
     """The function a Task runs to label ``request.paths``, reporting :class:`BatchChunk`\\ s.
 
     The model is loaded and the predictor made on the worker thread (the GUI never waits on
     ``torch.load``), and the labelling loop gives each of its own
     threads a detector (OpenCV's cascades must not be shared between threads). The loop is the
     CLI's, batches and all, so the tab labels as fast; the live CSV gets each batch's rows.
+
+    Runs follow each other through two events: the run waits for ``after`` (the previous run's
+    ``ended``) before it opens the CSV, and sets ``ended`` when it is done. A cleared run ends
+    on its own after its image in flight, so its last rows can never land in the next run's
+    file, and the GUI thread never waits for it.
     """
 
     def run(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
+        try:
+            while after is not None and not after.wait(0.05):
+                if cancelled():
+                    return
+            _label(report, cancelled)
+        finally:
+            if ended is not None:
+                ended.set()
+
+    def _label(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
         try:
             loaded = load_model_for_inference(model)
         except CheckpointError as exc:

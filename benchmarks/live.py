@@ -86,14 +86,14 @@ def measure_gui(model: Path, video: Path, seconds: float, options: LiveOptions) 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from emotion_desktop.gui.active_model import ActiveModel
     from emotion_desktop.gui.live import LiveTab
-    from emotion_desktop.gui.models import ModelState
 
     app = QApplication.instance() or QApplication([])
-    models = ModelState()
-    models.set_active(model)
+    active_model = ActiveModel()
+    active_model.set_active(model)
     settings = QSettings(str(Path(data_dir) / "settings.ini"), QSettings.Format.IniFormat)
-    tab = LiveTab(models, settings, options)
+    tab = LiveTab(active_model, settings, options)
     tab.resize(1280, 720)
     tab.show()
     tab.set_video_file(video)

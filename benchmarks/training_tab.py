@@ -28,7 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from emotion_desktop.gui.models import ModelState  # noqa: E402
+from emotion_desktop.gui.active_model import ActiveModel  # noqa: E402
 from emotion_desktop.gui.training import TrainingTab  # noqa: E402
 from emotion_desktop.gui.workers import freeze_startup_heap  # noqa: E402
 
@@ -92,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("EMOTION_DESKTOP_DATA_DIR", tmp)
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
-        tab = TrainingTab(ModelState(), settings)
+        tab = TrainingTab(ActiveModel(), settings)
         tab.resize(1500, 950)
         tab.show()
         tab.preset.setCurrentText("Quick")

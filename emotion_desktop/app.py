@@ -81,7 +81,7 @@ def smoke_test(window: MainWindow, image: str) -> int:
     from emotion_desktop.core.inference import Predictor
 
     try:
-        predictor = Predictor(window.models.loaded())
+        predictor = Predictor(window.active_model.loaded())
         if image:
             faces = predictor.predict_image(image, whole_image=True)
         else:
@@ -90,7 +90,7 @@ def smoke_test(window: MainWindow, image: str) -> int:
     except EmotionDesktopError as exc:
         print(f"smoke test failed: {exc}", file=sys.stderr)
         return 2
-    print(f"model: {window.models.path()}")
+    print(f"model: {window.active_model.path()}")
     for i, face in enumerate(faces):
         print(f"face {i}: {face.label} {face.confidence:.1%} at {face.box}")
     print(f"smoke test passed: window opened, {len(faces)} face(s) labelled")

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import QApplication
 
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch import BatchTab
 from emotion_desktop.gui.batch_model import COL_THUMB, ResultsModel
-from emotion_desktop.gui.models import ModelState
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60_000
@@ -35,9 +35,9 @@ def settings(tmp_path: Path) -> QSettings:
 
 @pytest.fixture
 def tab(qtbot, tiny_model: Path, settings: QSettings):
-    models = ModelState()
-    models.set_active(tiny_model)
-    widget = BatchTab(models, settings)
+    active_model = ActiveModel()
+    active_model.set_active(tiny_model)
+    widget = BatchTab(active_model, settings)
     qtbot.addWidget(widget)
     yield widget
     widget.shutdown()
@@ -251,9 +251,9 @@ def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> No
 def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos, tmp_path) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
-    models = ModelState()
-    models.set_active(broken)
-    tab = BatchTab(models, settings)
+    active_model = ActiveModel()
+    active_model.set_active(broken)
+    tab = BatchTab(active_model, settings)
     qtbot.addWidget(tab)
     assert drop(tab.drop_zone, [photos])  # the model loads on the worker: the drop returns at once
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
@@ -268,7 +268,7 @@ def test_folders_and_options_are_remembered(qtbot, tab, settings, photos) -> Non
     wait_until_stopped(qtbot, tab)
     tab.shutdown()
 
-    again = BatchTab(tab.models, settings)
+    again = BatchTab(tab.active_model, settings)
     qtbot.addWidget(again)
     assert again.whole_image_box.isChecked() and again.min_confidence.value() == 40
     assert again.recent_folders()[0] == str(photos / "nested")

@@ -19,9 +19,9 @@ from emotion_desktop.core.faces import Box
 from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.core.tracking import largest
 from emotion_desktop.core.video import VideoSource
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.live import LiveTab
 from emotion_desktop.gui.live_view import NO_FACE_NOTICE, overlay_items
-from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.workers import running_threads
 from tests.test_video import write_video
 
@@ -41,7 +41,7 @@ def video(shared_data: Path) -> Path:
 
 @pytest.fixture
 def tab(qtbot, settings: QSettings):
-    tab = LiveTab(ModelState(), settings)
+    tab = LiveTab(ActiveModel(), settings)
     qtbot.addWidget(tab)
     tab.resize(1000, 600)
     tab.show()
@@ -51,7 +51,7 @@ def tab(qtbot, settings: QSettings):
 
 @pytest.fixture
 def with_model(tab: LiveTab, tiny_model: Path) -> Path:
-    tab.models.set_active(tiny_model)
+    tab.active_model.set_active(tiny_model)
     return tiny_model
 
 
@@ -213,7 +213,7 @@ def test_missing_model_is_a_message_not_a_crash(
 ) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"truncated")
-    tab.models.set_active(broken)
+    tab.active_model.set_active(broken)
     tab.set_video_file(video)
     with qtbot.waitSignal(tab.failed, timeout=WAIT_MS):
         tab.start()
@@ -240,7 +240,7 @@ def test_model_swap_reaches_the_running_worker(
     tab.set_video_file(video)
     tab.start()
     qtbot.waitUntil(lambda: tab.latest() is not None, timeout=WAIT_MS)
-    tab.models.set_active(other)
+    tab.active_model.set_active(other)
     qtbot.waitUntil(lambda: tab.latest().model == other.resolve(), timeout=WAIT_MS)
     assert tab.is_running() and tab.message_text() == ""
 
@@ -252,7 +252,7 @@ def test_source_and_settings_are_remembered(
     tab.smoothing_slider.setValue(20)
     tab.threshold_slider.setValue(70)
     tab.loop_box.setChecked(False)
-    again = LiveTab(ModelState(), settings)
+    again = LiveTab(ActiveModel(), settings)
     qtbot.addWidget(again)
     assert again.source_box.currentData() == f"file:{video.resolve()}"
     assert again.source_box.currentText() == video.name
@@ -334,7 +334,7 @@ def test_cameras_are_probed_off_the_gui_thread(qtbot, settings: QSettings, monke
 
     monkeypatch.setattr(live, "list_cameras", slow_probe)
     started = time.monotonic()
-    tab = LiveTab(ModelState(), settings)
+    tab = LiveTab(ActiveModel(), settings)
     qtbot.addWidget(tab)
     assert time.monotonic() - started < 0.8
     assert tab.source_box.currentText() == "Looking for cameras…"

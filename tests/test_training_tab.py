@@ -7,7 +7,7 @@ from PySide6.QtGui import QDropEvent
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.training import STAGE_CNN, Progress
-from emotion_desktop.gui.models import ModelState
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.training import PRESETS, TrainingTab
 from emotion_desktop.gui.training_plots import TrainingCurves
 
@@ -21,7 +21,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def tab(qtbot, settings):
-    widget = TrainingTab(ModelState(), settings)
+    widget = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(widget)
     yield widget
     widget.shutdown()
@@ -74,7 +74,7 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     tab.manager.select(tab.result.path)
     tab.manager.use_button.click()
     assert paths.active_model_path() == tab.result.path
-    assert tab.models.loaded().path == tab.result.path
+    assert tab.active_model.loaded().path == tab.result.path
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
 
@@ -119,13 +119,13 @@ def test_a_folder_without_kdef_images_gives_a_clear_message(tab, qtbot, tmp_path
 
 
 def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:
-    first = TrainingTab(ModelState(), settings)
+    first = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(first)
     first.preset.setCurrentText("Paper")
     first.protocol.setCurrentText("person")
     first.epochs_cnn.setValue(77)
     assert first.preset.currentText() == "Custom"
-    second = TrainingTab(ModelState(), settings)
+    second = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(second)
     assert second.epochs_cnn.value() == 77 and second.protocol.currentText() == "person"
     assert second.config().epochs_cae == PRESETS["Paper"].epochs_cae
@@ -142,7 +142,7 @@ def test_a_second_source_is_scanned_listed_and_remembered(
     options = tab.data_options()
     assert options.folders == (kdef_folder, ferplus_folder) and options.weights == (2.0, 1.0)
 
-    again = TrainingTab(ModelState(), settings)  # settings remembered between runs
+    again = TrainingTab(ActiveModel(), settings)  # settings remembered between runs
     qtbot.addWidget(again)
     try:
         assert again.extra_folder.text() == str(ferplus_folder)
@@ -174,6 +174,6 @@ def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(ta
     tab.manager.table.selectRow(rows["kdef-paper (shipped)"])
     tab.manager.use_button.click()
     assert paths.active_model_path().name == "kdef-paper.pt"
-    assert "KDEF" in tab.models.description() and "FER+" in tab.models.description()
+    assert "KDEF" in tab.active_model.description() and "FER+" in tab.active_model.description()
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.labelling import CsvRowWriter, write_json
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch_drop import DropZone
 from emotion_desktop.gui.batch_model import (
     COL_FILE,
@@ -51,7 +52,6 @@ from emotion_desktop.gui.batch_run import (
     labelling_task,
 )
 from emotion_desktop.gui.emotion_chart import EmotionChart
-from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
@@ -62,9 +62,9 @@ _IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) +
 class BatchTab(QWidget):
     """Drop zone, options, progress, results table with filters, chart, problems, export."""
 
-    def __init__(self, models: ModelState, settings: QSettings) -> None:
+    def __init__(self, active_model: ActiveModel, settings: QSettings) -> None:
         super().__init__()
-        self.models = models
+        self.active_model = active_model
         self.settings = settings
         self.results = ResultsModel()
         self.shown = ResultsFilter(self.results)
@@ -315,7 +315,7 @@ class BatchTab(QWidget):
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
         self._run.start(
-            labelling_task(request, self.models.path(), self._gate, previous, self._run_ended)
+            labelling_task(request, self.active_model.path(), self._gate, previous, self._run_ended)
         )
         self._count.start(counting_task(paths))
         self._update_controls()

@@ -125,7 +125,7 @@ class _Pending:
 
 def labelling_task(
     request: BatchRequest,
-    model: Path,
+    model_path: Path,
     gate: PauseGate,
     after: threading.Event | None = None,
     ended: threading.Event | None = None,
@@ -155,7 +155,7 @@ def labelling_task(
 
     def _label(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
         try:
-            loaded = load_model_for_inference(model)
+            loaded = load_model_for_inference(model_path)
         except CheckpointError as exc:
             raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
         predictor = Predictor(loaded, FaceDetector())

@@ -54,9 +54,9 @@ from emotion_desktop.core.live import (
 )
 from emotion_desktop.core.tracking import largest
 from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.live_panel import ProbabilityPanel, Timeline
 from emotion_desktop.gui.live_view import FrameView, paint_result
-from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
@@ -80,10 +80,10 @@ class LiveTab(QWidget):
     failed = Signal(str)
 
     def __init__(
-        self, models: ModelState, settings: QSettings, options: LiveOptions | None = None
+        self, active_model: ActiveModel, settings: QSettings, options: LiveOptions | None = None
     ) -> None:
         super().__init__()
-        self.models = models
+        self.active_model = active_model
         self.settings = settings
         self.options = options or LiveOptions()
         self._capture, self._process = Task(self), Task(self)
@@ -92,7 +92,7 @@ class LiveTab(QWidget):
         self._buffer: LatestFrame | None = None
         self._retry_source: SourceFactory | None = None
         # what the worker reads between frames: immutable snapshots the tab replaces
-        self._model_path: Mailbox[Path] = Mailbox(models.path())
+        self._model_path: Mailbox[Path] = Mailbox(active_model.path())
         self._tracking: Mailbox[TrackingSettings] = Mailbox(TrackingSettings())
         self._latest: LiveResult | None = None
         self._shown: LiveResult | None = None
@@ -102,7 +102,7 @@ class LiveTab(QWidget):
         self._build()
         self._connect_tasks()
         self._restore()
-        self.models.changed.connect(self._on_models_changed)
+        self.active_model.changed.connect(self._on_active_model_changed)
         self._repaint = QTimer(self)
         self._repaint.setInterval(REPAINT_MS)
         self._repaint.timeout.connect(self._on_repaint_timeout)
@@ -316,7 +316,7 @@ class LiveTab(QWidget):
         self.view.placeholder = "Starting…"
         self.view.show_result(None)
         self._buffer = buffer = LatestFrame()
-        self._model_path.post(self.models.path())
+        self._model_path.post(self.active_model.path())
         options, model_path = self.options, self._model_path
         tracking, recording = self._tracking, self._recording
 
@@ -425,8 +425,8 @@ class LiveTab(QWidget):
         self.stopped.emit()
 
     @Slot()
-    def _on_models_changed(self) -> None:
-        self._model_path.post(self.models.path())
+    def _on_active_model_changed(self) -> None:
+        self._model_path.post(self.active_model.path())
 
     # ---- messages -----------------------------------------------------------------------
 

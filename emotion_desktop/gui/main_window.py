@@ -8,9 +8,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
+from emotion_desktop.gui.active_model import ActiveModel, test_figures
 from emotion_desktop.gui.batch import BatchTab
 from emotion_desktop.gui.live import LiveTab
-from emotion_desktop.gui.models import ModelState, test_figures
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training import TrainingTab
 
@@ -20,19 +20,19 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings()
         self.setWindowTitle("Emotion Desktop")
-        self.models = ModelState(self)
+        self.active_model = ActiveModel(self)
         self.tabs = QTabWidget()
-        self.live = LiveTab(self.models, self.settings)
-        self.batch = BatchTab(self.models, self.settings)
-        self.training = TrainingTab(self.models, self.settings)
+        self.live = LiveTab(self.active_model, self.settings)
+        self.batch = BatchTab(self.active_model, self.settings)
+        self.training = TrainingTab(self.active_model, self.settings)
         self.tabs.addTab(self.live, "Live")
         self.tabs.addTab(self.batch, "Batch")
         self.tabs.addTab(self.training, "Training")
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self.training.try_live.connect(self.try_live)
-        self.models.changed.connect(self._on_models_changed)
-        self._on_models_changed()
+        self.active_model.changed.connect(self._on_active_model_changed)
+        self._on_active_model_changed()
         self._restore()
 
     def _build_menus(self) -> None:
@@ -71,16 +71,16 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.batch)
         self.batch.export_dialog()
 
-    def try_live(self, model: Path) -> None:
+    def try_live(self, model_path: Path) -> None:
         """Make a freshly trained model active and show it on the Live tab."""
-        self.models.set_active(model)
+        self.active_model.set_active(model_path)
         self.tabs.setCurrentWidget(self.live)
 
-    def _on_models_changed(self) -> None:
-        self.statusBar().showMessage(f"Model: {self.models.description()}")
+    def _on_active_model_changed(self) -> None:
+        self.statusBar().showMessage(f"Model: {self.active_model.description()}")
 
     def show_about(self) -> None:
-        card = self.models.card()
+        card = self.active_model.card()
         accuracy = test_figures(card) or "not measured"
         QMessageBox.about(
             self,
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
             "<h3>Emotion Desktop</h3>"
             "<p>Live facial emotion recognition with a convolutional auto-encoder pre-trained CNN "
             "(Wiranata, Pranowo &amp; Santoso, 2020).</p>"
-            f"<p><b>Active model:</b> {self.models.description()}<br>"
+            f"<p><b>Active model:</b> {self.active_model.description()}<br>"
             f"<b>Test accuracy:</b> {accuracy} (KDEF: {card.get('split', {}).get('protocol', '?')} "
             "split; FER+: its official test part)</p>"
             f"<p><small>{card.get('terms_of_use', '')}</small></p>",

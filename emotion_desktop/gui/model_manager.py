@@ -27,7 +27,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.model_files import delete_model, export_model, is_shipped, rename_model
-from emotion_desktop.gui.models import ModelState, source_accuracy
+from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
 
 COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF split", "data")
 
@@ -43,9 +43,9 @@ def training_time(card: dict) -> str:
 
 
 class ModelManager(QWidget):
-    def __init__(self, models: ModelState) -> None:
+    def __init__(self, active_model: ActiveModel) -> None:
         super().__init__()
-        self.models = models
+        self.active_model = active_model
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -92,7 +92,7 @@ class ModelManager(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         self._paths: list[Path] = []
-        models.changed.connect(self.refresh)
+        active_model.changed.connect(self.refresh)
         self.refresh()
 
     @staticmethod
@@ -107,7 +107,7 @@ class ModelManager(QWidget):
     def refresh(self) -> None:
         shipped = paths.shipped_model_paths()
         self._paths = shipped + self.user_model_paths()
-        active = self.models.path()
+        active = self.active_model.path()
         self.table.setRowCount(len(self._paths))
         for row, path in enumerate(self._paths):
             card = read_card(path)
@@ -150,10 +150,10 @@ class ModelManager(QWidget):
     def _on_use_clicked(self) -> None:
         path = self.selected()
         if path is not None:
-            self.models.set_active(None if path == paths.default_model_path() else path)
+            self.active_model.set_active(None if path == paths.default_model_path() else path)
 
     def _on_default_clicked(self) -> None:
-        self.models.set_active(None)
+        self.active_model.set_active(None)
 
     def rename_dialog(self) -> None:
         path = self.selected()
@@ -194,4 +194,4 @@ class ModelManager(QWidget):
             action()
         except ModelFileError as exc:
             QMessageBox.warning(self, "Models", str(exc))
-        self.models.changed.emit()
+        self.active_model.changed.emit()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,14 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
+from emotion_desktop.core.callbacks import Step
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.kdef import ScanResult
 from emotion_desktop.core.pipeline import DataOptions, TrainResult, resume_path, train_from_folder
 from emotion_desktop.core.sources import Scan, scan_source
 from emotion_desktop.core.training import Progress, TrainConfig
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.model_manager import ModelManager
-from emotion_desktop.gui.models import ModelState
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training_plots import TrainingCurves
 from emotion_desktop.gui.training_result import ResultView
@@ -60,14 +61,6 @@ PRESETS: dict[str, TrainConfig] = {
 }
 MAX_RECENT = 8
 PREVIEW_WIDTH = 360  # pixels for the 8 reconstruction pairs, whatever the input size
-
-
-@dataclass(frozen=True)
-class PrepareProgress:
-    """Progress of cropping the faces, before the first epoch."""
-
-    fraction: float
-    message: str
 
 
 def _image_to_pixmap(gray: np.ndarray, scale: int) -> QPixmap:
@@ -85,9 +78,9 @@ class TrainingTab(QWidget):
 
     try_live = Signal(Path)
 
-    def __init__(self, models: ModelState, settings: QSettings) -> None:
+    def __init__(self, active_model: ActiveModel, settings: QSettings) -> None:
         super().__init__()
-        self.models = models
+        self.active_model = active_model
         self.settings = settings
         self.scan_task = Task(self)
         self.extra_scan_task = Task(self)
@@ -251,8 +244,8 @@ class TrainingTab(QWidget):
         self.preview.setMinimumHeight(100)
         self.result_view = ResultView()
         self.result_view.try_live.connect(self.try_live)
-        self.manager = ModelManager(models)
-        models.changed.connect(self._on_models_changed)
+        self.manager = ModelManager(active_model)
+        active_model.changed.connect(self._on_active_model_changed)
 
         self._build_layout(choose)
         self._connect_tasks()
@@ -551,13 +544,13 @@ class TrainingTab(QWidget):
                 cache,
                 report,
                 cancelled,
-                step=lambda fraction, text: report(PrepareProgress(fraction, text)),
+                step=lambda fraction, text: report(Step(fraction, text)),  # cropping faces
             )
 
         self.train_task.start(work)
 
-    def _on_train_progress(self, event: Progress | PrepareProgress) -> None:
-        if isinstance(event, PrepareProgress):
+    def _on_train_progress(self, event: Progress | Step) -> None:
+        if isinstance(event, Step):
             self.prepare_bar.setValue(round(event.fraction * 100))
             return
         self.prepare_bar.setValue(100)
@@ -578,14 +571,16 @@ class TrainingTab(QWidget):
     def _on_train_finished(self, result: TrainResult) -> None:
         self.result = result
         self.progress_bar.setValue(1000)
-        self.result_view.show_run(result.path, result.card, self.models.name(), self.models.card())
+        self.result_view.show_run(
+            result.path, result.card, self.active_model.name(), self.active_model.card()
+        )
         self.pages.setCurrentWidget(self.result_page)
         self.manager.refresh()
         self.manager.select(result.path)
         self.message.setText(f"Saved {result.path.name}: see Result, or press “Try it live”.")
 
-    def _on_models_changed(self) -> None:
-        self.result_view.update_active(self.models.name(), self.models.card())
+    def _on_active_model_changed(self) -> None:
+        self.result_view.update_active(self.active_model.name(), self.active_model.card())
 
     def _on_train_failed(self, text: str) -> None:
         self.message.setStyleSheet("color: #c0392b")

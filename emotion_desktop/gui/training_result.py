@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.metrics import Scores
+from emotion_desktop.gui.active_model import SOURCE_TITLES, card_tests
 from emotion_desktop.gui.confusion import ConfusionTable
-from emotion_desktop.gui.models import SOURCE_TITLES, card_tests
 
 EMPTY_TEXT = (
     "When a run finishes, its test accuracy and confusion matrix appear here beside the active "

@@ -10,7 +10,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference, read_card
 
 
-class ModelState(QObject):
+class ActiveModel(QObject):
     """Which checkpoint is active, and a signal that tells the tabs when the user picks another.
 
     Workers load the active path themselves (``load_model_for_inference``, which keeps the model

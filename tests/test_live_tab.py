@@ -270,6 +270,32 @@ def test_shutdown_joins_the_workers(qtbot, tab: LiveTab, with_model: Path, video
     assert running_threads() == 0 and not tab.is_running()
 
 
+def _resident_mb() -> float:
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+    return kb / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads Linux's /proc")
+def test_three_hundred_starts_and_stops_stay_within_30_mb(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    tab.set_video_file(video)
+
+    def cycle() -> None:
+        tab.start()
+        qtbot.waitUntil(lambda: tab.latest() is not None, timeout=WAIT_MS)
+        tab.stop()
+        qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+
+    for _ in range(10):  # caches, the model and the first allocations settle
+        cycle()
+    before = _resident_mb()
+    for _ in range(300):
+        cycle()
+    assert _resident_mb() - before < 30  # 0.7 MB a cycle (210 MB) before runs freed frames
+
+
 def test_running_live_leaves_torch_threads_alone(
     qtbot, tab: LiveTab, with_model: Path, video: Path
 ) -> None:

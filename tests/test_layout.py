@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QHeaderView,
     QLabel,
@@ -129,22 +130,22 @@ def test_the_window_fits_a_1280x720_screen(window) -> None:
     assert window.size().width() >= WINDOW[0] and window.size().height() >= WINDOW[1]
 
 
-def test_no_text_is_cut(qtbot, window) -> None:
+def test_no_text_is_cut(window) -> None:
     card = read_card(paths.default_model_path())
     window.training.result_view.show_run(paths.default_model_path(), card, "default", card)
     problems = {}
     for page in _pages(window):
-        qtbot.wait(20)  # layouts settle on the event loop
+        QApplication.processEvents()  # posted layout requests are handled
         cut = _cut_widgets(window)
         if cut:
             problems[page] = cut
     assert not problems
 
 
-def test_no_plot_labels_overlap(qtbot, window) -> None:
+def test_no_plot_labels_overlap(window) -> None:
     problems = {}
     for page in _pages(window):
-        qtbot.wait(20)
+        QApplication.processEvents()
         overlaps = _overlapping_plot_texts(window)
         if overlaps:
             problems[page] = overlaps

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -260,15 +261,23 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def check_output(out: Path, inputs: list[Path], existing: str) -> None:
-    """Refuse an output that would destroy data: one of the inputs, a special file (a device,
-    a pipe), or an existing file unless ``existing`` is "append" or "overwrite"."""
-    target = out.resolve()
-    if any(target == p.resolve() for p in inputs):
+    """Refuse an output that would destroy data: one of the inputs (by path, link or hard
+    link), a special file (a device, a pipe), or an existing file unless ``existing`` is
+    "append" or "overwrite"."""
+    target = Path(os.path.realpath(out))  # never raises, unlike resolve() on a symlink loop
+    if any(target == Path(os.path.realpath(p)) or _same_file(out, p) for p in inputs):
         raise OutputError(f"{out} is one of the inputs: choose another --out")
     if out.exists() and not out.is_file():
         raise OutputError(f"{out} is not a regular file: choose another --out")
     if out.exists() and existing == "refuse":
         raise OutputError(f"{out} exists: give --append to add to it or --overwrite to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except (OSError, RuntimeError):  # either is missing or unreadable: not the same file
+        return False
 
 
 def shard_spec(text: str) -> tuple[int, int]:
@@ -288,30 +297,33 @@ def cmd_label(args: argparse.Namespace) -> int:
     if as_json and existing == "append":
         raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
     check_output(args.out, args.paths, existing)
-    present = [p for p in args.paths if p.exists()]
-    missing = [p for p in args.paths if not p.exists()]
+    present = [p for p in args.paths if p.exists() or p.is_symlink()]  # a bad link: reported
+    missing = [p for p in args.paths if p not in present]
     detector = FaceDetector(min_face=args.min_face)
     predictor = Predictor.from_checkpoint(args.model or paths.active_model_path(), detector)
     summary = LabelSummary()
     rows: list[LabelRow] = []
-    writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
     try:
-        files = shard(iter_files(present), *args.shard) if args.shard else None
-        for events in label_paths(present, predictor, args.whole_image, files=files):
-            summary.add(events)
-            found = [e for e in events if isinstance(e, LabelRow)]
+        writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
+        try:
+            files = shard(iter_files(present), *args.shard) if args.shard else None
+            for events in label_paths(present, predictor, args.whole_image, files=files):
+                summary.add(events)
+                found = [e for e in events if isinstance(e, LabelRow)]
+                if as_json:
+                    rows += found
+                elif found:
+                    writer.write(found)
+                for e in events:
+                    if isinstance(e, Problem):
+                        print(f"skipped {e.file}: {e.reason}", file=sys.stderr)
+        finally:  # an interrupted run keeps its rows in either format
+            if writer:
+                writer.close()
             if as_json:
-                rows += found
-            elif found:
-                writer.write(found)
-            for e in events:
-                if isinstance(e, Problem):
-                    print(f"skipped {e.file}: {e.reason}", file=sys.stderr)
-    finally:
-        if writer:
-            writer.close()
-    if as_json:
-        write_json(args.out, rows)
+                write_json(args.out, rows)
+    except OSError as exc:
+        raise OutputError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     for path in missing:
         print(f"skipped {path}: no such file or folder", file=sys.stderr)
     print(

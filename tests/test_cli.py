@@ -288,6 +288,67 @@ def test_label_never_replaces_an_input_a_special_file_or_earlier_results(
     assert main([*base, "--out", str(out), "--overwrite"]) == 0
     assert len(list(csv.DictReader(out.open()))) == 1
     assert oct(out.stat().st_mode & 0o777) != "0o600"
+    hard = tmp_path / "hard.csv"  # another name for the photo itself
+    os.link(photo, hard)
+    assert main([*base, "--out", str(hard), "--overwrite"]) == 2
+    assert "one of the inputs" in capsys.readouterr().err and photo.read_bytes() == original
+
+
+def test_label_reports_a_link_to_itself_named_on_the_command_line(
+    tiny_model, shared_data, tmp_path, capsys
+) -> None:
+    photo = tmp_path / "p.jpg"
+    shutil.copy(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0], photo)
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    out = tmp_path / "o.csv"
+    args = ["label", str(loop), str(photo), "--model", str(tiny_model), "--whole-image"]
+    assert main([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "loop.jpg" in err and "symbolic links" in err and "Traceback" not in err
+    assert [Path(r["file"]).name for r in csv.DictReader(out.open())] == ["p.jpg"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_label_write_errors_are_one_line_and_exit_2(
+    tiny_model, shared_data, tmp_path, capsys, monkeypatch, suffix
+) -> None:
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    base = ["label", str(photo), "--model", str(tiny_model), "--whole-image"]
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    assert main([*base, "--out", str(tmp_path / "afile" / f"o{suffix}")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    target = "CsvRowWriter.write" if suffix == ".csv" else "write_text"
+    owner = "emotion_desktop.core.labelling" if suffix == ".csv" else "pathlib.Path"
+    monkeypatch.setattr(f"{owner}.{target}", full)
+    assert main([*base, "--out", str(tmp_path / f"full{suffix}")]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+
+
+def test_an_interrupted_json_label_run_keeps_its_rows(
+    tiny_model, shared_data, tmp_path, capsys, monkeypatch
+) -> None:
+    import emotion_desktop.cli as cli
+
+    real = cli.label_paths
+
+    def interrupted(*args, **kwargs):
+        for events in real(*args, **kwargs):
+            yield events
+            raise KeyboardInterrupt  # Ctrl+C after the first image
+
+    monkeypatch.setattr(cli, "label_paths", interrupted)
+    photos = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[:3]
+    out = tmp_path / "o.json"
+    args = ["label", *map(str, photos), "--model", str(tiny_model), "--whole-image"]
+    assert main([*args, "--out", str(out)]) == 130
+    assert "rows written so far are kept" in capsys.readouterr().err
+    assert [Path(r["file"]).name for r in json.loads(out.read_text())] == [photos[0].name]
 
 
 def test_a_missing_input_is_reported_and_the_rest_labelled(

@@ -112,13 +112,18 @@ def _walk(folder: Path) -> Iterator[Path]:
         yield folder
         return
     for entry in entries:
+        path = Path(entry.path)
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path))
-            elif entry.is_file():
-                yield Path(entry.path)
-        except OSError:  # a symlink to itself (ELOOP) or a file gone meanwhile: not an image
-            continue
+                yield from _walk(path)
+                continue
+            if entry.is_symlink() and entry.is_dir():  # not followed: links can make cycles
+                continue
+        except OSError:  # a link to itself (ELOOP): the reader says so
+            pass
+        # files, and whatever else sits here (a pipe, a broken link): each is reported with
+        # its reason by the reader, never passed over in silence
+        yield path
 
 
 def is_image_file(path: Path) -> bool:

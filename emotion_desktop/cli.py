@@ -139,7 +139,8 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    check_output(args.out, args.data, "overwrite")  # retraining a model replaces it
+    inputs = [*args.data, *([args.init] if args.init else [])]
+    check_output(args.out, inputs, "overwrite")  # retraining a model replaces it
     distributed.init_from_env()
     try:
         defaults = TrainConfig()
@@ -178,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             paths.cache_dir(),
             on_progress,
             step=(lambda f, m: bar.update(f, m)) if main else None,
-            init=args.init,
+            base=args.init,
         )
         if main:
             bar.done()
@@ -235,6 +236,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
+    """Balance a model, print every tau's validation figures and the test figures it gives."""
     check_output(args.out, [args.model, *args.data], "overwrite")
     bar = ProgressBar()
     result = balance_model(args.model, args.data, args.out, paths.cache_dir(), bar.update)

@@ -97,3 +97,26 @@ def test_balance_writes_a_model_whose_card_evaluate_reproduces(
     assert main(["evaluate", "--data", str(kdef_folder), "--model", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+
+
+def test_a_balanced_model_is_no_ensemble_member(tiny_model, kdef_folder, tmp_path, capsys) -> None:
+    balanced = tmp_path / "balanced.pt"
+    args = ["balance", str(tiny_model), "--data", str(kdef_folder), "--out", str(balanced)]
+    assert main(args) == 0
+    loaded = load_model(balanced)
+    loaded.model.class_bias.fill_(0.5)  # whatever tau chose: any bias makes it balanced
+    save_model(balanced, loaded.model, loaded.crop, loaded.card)
+    args = ["ensemble", str(tiny_model), str(balanced), "--data", str(kdef_folder)]
+    assert main([*args, "--out", str(tmp_path / "pair.pt")]) == 2
+    assert "class-balanced" in capsys.readouterr().err
+
+
+def test_saved_data_comes_back_with_its_sampling_weights(kdef_folder, tmp_path) -> None:
+    from emotion_desktop.core.pipeline import prepare_saved_data
+
+    out = tmp_path / "weighted.pt"
+    tiny = ["--epochs-cae", "0", "--epochs-cnn", "1", "--input-size", "24"]
+    args = ["train", "--data", str(kdef_folder), "--weight", "2.5", *tiny, "--out", str(out)]
+    assert main(args) == 0
+    data = prepare_saved_data(load_model(out), [kdef_folder])
+    assert [s.weight for s in data.sources] == [2.5]

@@ -389,11 +389,15 @@ def test_fine_tuning_keeps_the_base_models_split_and_settings(
 ) -> None:
     out = tmp_path / "tuned.pt"
     args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--seed", "3"]
-    assert main([*args, "--epochs-cnn", "1", "--lr", "0.0005", "--out", str(out)]) == 0
+    assert main([*args, "--epochs-cnn", "1", "--lr", "0.000001", "--out", str(out)]) == 0
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["fine_tuned_from"]["name"] == "tiny" and card["method"].endswith("fine-tuned")
-    assert card["training"]["input_size"] == 24 and card["training"]["lr"] == 0.0005
+    assert card["training"]["input_size"] == 24 and card["training"]["lr"] == 0.000001
     assert card["history"]["train_loss"] and card["training"]["seconds"]["cae"] == 0
+    # one epoch at a millionth: the base's weights, not a fresh network near chance
+    base = json.loads(tiny_model.with_suffix(".json").read_text())
+    assert abs(card["test"]["accuracy"] - base["test"]["accuracy"]) < 0.05
+    assert base["test"]["accuracy"] > 0.4
     # --seed 3 alone would draw another split: the base's test faces must stay unseen
     base_split = tiny_model.with_suffix(".split.json").read_bytes()
     assert out.with_suffix(".split.json").read_bytes() == base_split
@@ -403,6 +407,24 @@ def test_fine_tuning_refuses_another_network(tiny_model, kdef_folder, tmp_path, 
     args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--input-size", "32"]
     assert main([*args, "--epochs-cnn", "1", "--out", str(tmp_path / "m.pt")]) == 2
     assert "other crops or another network" in capsys.readouterr().err
+    args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--epochs-cnn", "1"]
+    assert main([*args, "--out", str(tiny_model)]) == 2  # would replace the base it reads
+    assert "one of the inputs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "sources", ["all", [1, {"name": "kdef"}], {"kdef": 1}], ids=["text", "mixed", "mapping"]
+)
+def test_evaluate_reads_a_damaged_card(tiny_model, kdef_folder, tmp_path, capsys, sources) -> None:
+    copy = tmp_path / "m.pt"
+    for suffix in (".pt", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), copy.with_suffix(suffix))
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card["data"]["sources"], card["data"]["angles"] = sources, [1]
+    copy.with_suffix(".json").write_text(json.dumps(card))
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
 
 
 def test_label_shards_split_a_folder_between_jobs(tiny_model, shared_data, tmp_path) -> None:

@@ -135,7 +135,8 @@ def test_no_text_is_cut(window) -> None:
     window.training.result_view.show_run(paths.default_model_path(), card, "default", card)
     problems = {}
     for page in _pages(window):
-        QApplication.processEvents()  # posted layout requests are handled
+        for _ in range(3):  # a layout request can post another
+            QApplication.processEvents()
         cut = _cut_widgets(window)
         if cut:
             problems[page] = cut
@@ -145,7 +146,8 @@ def test_no_text_is_cut(window) -> None:
 def test_no_plot_labels_overlap(window) -> None:
     problems = {}
     for page in _pages(window):
-        QApplication.processEvents()
+        for _ in range(3):
+            QApplication.processEvents()
         overlaps = _overlapping_plot_texts(window)
         if overlaps:
             problems[page] = overlaps

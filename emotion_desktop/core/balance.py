@@ -29,26 +29,22 @@ from emotion_desktop.core.pipeline import (
     PreparedData,
     TrainResult,
     card_test_sections,
-    prepare_data,
+    prepare_saved_data,
     save_splits,
-    saved_data_options,
-    saved_splits,
     score_faces,
 )
-from emotion_desktop.core.training import History, TrainConfig
+from emotion_desktop.core.training import History
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 MAX_ACCURACY_LOSS = 0.01  # validation accuracy the balance may cost, all sources together
 
 
 def training_prior(data: PreparedData) -> np.ndarray:
-    """Class frequencies of the training faces as sampled: each source's labels counted at its
-    sampling weight."""
-    counts = sum(
-        s.weight * np.bincount(s.train.labels, minlength=NUM_CLASSES) for s in data.sources
-    )
-    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)  # log of an absent class
-    return counts / counts.sum()
+    """Class frequencies of the training targets as the classifier saw them: each source's
+    targets (FER+'s vote distributions, one-hot elsewhere) at its sampling weight."""
+    mass = sum(s.weight * s.train.targets.sum(axis=0, dtype=np.float64) for s in data.sources)
+    mass = np.maximum(np.asarray(mass, dtype=np.float64), 1.0)  # no log of an absent class
+    return mass / mass.sum()
 
 
 @torch.inference_mode()
@@ -79,6 +75,8 @@ def _predict(logits: tuple[np.ndarray, np.ndarray], bias: np.ndarray) -> np.ndar
 
 @dataclass(frozen=True)
 class Choice:
+    """The tau chosen, the bias it gives, and every tau's validation figures (for the card)."""
+
     tau: float
     bias: np.ndarray
     table: list[dict]  # per tau, each source's validation accuracy and macro
@@ -124,19 +122,11 @@ def balance_model(
     """Write ``out``: the model at ``model_path`` with the class bias its validation faces
     choose, its card's test figures measured again (the old ones kept under ``class_balance``).
 
-    ``folders`` are the sources it was trained on, in order; their saved splits are used, so the
-    validation faces are the ones training chose its epoch on and no test face chooses tau.
+    ``folders`` are the sources it was trained on; its saved splits are used, so the validation
+    faces are the ones training chose its epoch on and no test face chooses tau.
     """
     loaded = load_model(model_path)
-    splits = saved_splits(model_path)
-    options = saved_data_options(loaded.card, folders)
-    config = TrainConfig.from_dict(loaded.card.get("training", {}))
-    data = prepare_data(options, loaded.crop, config.val_fraction, cache_dir, step, splits=splits)
-    if set(data.names) != set(splits):
-        raise CheckpointError(
-            f"{model_path.name} was trained on {sorted(splits)}; the folders given hold "
-            f"{data.names}"
-        )
+    data = prepare_saved_data(loaded, folders, cache_dir, step)
     model = loaded.model
     model.class_bias.zero_()
     prior = training_prior(data)
@@ -166,7 +156,7 @@ def balance_model(
     )
     half = loaded.card.get("ensemble", {}).get("weights") == "float16"
     try:
-        save_splits(split_path(out), splits)
+        save_splits(split_path(out), data.splits())
         save_model(Path(out), model, loaded.crop, card, half=half)
     except OSError as exc:
         raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc

@@ -8,6 +8,7 @@ scores -> checkpoint, card and split file. The split is saved beside the model s
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import platform
 import tempfile
@@ -180,9 +181,9 @@ def prepare_data(
         train_records, val_records, test_records = split.select(records)
         if not train_records or not test_records:
             raise DatasetError(f"the split leaves no training or no test images in {found.folder}")
-        if not val_records and val_fraction > 0:
-            train_records, val_records = stratified_partition(
-                train_records, val_fraction, options.seed
+        if not val_records and val_fraction > 0:  # the split's seed: a saved split, the same
+            train_records, val_records = stratified_partition(  # validation faces again
+                train_records, val_fraction, split.seed
             )
 
         def on_step(fraction: float, message: str, i: int = index, n: str = name) -> None:
@@ -225,8 +226,10 @@ def _without(faces: FaceSet, images: set[bytes]) -> FaceSet:
 
 
 def score_faces(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
-    x = to_tensor(faces.images).to(distributed.device())
-    y = torch.from_numpy(faces.labels).to(distributed.device())
+    """Test figures of ``model`` on ``faces``, on whichever device the model is."""
+    device = next(model.parameters()).device
+    x = to_tensor(faces.images).to(device)
+    y = torch.from_numpy(faces.labels).to(device)
     result = evaluate(model, x, y, flip=flip)
     return score(faces.labels, result.predictions)
 
@@ -262,7 +265,7 @@ def train_from_folder(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     step: StepFn | None = None,
-    init: Path | None = None,
+    base: Path | None = None,
 ) -> TrainResult:
     """Train both stages on every source and write ``out`` (.pt), its card and its splits.
 
@@ -270,14 +273,14 @@ def train_from_folder(
     card's ``tests`` hold every source's. A run interrupted by a cancel or a crash resumes from
     ``out``'s ``.partial.pt`` file.
 
-    ``init``, a saved one-network model, is fine-tuned instead of trained from a CAE: its
+    ``base``, a saved one-network model, is fine-tuned instead of trained from a CAE: its
     network and crop settings must match ``config``'s, and its saved splits are kept, so faces
     it was tested on never train it.
     """
     out = Path(out)
     t0 = time.perf_counter()
     check_writable(out)  # before the hours of training, not after them
-    base = _fine_tune_base(init, config) if init is not None else None
+    start = _fine_tune_base(base, config) if base is not None else None
     data = prepare_data(
         options,
         config.crop_settings(),
@@ -285,13 +288,13 @@ def train_from_folder(
         cache_dir,
         step,
         cancel,
-        splits=saved_splits(init) if init is not None else None,
+        splits=saved_splits(base) if base is not None else None,
     )
     identity = {
         "splits": {name: split.to_dict() for name, split in data.splits().items()},
         "angles": options.angles,
         "weights": [s.weight for s in data.sources],
-        "init": base.card.get("created") if base else None,
+        "base": _file_digest(base) if base is not None else None,
     }
     resume = resume_path(out)
     train, val = data.train, data.val
@@ -313,18 +316,19 @@ def train_from_folder(
         identity,
         train_targets=train.targets,
         sample_weights=data.sample_weights(),
-        start=base.model if base else None,
+        base=start.model if start else None,
     )
     tests = {s.name: score_faces(model, s.test, flip=True) for s in data.sources}
     plain = score_faces(model, data.first.test, flip=False)
     card = make_card(options, config, data, tests, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
-    if base is not None:
-        card["method"] = f"{base.card.get('method', '')}; fine-tuned"
+    if start is not None:
+        card["method"] = f"{start.card.get('method', '')}; fine-tuned"
         card["fine_tuned_from"] = {
-            "name": base.path.stem,
-            "created": base.card.get("created"),
-            "training": base.card.get("training", {}),
+            "name": start.path.stem,
+            "created": start.card.get("created"),
+            "training": start.card.get("training", {}),
+            "note": "a class balance of the base is not carried over: run balance again",
         }
     if distributed.is_main():
         try:
@@ -339,20 +343,29 @@ def train_from_folder(
     return TrainResult(out, card, tests[data.first.name], history)
 
 
-def _fine_tune_base(init: Path, config: TrainConfig) -> LoadedModel:
-    """The model ``init`` names, refused unless it is one network shaped as ``config`` asks."""
-    base = load_model(init)
+def _fine_tune_base(path: Path, config: TrainConfig) -> LoadedModel:
+    """The model at ``path``, refused unless it is one network shaped as ``config`` asks."""
+    base = load_model(path)
     if not isinstance(base.model, EmotionCNN):
-        raise CheckpointError(f"{init.name} is an ensemble: fine-tune one of its members")
+        raise CheckpointError(f"{path.name} is an ensemble: fine-tune one of its members")
     if (base.model.config.input_size, base.model.config.third_pool, base.crop) != (
         config.input_size,
         config.third_pool,
         config.crop_settings(),
     ):
         raise CheckpointError(
-            f"{init.name} was trained on other crops or another network than these settings ask"
+            f"{path.name} was trained on other crops or another network than these settings ask"
         )
     return base
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file: what a resumed fine-tune checks it still starts from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resume_path(out: Path) -> Path:
@@ -480,19 +493,18 @@ def combine_models(
     for path, other, other_split in zip(members, loaded, splits):
         if not isinstance(other.model, EmotionCNN) or other_split != split:
             raise CheckpointError(f"{path.name} is not a single model trained on the same split")
+        if other.model.class_bias.any():
+            raise CheckpointError(
+                f"{path.name} is class-balanced: average the unbalanced members, then balance "
+                "the ensemble"
+            )
         if (other.model.config, other.crop, _angles_of(other.card)) != (
             first.model.config,
             first.crop,
             angles,
         ):
             raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
-    config = TrainConfig.from_dict(first.card.get("training", {}))
-    options = saved_data_options(first.card, folders)
-    data = prepare_data(options, first.crop, config.val_fraction, cache_dir, step, splits=split)
-    if set(data.names) != set(split):
-        raise CheckpointError(
-            f"the members were trained on {sorted(split)}; the folders given hold {data.names}"
-        )
+    data = prepare_saved_data(first, folders, cache_dir, step)
     val = data.val
 
     def figures(model: torch.nn.Module, card: dict) -> dict:
@@ -536,27 +548,68 @@ def combine_models(
 
 
 def _angles_of(card: dict) -> str:
-    """Which angles a saved model was trained on, from its card ("all" for older cards)."""
-    return card.get("data", {}).get("angles", "all")
+    """Which angles a saved model was trained on, from its card ("all" for older cards and
+    for a value this app never writes)."""
+    angles = card.get("data", {}).get("angles", "all")
+    return angles if angles in ("all", "frontal") else "all"
 
 
 def saved_data_options(card: dict, folders: list[Path]) -> DataOptions:
-    """The data options a saved model was trained with, on ``folders``: its angles and the seed
-    that drew its validation faces (with its saved splits, the same faces again)."""
-    split = card.get("split", {})
-    seed = split.get("seed", 0) if isinstance(split.get("seed", 0), int) else 0
-    return DataOptions(folders[0], angles=_angles_of(card), seed=seed, more=tuple(folders[1:]))
+    """The data options a saved model was trained with, on ``folders``: its angles."""
+    return DataOptions(folders[0], angles=_angles_of(card), more=tuple(folders[1:]))
+
+
+def _saved_weights(card: dict) -> dict[str, float]:
+    """Each source's sampling weight by name, as the card records it (valid entries only)."""
+    sources = card.get("data", {}).get("sources")
+    weights = {}
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, dict):
+            continue
+        name, weight = source.get("name"), source.get("weight")
+        if isinstance(name, str) and isinstance(weight, (int, float)) and weight > 0:
+            weights[name] = float(weight)
+    return weights
+
+
+def prepare_saved_data(
+    loaded: LoadedModel,
+    folders: list[Path],
+    cache_dir: Path | None = None,
+    step: StepFn | None = None,
+) -> PreparedData:
+    """A saved model's sources prepared as its training prepared them: its splits (so the same
+    validation and test faces), angles and sampling weights. ``folders`` are its sources, in
+    any order; CheckpointError where they hold others."""
+    splits = saved_splits(loaded.path)
+    config = TrainConfig.from_dict(loaded.card.get("training", {}))
+    options = saved_data_options(loaded.card, folders)
+    data = prepare_data(options, loaded.crop, config.val_fraction, cache_dir, step, splits=splits)
+    if set(data.names) != set(splits):
+        raise CheckpointError(
+            f"{loaded.path.name} was trained on {sorted(splits)}; the folders given hold "
+            f"{data.names}"
+        )
+    weights = _saved_weights(loaded.card)
+    for source in data.sources:
+        source.weight = weights.get(source.name, source.weight)
+    return data
 
 
 def trained_sources(card: dict) -> list[str]:
-    """The names of the sources a model learnt from (``kdef`` for cards older than sources)."""
+    """The names of the sources a model learnt from (``kdef`` for cards older than sources, and
+    for a damaged list)."""
     sources = card.get("data", {}).get("sources")
-    if not sources:
+    if not isinstance(sources, list):
         return ["kdef"]
-    return [s.get("name") for s in sources]
+    names = [s.get("name") for s in sources if isinstance(s, dict)]
+    if not names or not all(isinstance(n, str) for n in names):
+        return ["kdef"]
+    return names
 
 
 def saved_splits(model_path: Path) -> dict[str, Split]:
+    """The splits saved beside a model; CheckpointError where the file is missing."""
     path = split_path(model_path)
     if not path.is_file():
         raise CheckpointError(f"{model_path.name} has no split file beside it ({path.name})")

@@ -477,10 +477,10 @@ def fit(
     identity: dict | None = None,
     train_targets: np.ndarray | None = None,
     sample_weights: np.ndarray | None = None,
-    start: EmotionCNN | None = None,
+    base: EmotionCNN | None = None,
 ) -> tuple[EmotionCNN, History]:
     """Both stages on prepared crops; resumes from ``resume_path`` when it matches ``identity``.
-    ``start``, a trained classifier, is fine-tuned instead: the CAE stage is skipped.
+    ``base``, a trained classifier, is fine-tuned instead: the CAE stage is skipped.
 
     ``train_targets`` (float [N, 7]) replace the hard labels as the classifier's targets;
     ``sample_weights`` mix sources of different sizes in both stages; the CAE stage learns from
@@ -502,8 +502,8 @@ def fit(
         y = torch.from_numpy(train_labels).long().to(device)
     y_val = torch.from_numpy(val_labels).long().to(device)
     weights = torch.from_numpy(sample_weights).double() if sample_weights is not None else None
-    init: Encoder | EmotionCNN | None = start
-    if start is None and config.use_cae:
+    init: Encoder | EmotionCNN | None = base
+    if base is None and config.use_cae:
         if resume.state.get("stage") == STAGE_CNN:
             init = None  # the classifier's own saved weights already include its encoder
         else:

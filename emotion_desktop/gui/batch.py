@@ -79,7 +79,10 @@ class BatchTab(QWidget):
         self._run_seconds = 0.0
         self._total: int | None = None
         self._was_cancelled = False
-        self._live_csv_started: Path | None = None
+        # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
+        # other existing file, a typed one or one remembered from an earlier session, is
+        # appended to, never emptied
+        self._live_csv_replace: Path | None = None
         self._run = Task(self)
         self._count = Task(self)
         self._build()
@@ -304,9 +307,10 @@ class BatchTab(QWidget):
             paths,
             whole_image=self.whole_image_box.isChecked(),
             csv_path=csv_path,
-            append=csv_path is not None and csv_path == self._live_csv_started,
+            append=csv_path is not None and csv_path != self._live_csv_replace,
         )
-        self._live_csv_started = csv_path or self._live_csv_started
+        if csv_path is not None and csv_path == self._live_csv_replace:
+            self._live_csv_replace = None  # replaced once; the next runs add to it
         self._show_message("")
         self._gate = PauseGate()
         previous, self._run_ended = self._run_ended, threading.Event()
@@ -369,7 +373,6 @@ class BatchTab(QWidget):
         self.counts[:] = 0
         self.skipped = 0
         self._run_images = 0
-        self._live_csv_started = None
         self.chart.set_counts(self.counts)
         self._update_problems_label()
         self.status.setText("Drop a folder to start.")
@@ -481,6 +484,7 @@ class BatchTab(QWidget):
             self, "Write rows as they come to", self.live_csv_edit.text(), "CSV (*.csv)"
         )
         if path:
+            self._live_csv_replace = Path(path).expanduser()  # the dialog asked before replacing
             self.live_csv_edit.setText(path)
             self.live_csv_box.setChecked(True)
 

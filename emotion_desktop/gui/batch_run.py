@@ -150,6 +150,8 @@ def labelling_task(
                     return
             _label(report, cancelled)
         finally:
+            if after is not None:
+                after.wait()  # a cleared run still waiting ends after its predecessor, not before
             if ended is not None:
                 ended.set()
 
@@ -170,10 +172,13 @@ def labelling_task(
                     writer.write(e for e in events if isinstance(e, LabelRow))
                 pending.add(events)
                 now = time.monotonic()
-                if now - last_report >= REPORT_EVERY_S or gate.is_paused():
+                if now - last_report >= REPORT_EVERY_S:
                     report(pending.take(now - start - paused))
                     last_report = now
-                paused += gate.wait(cancelled)
+                if gate.is_paused():  # report what is done before holding, never after
+                    if pending:
+                        report(pending.take(now - start - paused))
+                    paused += gate.wait(cancelled)
         finally:
             if writer is not None:
                 writer.close()

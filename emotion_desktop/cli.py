@@ -25,7 +25,7 @@ from emotion_desktop.core.errors import (
     EmotionDesktopError,
     OutputError,
 )
-from emotion_desktop.core.faces import MIN_FACE, FaceDetector
+from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, FaceDetector
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -183,6 +183,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if main:
             bar.done()
+            skipped = result.card["data"].get("skipped", {})
+            for key, why in list(skipped.items())[:10]:
+                print(f"skipped {key}: {why}", file=sys.stderr)
+            if len(skipped) > 10:
+                print(f"... {len(skipped) - 10} more in the card's data.skipped", file=sys.stderr)
             print(result.scores.table())
             print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     finally:
@@ -371,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--equalize",
-        choices=("clahe", "global", "none"),
+        choices=EQUALIZE_MODES,
         help="contrast equalisation of each face crop",
     )
     train.add_argument(

@@ -153,3 +153,26 @@ def test_inference_loads_reuse_the_model_until_the_file_changes(tmp_path: Path) 
     time.sleep(0.01)
     _save(path)  # retrained in place
     assert load_model_for_inference(path) is not first
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("crop.size", 100_000),
+        ("crop.margin", float("nan")),
+        ("crop.equalize", "foo"),
+        ("crop.size", "48"),
+        ("state_dict", [1, 2]),
+        ("state_dict", "weights"),
+    ],
+)
+def test_damaged_fields_are_refused_before_any_face_is_cropped(tmp_path: Path, field, value):
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    if field.startswith("crop."):
+        payload["crop"][field.split(".")[1]] = value
+    else:
+        payload[field] = value
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="damaged or of another architecture"):
+        load_model(tmp_path / "bad.pt")

@@ -47,6 +47,41 @@ def test_scan_counts_misnamed_duplicates_and_other_files(tmp_path: Path) -> None
     assert "1 KDEF images of 1 people" in result.summary()
 
 
+def test_scan_reports_what_it_cannot_read(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    (tmp_path / "AF01ANS.JPG").write_bytes(b"x")
+    (tmp_path / "AF01HAS.JPG").write_bytes(b"x")  # cannot be stat'ed below
+    os.mkfifo(tmp_path / "AF01SAS.JPG")
+    (tmp_path / "AF01SUS.JPG").symlink_to(tmp_path / "AF01SUS.JPG")
+    locked = tmp_path / "AM02"
+    locked.mkdir()
+    real_stat, real_scandir, real_listdir = os.stat, os.scandir, os.listdir
+
+    def no_access(path, *args, **kwargs):  # what missing permissions do (root reads all)
+        if Path(path).name == "AF01HAS.JPG":
+            raise PermissionError(13, "Permission denied")
+        return real_stat(path, *args, **kwargs)
+
+    def unlistable(real):
+        def listing(path):
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied")
+            return real(path)
+
+        return listing
+
+    monkeypatch.setattr(os, "stat", no_access)
+    monkeypatch.setattr(os, "scandir", unlistable(real_scandir))
+    monkeypatch.setattr(os, "listdir", unlistable(real_listdir))
+    result = scan(tmp_path)
+    assert [r.key for r in result.records] == ["AF01ANS"]
+    why = {Path(p).name: reason for p, reason in result.unreadable.items()}
+    assert "Permission denied" in why["AF01HAS.JPG"] and "not a regular file" in why["AF01SAS.JPG"]
+    assert "symbolic links" in why["AF01SUS.JPG"] and "cannot list" in why["AM02"]
+    assert "4 unreadable" in result.summary()
+
+
 def test_scan_of_a_folder_without_kdef_names_says_what_it_found(tmp_path: Path) -> None:
     (tmp_path / "cat.jpg").write_bytes(b"x")
     with pytest.raises(DatasetError, match="no KDEF images found .*1 images with other names"):

@@ -19,7 +19,7 @@ import torch
 
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.faces import EQUALIZE_MODES, CropSettings
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
@@ -115,15 +115,27 @@ def load_model(path: Path) -> LoadedModel:
                 f"{members} members of input size {config.input_size} (this app makes 1 to "
                 f"{MAX_MEMBERS} members of {INPUT_SIZES.start} to {INPUT_SIZES.stop - 1} pixels)"
             )
+        _check_crop(crop, config)
         model = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
         model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
         model.class_bias.copy_(_class_bias(payload.get("class_bias")))
-    except (TypeError, KeyError, ValueError, RuntimeError) as exc:
+    except (TypeError, KeyError, ValueError, RuntimeError, AttributeError) as exc:
         raise CheckpointError(
-            f"{path} is of another architecture: {str(exc).splitlines()[0]}"
+            f"{path} is damaged or of another architecture: {str(exc).splitlines()[0]}"
         ) from exc
     model.eval()
     return LoadedModel(model, crop, read_card(path), path)
+
+
+def _check_crop(crop: CropSettings, config: ModelConfig) -> None:
+    """ValueError unless ``crop`` makes the network's input: a 100,000-pixel crop size or a NaN
+    margin in a file would otherwise allocate gigabytes or fail on every face."""
+    if crop.size != config.input_size:
+        raise ValueError(f"crop size {crop.size!r} is not the input size {config.input_size}")
+    if not isinstance(crop.margin, (int, float)) or not 0 <= crop.margin <= 1:
+        raise ValueError(f"crop margin {crop.margin!r} is not between 0 and 1")
+    if crop.equalize not in EQUALIZE_MODES:
+        raise ValueError(f"unknown equalisation {crop.equalize!r}")
 
 
 def _class_bias(value: object) -> torch.Tensor:

@@ -56,6 +56,9 @@ class Box:
         return inter / union if union else 0.0
 
 
+EQUALIZE_MODES = ("clahe", "global", "none")
+
+
 @dataclass(frozen=True)
 class CropSettings:
     """How a face box becomes a model input: margin, square size, contrast equalisation.

@@ -1,4 +1,5 @@
-"""Writing files so that a crash or a full disk never leaves a half-written one.
+"""Walking folders so that nothing in them is passed over in silence, and writing files so
+that a crash or a full disk never leaves a half-written one.
 
 Kept apart from the model code so that modules which only write small files (the active-model
 record, cards) do not import torch: that import costs a second of start-up.
@@ -8,9 +9,54 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Everything below ``folder`` that is not a folder, sorted, one listing at a time: files,
+    and whatever else sits there (a pipe, a broken link) for the caller to report with
+    :func:`unreadable_reason`. A folder that cannot be listed is yielded itself; links to
+    folders are not followed (they can make cycles)."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:  # removed since its parent was listed: nothing there
+        return
+    except OSError:
+        yield Path(folder)
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(path)
+                continue
+            if entry.is_symlink() and entry.is_dir():
+                continue
+        except OSError:  # a link to itself (ELOOP): unreadable_reason says so
+            pass
+        yield path
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why ``path`` (from :func:`walk`) is not a regular file that can be read; None if it is."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            return f"cannot list this folder: {exc.strerror or exc}"
+        return "this folder could not be listed while the folder above it was walked"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, device or socket)"
+    return None
 
 
 def atomic_write_bytes(path: Path, write: Any) -> None:

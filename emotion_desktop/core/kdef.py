@@ -21,6 +21,7 @@ from typing import Protocol
 
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_CODE
 from emotion_desktop.core.errors import DatasetError
+from emotion_desktop.core.files import unreadable_reason, walk
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 ANGLES: tuple[str, ...] = ("S", "HL", "HR", "FL", "FR")
@@ -98,6 +99,7 @@ class ScanResult:
     duplicates: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     other_files: int = 0
+    unreadable: dict[str, str] = field(default_factory=dict)  # path -> why (a pipe, no access)
 
     def label_counts(self) -> dict[str, dict[str, int]]:
         """Images per emotion, under one part (``all``), as ``SourceScan`` gives them."""
@@ -119,6 +121,7 @@ class ScanResult:
             f"{len(self.records)} KDEF images of {people} people in {self.folder}; skipped "
             f"{len(self.misnamed)} misnamed, {len(self.duplicates)} duplicate, "
             f"{len(self.missing)} missing, {self.other_files} non-image files"
+            + (f", {len(self.unreadable)} unreadable" if self.unreadable else "")
         )
 
 
@@ -131,7 +134,11 @@ def scan(folder: Path | str) -> ScanResult:
         )
     result = ScanResult(folder, [])
     seen: dict[str, Path] = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(walk(folder)):
+        reason = unreadable_reason(path)
+        if reason is not None:
+            result.unreadable[str(path)] = reason
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             result.other_files += 1
             continue

@@ -29,6 +29,7 @@ from emotion_desktop.core.faces import (
     crop_face,
     read_gray,
 )
+from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.inference import FaceResult, Predictor
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 
@@ -95,35 +96,9 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
     """Every file below ``paths`` (files pass through), one directory listing at a time."""
     for path in map(Path, paths):
         if path.is_dir():
-            yield from _walk(path)
+            yield from walk(path)
         else:
             yield path
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    """The files below ``folder``, sorted; a folder that cannot be listed is yielded itself,
-    so the run reports it (see ``_find_faces``) instead of passing over it in silence."""
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except FileNotFoundError:  # removed since its parent was listed: nothing to label
-        return
-    except OSError:
-        yield folder
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(path)
-                continue
-            if entry.is_symlink() and entry.is_dir():  # not followed: links can make cycles
-                continue
-        except OSError:  # a link to itself (ELOOP): the reader says so
-            pass
-        # files, and whatever else sits here (a pipe, a broken link): each is reported with
-        # its reason by the reader, never passed over in silence
-        yield path
 
 
 def is_image_file(path: Path) -> bool:
@@ -145,11 +120,7 @@ def _find_faces(
     """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
     worker threads, since OpenCV releases the GIL while it works."""
     if path.is_dir():  # the walk gives a folder only when it could not list it
-        try:
-            os.listdir(path)
-        except OSError as exc:
-            return [Problem(path, f"cannot list this folder: {exc.strerror or exc}")]
-        return [Problem(path, "this folder could not be listed while the run walked it")]
+        return [Problem(path, unreadable_reason(path) or "this folder could not be listed")]
     if not is_image_file(path):
         return [Skipped(path)]
     try:

@@ -213,7 +213,7 @@ def prepare_data(
                 train,
                 val,
                 test,
-                faces.skipped,
+                {**getattr(found, "unreadable", {}), **faces.skipped},
                 removed,
             )
         )

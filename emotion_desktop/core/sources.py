@@ -24,6 +24,7 @@ from pathlib import Path
 
 from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError
+from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES, ScanResult, scan
 
 # Names a labelled folder may use for each emotion (lower case).
@@ -216,7 +217,11 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
     roots: list[tuple[Path, str | None]] = parts or [(folder, None)]
     for root, part in roots:
         for sub, emotion in _emotion_folders(root):
-            for path in sorted(p for p in sub.rglob("*") if p.is_file()):
+            for path in sorted(walk(sub)):
+                reason = unreadable_reason(path)
+                if reason is not None:
+                    result.skipped[reason] += 1
+                    continue
                 if path.suffix.lower() not in IMAGE_SUFFIXES:
                     result.skipped["not an image"] += 1
                     continue

@@ -138,6 +138,18 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
     p.add_argument("--folds", type=int, default=5, help="number of person-disjoint folds")
 
 
+def _add_learnt_from_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data`` and ``--out`` of a command that remakes saved models on their own splits."""
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        action="append",
+        help="a source the model learnt from, in training order; repeat for several",
+    )
+    p.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     inputs = [*args.data, *([args.init] if args.init else [])]
     check_output(args.out, inputs, "overwrite")  # retraining a model replaces it
@@ -400,14 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ensemble", help="average models trained on one split with different seeds"
     )
     ensemble.add_argument("members", nargs="+", type=Path, help="model files (.pt), two or more")
-    ensemble.add_argument(
-        "--data",
-        required=True,
-        type=Path,
-        action="append",
-        help="a source they learnt from, in training order; repeat for several",
-    )
-    ensemble.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    _add_learnt_from_arguments(ensemble)
     ensemble.set_defaults(func=cmd_ensemble)
 
     balance = sub.add_parser(
@@ -416,14 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the strength chosen on its validation faces",
     )
     balance.add_argument("model", type=Path, help="model file (.pt) with its split file")
-    balance.add_argument(
-        "--data",
-        required=True,
-        type=Path,
-        action="append",
-        help="a source it learnt from, in training order; repeat for several",
-    )
-    balance.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    _add_learnt_from_arguments(balance)
     balance.set_defaults(func=cmd_balance)
 
     evaluate = sub.add_parser("evaluate", help="test accuracy of a model on each source's test")

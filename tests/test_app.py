@@ -32,6 +32,22 @@ def test_smoke_test_without_a_model_fails_clearly(qtbot, capsys, monkeypatch, tm
     assert "no model file" in capsys.readouterr().err
 
 
+def test_smoke_test_refuses_a_pixel_bomb_and_a_damaged_model(qtbot, tiny_model, tmp_path, capsys):
+    import struct
+
+    paths.set_active_model(tiny_model)
+    bomb = tmp_path / "bomb.bmp"  # 54 bytes claiming 30,000 x 30,000 pixels
+    header = struct.pack("<2sIHHI", b"BM", 54, 0, 0, 54)
+    bomb.write_bytes(header + struct.pack("<IiiHHIIiiII", 40, 30_000, 30_000, 1, 24, *[0] * 6))
+    assert app.main(["--smoke-test", str(bomb)]) == 2
+    assert "downscale it first" in capsys.readouterr().err
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a model at all")
+    paths.set_active_model(damaged)
+    assert app.main(["--smoke-test"]) == 2  # a message and exit 2, not a dialog waiting forever
+    assert "damaged.pt" in capsys.readouterr().err
+
+
 def test_exception_hook_logs_and_shows_one_dialog(qtbot, monkeypatch):
     shown = []
     monkeypatch.setattr(app.QMessageBox, "critical", lambda *a: shown.append(a[2]))

@@ -28,6 +28,9 @@ def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, caps
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["epochs_cnn"] == 2 and card["training"]["input_size"] == 24
     assert "accuracy" in capsys.readouterr().out
+    assert {out.stat().st_mode & 0o777, out.with_suffix(".json").stat().st_mode & 0o777} == {
+        0o644
+    }  # readable by the other users of a shared models folder
 
 
 def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder, capsys) -> None:
@@ -292,6 +295,20 @@ def test_label_never_replaces_an_input_a_special_file_or_earlier_results(
     os.link(photo, hard)
     assert main([*base, "--out", str(hard), "--overwrite"]) == 2
     assert "one of the inputs" in capsys.readouterr().err and photo.read_bytes() == original
+
+
+def test_a_strip_too_thin_for_a_face_is_listed_and_the_rest_labelled(
+    tiny_model, shared_data, tmp_path, capsys
+) -> None:
+    strip = tmp_path / "strip.png"
+    cv2.imwrite(str(strip), np.zeros((1, 700, 3), np.uint8))
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    out = tmp_path / "o.csv"
+    args = ["label", str(strip), str(photo), "--model", str(tiny_model), "--out", str(out)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "strip.png: no face found" in err and "Traceback" not in err
+    assert [Path(r["file"]).name for r in csv.DictReader(out.open())] == [photo.name]
 
 
 def test_label_reports_a_link_to_itself_named_on_the_command_line(

@@ -138,3 +138,14 @@ def test_a_large_padded_crop_matches_the_direct_one() -> None:
     padded = cv2.copyMakeBorder(gray, 1500, 1500, 500, 500, cv2.BORDER_REPLICATE)
     direct = cv2.resize(padded[:side, :side], (48, 48), interpolation=cv2.INTER_AREA).astype(int)
     assert np.abs(shrunk - direct).mean() < 2
+
+
+def test_a_jpeg_claiming_too_many_pixels_is_refused_from_its_header(tmp_path) -> None:
+    ok, data = cv2.imencode(".jpg", np.zeros((16, 16), np.uint8))
+    data = bytearray(data.tobytes())
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    data[sof + 5 : sof + 9] = (30_000).to_bytes(2, "big") * 2
+    bomb = tmp_path / "bomb.jpg"
+    bomb.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="30000x30000.*downscale it first"):
+        read_image(bomb)

@@ -195,11 +195,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if main:
             bar.done()
-            skipped = result.card["data"].get("skipped", {})
-            for key, why in list(skipped.items())[:10]:
-                print(f"skipped {key}: {why}", file=sys.stderr)
-            if len(skipped) > 10:
-                print(f"... {len(skipped) - 10} more in the card's data.skipped", file=sys.stderr)
+            for source in result.card["data"]["sources"]:
+                skipped = source["skipped_files"]
+                for key, why in list(skipped.items())[:10]:
+                    print(f"skipped {source['name']} {key}: {why}", file=sys.stderr)
+                if len(skipped) > 10:
+                    print(
+                        f"... {len(skipped) - 10} more {source['name']} files in the card's "
+                        "data.sources",
+                        file=sys.stderr,
+                    )
             print(result.scores.table())
             print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     finally:

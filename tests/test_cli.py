@@ -444,6 +444,17 @@ def test_evaluate_reads_a_damaged_card(tiny_model, kdef_folder, tmp_path, capsys
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
 
 
+def test_train_lists_the_files_it_could_not_read(kdef_folder, tmp_path, capsys) -> None:
+    folder = tmp_path / "kdef"
+    shutil.copytree(kdef_folder, folder)
+    os.mkfifo(folder / "BM30ANS.JPG")  # a KDEF name on a pipe: never opened, never silent
+    out = tmp_path / "m.pt"
+    assert main(["train", "--data", str(folder), *TINY, "--out", str(out)]) == 0
+    assert "skipped kdef BM30ANS.JPG: not a regular file" in capsys.readouterr().err
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert "not a regular file" in card["data"]["sources"][0]["skipped_files"]["BM30ANS.JPG"]
+
+
 def test_label_shards_split_a_folder_between_jobs(tiny_model, shared_data, tmp_path) -> None:
     folder = shared_data / "faces" / "happy"
     outs = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]

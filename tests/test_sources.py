@@ -128,3 +128,17 @@ def test_weights_draw_a_source_in_proportion() -> None:
     assert len(drawn) == 600  # an epoch is the sum of the weights
     from_first = int((drawn < 100).sum())
     assert 250 < from_first < 350  # 300 expected: each first-source image about 3 times
+
+
+def test_a_labelled_folder_lists_what_it_cannot_read(tmp_path: Path) -> None:
+    import os
+
+    from emotion_desktop.core.sources import scan_labelled_folder
+
+    (tmp_path / "happy").mkdir()
+    cv2.imwrite(str(tmp_path / "happy" / "a.png"), np.zeros((8, 8), np.uint8))
+    os.mkfifo(tmp_path / "happy" / "b.png")
+    scan = scan_labelled_folder(tmp_path)
+    assert [r.key for r in scan.records] == ["happy/a"]
+    assert "not a regular file" in scan.unreadable["happy/b.png"]
+    assert scan.skipped["unreadable"] == 1 and "1 unreadable" in scan.summary()

@@ -130,9 +130,11 @@ def load_model(path: Path) -> LoadedModel:
 def _check_crop(crop: CropSettings, config: ModelConfig) -> None:
     """ValueError unless ``crop`` makes the network's input: a 100,000-pixel crop size or a NaN
     margin in a file would otherwise allocate gigabytes or fail on every face."""
+    if type(crop.size) is not int or type(config.input_size) is not int:
+        raise ValueError(f"sizes must be whole numbers, not {crop.size!r}, {config.input_size!r}")
     if crop.size != config.input_size:
         raise ValueError(f"crop size {crop.size!r} is not the input size {config.input_size}")
-    if not isinstance(crop.margin, (int, float)) or not 0 <= crop.margin <= 1:
+    if type(crop.margin) not in (int, float) or not 0 <= crop.margin <= 1:
         raise ValueError(f"crop margin {crop.margin!r} is not between 0 and 1")
     if crop.equalize not in EQUALIZE_MODES:
         raise ValueError(f"unknown equalisation {crop.equalize!r}")

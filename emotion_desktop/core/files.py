@@ -19,8 +19,8 @@ from typing import Any
 def walk(folder: Path) -> Iterator[Path]:
     """Everything below ``folder`` that is not a folder, sorted, one listing at a time: files,
     and whatever else sits there (a pipe, a broken link) for the caller to report with
-    :func:`unreadable_reason`. A folder that cannot be listed is yielded itself; links to
-    folders are not followed (they can make cycles)."""
+    :func:`unreadable_reason`. A folder that cannot be listed is yielded itself. Links to
+    folders are the one thing left out, on purpose: following them can make cycles."""
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)

@@ -99,7 +99,7 @@ class ScanResult:
     duplicates: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     other_files: int = 0
-    unreadable: dict[str, str] = field(default_factory=dict)  # path -> why (a pipe, no access)
+    unreadable: dict[str, str] = field(default_factory=dict)  # file (relative) -> why
 
     def label_counts(self) -> dict[str, dict[str, int]]:
         """Images per emotion, under one part (``all``), as ``SourceScan`` gives them."""
@@ -137,7 +137,7 @@ def scan(folder: Path | str) -> ScanResult:
     for path in sorted(walk(folder)):
         reason = unreadable_reason(path)
         if reason is not None:
-            result.unreadable[str(path)] = reason
+            result.unreadable[path.relative_to(folder).as_posix() or "."] = reason
             continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             result.other_files += 1
@@ -151,9 +151,13 @@ def scan(folder: Path | str) -> ScanResult:
             seen[record.key] = path
             result.records.append(record)
     if not result.records:
+        unreadable = "".join(
+            f"; {name}: {why}" for name, why in list(result.unreadable.items())[:3]
+        )
         raise DatasetError(
             f"no KDEF images found in {folder} ({len(result.misnamed)} images with other names, "
-            f"{result.other_files} other files): expected names like AF01ANS.JPG"
+            f"{result.other_files} other files, {len(result.unreadable)} unreadable"
+            f"{unreadable}): expected names like AF01ANS.JPG"
         )
     result.missing = _missing_keys(result.records)
     return result

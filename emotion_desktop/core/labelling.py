@@ -120,7 +120,7 @@ def _find_faces(
     """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
     worker threads, since OpenCV releases the GIL while it works."""
     if path.is_dir():  # the walk gives a folder only when it could not list it
-        return [Problem(path, unreadable_reason(path) or "this folder could not be listed")]
+        return [Problem(path, str(unreadable_reason(path)))]
     if not is_image_file(path):
         return [Skipped(path)]
     try:

@@ -213,7 +213,7 @@ def prepare_data(
                 train,
                 val,
                 test,
-                {**getattr(found, "unreadable", {}), **faces.skipped},
+                {**found.unreadable, **faces.skipped},
                 removed,
             )
         )
@@ -382,6 +382,7 @@ def _source_card(source: SourceData) -> dict:
         "found": len(source.scan.records),
         "split": source.split.describe(),
         "skipped": len(source.skipped),
+        "skipped_files": dict(source.skipped),  # file -> why (unreadable, blank)
         "test_duplicates_removed": source.test_duplicates_removed,
         "counts": {
             "train": len(source.train),

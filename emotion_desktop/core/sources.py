@@ -95,6 +95,7 @@ class SourceScan:
     folder: Path
     records: list[FaceRecord]
     skipped: Counter = field(default_factory=Counter)  # reason -> count
+    unreadable: dict[str, str] = field(default_factory=dict)  # file (relative) -> why
 
     def label_counts(self) -> dict[str, dict[str, int]]:
         """Images per part (``all`` where the source has none) and emotion."""
@@ -171,7 +172,9 @@ def scan_ferplus(folder: Path) -> SourceScan:
                 continue
             path = folder / sub / row[0]
             if not path.is_file():
-                result.skipped["missing file"] += 1
+                exists = path.exists() or path.is_symlink()
+                reason = (unreadable_reason(path) if exists else None) or "missing file"
+                result.skipped[reason] += 1
                 continue
             label, target = outcome
             key = f"{sub}/{Path(row[0]).stem}"
@@ -220,7 +223,8 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
             for path in sorted(walk(sub)):
                 reason = unreadable_reason(path)
                 if reason is not None:
-                    result.skipped[reason] += 1
+                    result.skipped["unreadable"] += 1
+                    result.unreadable[path.relative_to(folder).as_posix()] = reason
                     continue
                 if path.suffix.lower() not in IMAGE_SUFFIXES:
                     result.skipped["not an image"] += 1

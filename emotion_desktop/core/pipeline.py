@@ -645,7 +645,7 @@ def evaluate_on_folders(
     learnt = trained_sources(loaded.card)
     splits: dict[str, Split] = {}
     if options is None:
-        options = DataOptions(folders[0], angles=_angles_of(loaded.card), more=tuple(folders[1:]))
+        options = saved_data_options(loaded.card, folders)
         names = source_names([scan_source(f) for f in folders])
         needed = [n for n in names if n in learnt]
         if needed:

@@ -20,17 +20,16 @@ import numpy as np
 import torch
 
 from emotion_desktop.core.callbacks import StepFn
-from emotion_desktop.core.checkpoints import load_model, save_model, split_path
+from emotion_desktop.core.checkpoints import load_model
 from emotion_desktop.core.dataset import FaceSet, batches, to_tensor
 from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
-from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.metrics import score
 from emotion_desktop.core.pipeline import (
     PreparedData,
     TrainResult,
     card_test_sections,
     prepare_saved_data,
-    save_splits,
+    save_with_splits,
     score_faces,
 )
 from emotion_desktop.core.training import History
@@ -155,9 +154,5 @@ def balance_model(
         **card_test_sections(tests, data.first.name, plain),
     )
     half = loaded.card.get("ensemble", {}).get("weights") == "float16"
-    try:
-        save_splits(split_path(out), data.splits())
-        save_model(Path(out), model, loaded.crop, card, half=half)
-    except OSError as exc:
-        raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
+    save_with_splits(Path(out), model, loaded.crop, card, data.splits(), half)
     return TrainResult(Path(out), card, tests[data.first.name], History())

@@ -140,6 +140,22 @@ def save_splits(path: Path, splits: dict[str, Split]) -> None:
         atomic_write_text(path, json.dumps(data, indent=1))
 
 
+def save_with_splits(
+    out: Path,
+    model: torch.nn.Module,
+    crop: CropSettings,
+    card: dict,
+    splits: dict[str, Split],
+    half: bool = False,
+) -> None:
+    """Write a model, its card and its splits; CheckpointError, saying why, where it fails."""
+    try:
+        save_splits(split_path(out), splits)
+        save_model(Path(out), model, crop, card, half=half)
+    except OSError as exc:
+        raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
+
+
 def load_splits(path: Path) -> dict[str, Split]:
     """Splits by source name; a single-source file is KDEF's (the only kind it was written for)."""
     try:
@@ -332,12 +348,11 @@ def train_from_folder(
         }
     if distributed.is_main():
         try:
-            save_splits(split_path(out), data.splits())
-            save_model(out, model.cpu(), config.crop_settings(), card)
-        except OSError as exc:
+            save_with_splits(out, model.cpu(), config.crop_settings(), card, data.splits())
+        except CheckpointError as exc:
             raise CheckpointError(
-                f"could not save the model to {out}: {exc.strerror or exc}. The trained weights "
-                f"are kept in {resume.name}: free some space and start again to save them."
+                f"{exc}. The trained weights are kept in {resume.name}: free some space and "
+                "start again to save them."
             ) from exc
         resume.unlink(missing_ok=True)
     return TrainResult(out, card, tests[data.first.name], history)
@@ -540,11 +555,7 @@ def combine_models(
         },
         **card_test_sections(tests, data.first.name, plain),
     )
-    try:
-        save_splits(split_path(out), split)
-        save_model(out, model, first.crop, card, half=half)
-    except OSError as exc:
-        raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
+    save_with_splits(out, model, first.crop, card, split, half)
     return TrainResult(out, card, tests[data.first.name], History())
 
 

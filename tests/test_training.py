@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from emotion_desktop.core.checkpoints import load_model, split_path
 from emotion_desktop.core.errors import TrainingCancelled
@@ -95,6 +96,8 @@ def test_pipeline_learns_the_generated_faces_and_writes_model_card_and_split(
     assert "non-commercial" in card["terms_of_use"]
     assert len(card["test"]["confusion_matrix"]) == 7
     assert set(card["training"]["seconds"]) == {"cae", "cnn"}
+    gpu = torch.cuda.is_available()  # a GPU-trained card names its GPU
+    assert card["training"]["device"] == (torch.cuda.get_device_name(0) if gpu else "cpu")
     assert json.loads(split_path(tiny_model).read_text())["protocol"] == "random"
     assert load_model(tiny_model).model.config.input_size == 24
 

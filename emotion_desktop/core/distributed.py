@@ -34,6 +34,12 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
+def device_name() -> str:
+    """What this process trains on, for a model card: the GPU's name, or "cpu"."""
+    here = device()
+    return torch.cuda.get_device_name(here) if here.type == "cuda" else "cpu"
+
+
 def shutdown() -> None:
     if is_distributed():
         dist.destroy_process_group()

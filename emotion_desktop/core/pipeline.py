@@ -464,6 +464,7 @@ def make_card(
             "processes": distributed.world_size(),
             "torch": torch.__version__,
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
+            "device": distributed.device_name(),
         },
         "history": {k: v for k, v in vars(history).items() if k != "seconds"},
         **card_test_sections(tests, first.name, plain),

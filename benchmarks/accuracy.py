@@ -4,7 +4,7 @@ the shared photos), and of its recipe under a person-disjoint split and without 
     python benchmarks/accuracy.py --model resources/models/default.pt --kdef ~/datasets/data/KDEF
         --ferplus ~/datasets/FERPlus --fer2013 ~/datasets/FER2013
         [--figures ferplus,fer2013,random,cross,person,ablation] [--epochs-cae N]
-        [--epochs-cnn N] [--folds 5] [--write-card]
+        [--epochs-cnn N] [--folds 5] [--person-cards FOLD.json ...] [--write-card]
 
 - ferplus: FER+ Test (the FER2013 PrivateTest faces with a 7-class FER+ majority label).
 - fer2013: FER2013 PrivateTest with the original labels (a labelled folder: test/<emotion>/).
@@ -18,8 +18,11 @@ the shared photos), and of its recipe under a person-disjoint split and without 
            person-disjoint and FER+ test figures (FER+ only where the model learnt from it).
 
 Training runs use the model card's recipe unless --epochs-cae/--epochs-cnn say otherwise, and
-print those epochs with the figures. --write-card stores the figures in the model's card
-under ``figures``. Ends with one JSON line of every figure.
+print those epochs with the figures. --person-cards takes the person figure from the cards of
+fold models trained elsewhere (a GPU server, ``emotion-desktop-cli train --split person --fold K``
+with the model's recipe) instead of training them here; each card must carry that recipe.
+--write-card stores the figures in the model's card under ``figures``. Ends with one JSON line
+of every figure.
 """
 
 from __future__ import annotations
@@ -129,6 +132,39 @@ class Recipe:
         }
 
 
+RUN_DETAILS = {"seed", "epochs_run_cnn", "seconds", "seconds_total", "processes", "torch"}
+RUN_DETAILS |= {"machine", "device", "note"}
+
+
+def recipe_of(card: dict) -> dict:
+    """What a card's model was trained by, less what differs from run to run (seed, timing,
+    machine): two cards with the same recipe differ only in their split and seed."""
+    training = {k: v for k, v in card.get("training", {}).items() if k not in RUN_DETAILS}
+    weights = {s.get("name"): s.get("weight", 1.0) for s in card["data"].get("sources", [])}
+    return {**training, "weights": weights}
+
+
+def person_from_cards(model_card: dict, cards: list[Path], folds: int) -> dict:
+    """The person figure from fold cards trained elsewhere; SystemExit where they are not the
+    model's recipe on every fold of one person-disjoint split."""
+    recipe, accs, seen, devices = recipe_of(model_card), [], set(), set()
+    for path in cards:
+        card = json.loads(path.read_text())
+        kdef = next(s for s in card["data"]["sources"] if s.get("kind") == "kdef")
+        if kdef["split"]["protocol"] != "person" or kdef["split"]["folds"] != folds:
+            sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
+        if recipe_of(card) != recipe:
+            sys.exit(f"{path.name} was not trained with the model's recipe")
+        seen.add(kdef["split"]["fold"])
+        accs.append(card["tests"]["kdef"]["accuracy"])
+        devices.add(card["training"].get("device", "cpu"))
+    if seen != set(range(folds)) or len(cards) != folds:
+        sys.exit(f"the cards cover folds {sorted(seen)}, not each of the {folds} once")
+    for k, acc in zip(sorted(seen), accs):
+        print(f"  fold {k + 1}/{folds}: kdef {acc:.2%}")
+    return {"folds": accs, "trained_on": sorted(devices)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=paths.default_model_path())
@@ -139,12 +175,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs-cae", type=int)
     parser.add_argument("--epochs-cnn", type=int)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--person-cards",
+        type=Path,
+        nargs="+",
+        help="cards of the person-disjoint fold models, trained elsewhere with the model's recipe",
+    )
     parser.add_argument("--write-card", action="store_true", help="store figures in the card")
     args = parser.parse_args(argv)
     wanted = args.figures.split(",")
     needs = {"ferplus": "ferplus", "fer2013": "fer2013", "random": "kdef", "person": "kdef"}
     for figure, folder in needs.items():
-        if figure in wanted and getattr(args, folder) is None:
+        from_cards = figure == "person" and args.person_cards
+        if figure in wanted and getattr(args, folder) is None and not from_cards:
             parser.error(f"the {figure} figure needs --{folder}")
 
     card = read_card(args.model)
@@ -172,17 +215,22 @@ def main(argv: list[str] | None = None) -> int:
         first = None
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)
-            runs = [
-                recipe.train(args.kdef, k, args.folds, True, f"fold {k + 1}/{args.folds}")
-                for k in range(args.folds)
-            ]
-            first = runs[0]
-            accs = [r["kdef_person"] for r in runs]
+            if args.person_cards:
+                found = person_from_cards(card, args.person_cards, args.folds)
+                accs, where = found["folds"], {"trained_on": found["trained_on"]}
+            else:
+                runs = [
+                    recipe.train(args.kdef, k, args.folds, True, f"fold {k + 1}/{args.folds}")
+                    for k in range(args.folds)
+                ]
+                first, where = runs[0], {}
+                accs = [r["kdef_person"] for r in runs]
             figures["kdef_person"] = {
                 "mean": statistics.mean(accs),
                 "std": statistics.pstdev(accs),
                 "folds": accs,
                 **retrain,
+                **where,
             }
         if "ablation" in wanted:
             print(f"with and without the CAE stage, person fold 1 ({retrain}):", flush=True)

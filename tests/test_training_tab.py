@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -6,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.training import STAGE_CNN, Progress
+from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.training import PRESETS, TrainingTab
 from emotion_desktop.gui.training_plots import TrainingCurves
@@ -177,3 +178,12 @@ def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(ta
     assert "KDEF" in tab.active_model.description() and "FER+" in tab.active_model.description()
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
+
+
+@pytest.mark.parametrize(("preset", "model"), [("Paper", "kdef-paper"), ("KDEF + FER+", "default")])
+def test_presets_are_the_shipped_models_recipes(preset: str, model: str) -> None:
+    """A preset named after a shipped model trains each of its networks as that model's card
+    says, so retraining the default from the tab reproduces it."""
+    card = json.loads(paths.default_model_path().with_name(f"{model}.json").read_text())
+    recipe = TrainConfig.from_dict(card["training"])
+    assert replace(PRESETS[preset], seed=0) == replace(recipe, seed=0)

@@ -57,7 +57,7 @@ from emotion_desktop.gui.workers import Task
 PRESETS: dict[str, TrainConfig] = {
     "Quick": TrainConfig(epochs_cae=2, epochs_cnn=15),
     "Paper": TrainConfig(),  # each network of the shipped KDEF-only model (kdef-paper)
-    "KDEF + FER+": TrainConfig(epochs_cae=2, epochs_cnn=32),  # the shipped default model
+    "KDEF + FER+": TrainConfig(epochs_cae=2, epochs_cnn=64),  # the shipped default model
 }
 MAX_RECENT = 8
 PREVIEW_WIDTH = 360  # pixels for the 8 reconstruction pairs, whatever the input size

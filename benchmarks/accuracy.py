@@ -147,7 +147,7 @@ def recipe_of(card: dict) -> dict:
 def person_from_cards(model_card: dict, cards: list[Path], folds: int) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe on every fold of one person-disjoint split."""
-    recipe, accs, seen, devices = recipe_of(model_card), [], set(), set()
+    recipe, by_fold, devices = recipe_of(model_card), {}, set()
     for path in cards:
         card = json.loads(path.read_text())
         kdef = next(s for s in card["data"]["sources"] if s.get("kind") == "kdef")
@@ -155,14 +155,13 @@ def person_from_cards(model_card: dict, cards: list[Path], folds: int) -> dict:
             sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
         if recipe_of(card) != recipe:
             sys.exit(f"{path.name} was not trained with the model's recipe")
-        seen.add(kdef["split"]["fold"])
-        accs.append(card["tests"]["kdef"]["accuracy"])
+        by_fold[kdef["split"]["fold"]] = card["tests"]["kdef"]["accuracy"]
         devices.add(card["training"].get("device", "cpu"))
-    if seen != set(range(folds)) or len(cards) != folds:
-        sys.exit(f"the cards cover folds {sorted(seen)}, not each of the {folds} once")
-    for k, acc in zip(sorted(seen), accs):
-        print(f"  fold {k + 1}/{folds}: kdef {acc:.2%}")
-    return {"folds": accs, "trained_on": sorted(devices)}
+    if sorted(by_fold) != list(range(folds)) or len(cards) != folds:
+        sys.exit(f"the cards cover folds {sorted(by_fold)}, not each of the {folds} once")
+    for k in range(folds):
+        print(f"  fold {k + 1}/{folds}: kdef {by_fold[k]:.2%}")
+    return {"folds": [by_fold[k] for k in range(folds)], "trained_on": sorted(devices)}
 
 
 def main(argv: list[str] | None = None) -> int:

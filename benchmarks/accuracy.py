@@ -46,6 +46,7 @@ from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.pipeline import (
     DataOptions,
     evaluate_on_folders,
+    saved_weights,
     score_faces,
     train_from_folder,
     trained_sources,
@@ -107,7 +108,7 @@ class Recipe:
     def __init__(self, model: Path, ferplus: Path | None, config: TrainConfig) -> None:
         card = read_card(model)
         learnt = trained_sources(card)
-        weights = {s.get("name"): s.get("weight", 1.0) for s in card["data"].get("sources", [])}
+        weights = saved_weights(card)
         self.more = (ferplus,) if "ferplus" in learnt and ferplus else ()
         self.weights = (weights.get("kdef", 1.0), 1.0) if self.more else ()
         self.config = config
@@ -132,16 +133,11 @@ class Recipe:
         }
 
 
-RUN_DETAILS = {"seed", "epochs_run_cnn", "seconds", "seconds_total", "processes", "torch"}
-RUN_DETAILS |= {"machine", "device", "note"}
-
-
-def recipe_of(card: dict) -> dict:
-    """What a card's model was trained by, less what differs from run to run (seed, timing,
-    machine): two cards with the same recipe differ only in their split and seed."""
-    training = {k: v for k, v in card.get("training", {}).items() if k not in RUN_DETAILS}
-    weights = {s.get("name"): s.get("weight", 1.0) for s in card["data"].get("sources", [])}
-    return {**training, "weights": weights}
+def recipe_of(card: dict) -> tuple[TrainConfig, dict[str, float]]:
+    """What a card's model was trained by: its training settings less the seed, and its
+    sources' weights. Two cards with the same recipe differ only in their split and seed."""
+    config = TrainConfig.from_dict(card.get("training", {}))
+    return replace(config, seed=0), saved_weights(card)
 
 
 def person_from_cards(model_card: dict, cards: list[Path], folds: int) -> dict:

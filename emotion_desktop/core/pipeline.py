@@ -572,7 +572,7 @@ def saved_data_options(card: dict, folders: list[Path]) -> DataOptions:
     return DataOptions(folders[0], angles=_angles_of(card), more=tuple(folders[1:]))
 
 
-def _saved_weights(card: dict) -> dict[str, float]:
+def saved_weights(card: dict) -> dict[str, float]:
     """Each source's sampling weight by name, as the card records it (valid entries only)."""
     sources = card.get("data", {}).get("sources")
     weights = {}
@@ -603,7 +603,7 @@ def prepare_saved_data(
             f"{loaded.path.name} was trained on {sorted(splits)}; the folders given hold "
             f"{data.names}"
         )
-    weights = _saved_weights(loaded.card)
+    weights = saved_weights(loaded.card)
     for source in data.sources:
         source.weight = weights.get(source.name, source.weight)
     return data

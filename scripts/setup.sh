@@ -8,11 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=${1:-app}
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) torch==2.13.0"
-for done in "$extra" test; do  # the test install holds everything the app needs
-  if [ -x .venv/bin/python ] && [ "$(cat ".venv/.installed-$done" 2>/dev/null)" = "$want" ]; then
-    exit 0
-  fi
-  [ "$extra" = app ] || break
+enough=(".venv/.installed-$extra")
+[ "$extra" = app ] && enough+=(.venv/.installed-test)  # the test install holds the app's too
+for stamp in "${enough[@]}"; do
+  [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && exit 0
 done
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

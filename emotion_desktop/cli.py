@@ -25,7 +25,7 @@ from emotion_desktop.core.errors import (
     EmotionDesktopError,
     OutputError,
 )
-from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, FaceDetector
+from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, STUDIO_FRAMINGS, FaceDetector
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -395,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--equalize",
         choices=EQUALIZE_MODES,
         help="contrast equalisation of each face crop",
+    )
+    train.add_argument(
+        "--studio",
+        choices=STUDIO_FRAMINGS,
+        help="a KDEF face the frontal cascade misses: head (a fixed square around the head; "
+        "the default) or profile (the profile cascade first, as the shipped default model)",
     )
     train.add_argument(
         "--patience", type=number_in(int, 0), help="early-stopping patience in epochs (0: off)"

@@ -161,6 +161,7 @@ def test_inference_loads_reuse_the_model_until_the_file_changes(tmp_path: Path) 
         ("crop.size", 100_000),
         ("crop.margin", float("nan")),
         ("crop.equalize", "foo"),
+        ("crop.studio", "ears"),
         ("crop.size", "48"),
         ("state_dict", [1, 2]),
         ("state_dict", "weights"),
@@ -176,3 +177,14 @@ def test_damaged_fields_are_refused_before_any_face_is_cropped(tmp_path: Path, f
     torch.save(payload, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="damaged or of another architecture"):
         load_model(tmp_path / "bad.pt")
+
+
+def test_a_file_from_before_studio_framing_keeps_the_profile_cascade(tmp_path: Path) -> None:
+    """Its KDEF faces were found with the profile cascade: scoring it on crops framed another
+    way would test it on faces it never learnt from."""
+    _save(tmp_path / "m.pt")
+    assert load_model(tmp_path / "m.pt").crop.studio == "head"
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    del payload["crop"]["studio"]
+    torch.save(payload, tmp_path / "old.pt")
+    assert load_model(tmp_path / "old.pt").crop == CropSettings(size=24, studio="profile")

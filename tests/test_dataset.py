@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,8 @@ def test_faces_are_cropped_once_then_read_from_the_cache(tmp_path: Path, monkeyp
     cv2.imwrite(str(records[0].path), np.zeros((50, 40), np.uint8) + 60)  # changed file
     build_faces(records, folder, settings, tmp_path / "cache")
     assert len(calls) == 1
+    build_faces(records, folder, replace(settings, studio="profile"), tmp_path / "cache")
+    assert len(calls) == 1 + len(records)  # another framing never reads these crops
 
 
 def test_blank_and_corrupt_images_are_skipped_with_a_reason(tmp_path: Path) -> None:

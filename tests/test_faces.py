@@ -62,6 +62,15 @@ def test_studio_face_falls_back_to_a_centre_crop() -> None:
     assert box.x >= 0 and box.x + box.w <= 281
 
 
+def test_head_framing_takes_the_head_square_without_the_profile_cascade() -> None:
+    """Where the frontal cascade finds nothing, "head" frames every such face alike; only the
+    older "profile" framing loads and runs the profile cascade first."""
+    noise = np.random.default_rng(1).integers(0, 255, (381, 281)).astype(np.uint8)
+    head, profile = FaceDetector(min_face=0.25), FaceDetector(min_face=0.25)
+    assert locate_studio_face(noise, head, "head") == locate_studio_face(noise, profile, "profile")
+    assert head._profile is None and profile._profile is not None
+
+
 def test_blank_images_are_recognised() -> None:
     assert is_blank(np.zeros((50, 50), np.uint8))
     assert not is_blank(np.random.default_rng(0).integers(0, 255, (50, 50)).astype(np.uint8))

@@ -100,6 +100,17 @@ def test_pipeline_learns_the_generated_faces_and_writes_model_card_and_split(
     assert card["training"]["device"] == (torch.cuda.get_device_name(0) if gpu else "cpu")
     assert json.loads(split_path(tiny_model).read_text())["protocol"] == "random"
     assert load_model(tiny_model).model.config.input_size == 24
+    assert card["training"]["studio"] == load_model(tiny_model).crop.studio == "head"
+
+
+def test_cards_older_than_studio_framing_read_as_the_profile_cascade() -> None:
+    """A card without ``studio`` describes a model whose KDEF faces the profile cascade found,
+    so its recipe and its fine-tunes keep that framing."""
+    old = TrainConfig().to_dict()
+    del old["studio"]
+    assert TrainConfig.from_dict(old).studio == TrainConfig.checked(old).studio == "profile"
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+    assert TrainConfig().crop_settings().studio == "head"
 
 
 def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: Path) -> None:

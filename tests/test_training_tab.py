@@ -186,4 +186,6 @@ def test_presets_are_the_shipped_models_recipes(preset: str, model: str) -> None
     says, so retraining the default from the tab reproduces it."""
     card = json.loads(paths.default_model_path().with_name(f"{model}.json").read_text())
     recipe = TrainConfig.from_dict(card["training"])
+    if "studio" not in card["training"]:  # trained before head framing: the rest must match
+        recipe = replace(recipe, studio=PRESETS[preset].studio)
     assert replace(PRESETS[preset], seed=0) == replace(recipe, seed=0)

@@ -19,7 +19,7 @@ import torch
 
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import EQUALIZE_MODES, CropSettings
+from emotion_desktop.core.faces import EQUALIZE_MODES, STUDIO_FRAMINGS, CropSettings
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
@@ -108,7 +108,8 @@ def load_model(path: Path) -> LoadedModel:
         )
     try:
         config = ModelConfig(**payload["model_config"])
-        crop = CropSettings(**payload["crop"])
+        # Files saved before CropSettings.studio framed studio faces with the profile cascade.
+        crop = CropSettings(**{"studio": "profile", **payload["crop"]})
         members = int(payload.get("members", 1))
         if not 1 <= members <= MAX_MEMBERS or config.input_size not in INPUT_SIZES:
             raise ValueError(
@@ -138,6 +139,8 @@ def _check_crop(crop: CropSettings, config: ModelConfig) -> None:
         raise ValueError(f"crop margin {crop.margin!r} is not between 0 and 1")
     if crop.equalize not in EQUALIZE_MODES:
         raise ValueError(f"unknown equalisation {crop.equalize!r}")
+    if crop.studio not in STUDIO_FRAMINGS:
+        raise ValueError(f"unknown studio framing {crop.studio!r}")
 
 
 def _class_bias(value: object) -> torch.Tensor:

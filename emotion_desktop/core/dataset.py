@@ -143,7 +143,7 @@ def prepare_face(
     if is_blank(gray):
         raise ImageError(f"{record.path.name} is blank (a placeholder with no face)")
     if record.framing == "studio":
-        box, how = locate_studio_face(gray, detector)
+        box, how = locate_studio_face(gray, detector, settings.studio)
         return crop_face(gray, box, settings), how
     is_crop = record.framing == "whole" or max(gray.shape) <= CROP_SIDE
     boxes = [] if is_crop else detector.detect(gray)

@@ -39,6 +39,8 @@ from emotion_desktop.core.model import (
 
 STAGE_CAE = "cae"
 STAGE_CNN = "cnn"
+# What a card or saved settings older than TrainConfig.studio meant: the profile cascade.
+BEFORE_STUDIO = {"studio": "profile"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class TrainConfig:
     dropout: float = 0.4
     margin: float = 0.1
     equalize: str = "clahe"
+    studio: str = "head"  # how studio (KDEF) faces are found: see faces.locate_studio_face
     use_cae: bool = True
     epochs_cae: int = 15
     epochs_cnn: int = 150
@@ -67,7 +70,7 @@ class TrainConfig:
         return ModelConfig(self.input_size, self.third_pool, self.dropout)
 
     def crop_settings(self) -> CropSettings:
-        return CropSettings(self.input_size, self.margin, self.equalize)
+        return CropSettings(self.input_size, self.margin, self.equalize, self.studio)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,7 +81,7 @@ class TrainConfig:
         a field's value is not of its default's type (a float field takes an int)."""
         if not isinstance(data, dict):
             raise TypeError(f"training parameters must be a mapping, not {type(data).__name__}")
-        defaults, values = cls(), {}
+        defaults, values = cls(), dict(BEFORE_STUDIO)
         for f in fields(cls):
             if f.name not in data:
                 continue
@@ -93,8 +96,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """A card's training settings (see :data:`BEFORE_STUDIO` for older cards)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{**BEFORE_STUDIO, **{k: v for k, v in data.items() if k in known}})
 
 
 @dataclass(frozen=True)

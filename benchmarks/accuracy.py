@@ -20,7 +20,8 @@ the shared photos), and of its recipe under a person-disjoint split and without 
 Training runs use the model card's recipe unless --epochs-cae/--epochs-cnn say otherwise, and
 print those epochs with the figures. --person-cards takes the person figure from the cards of
 fold models trained elsewhere (a GPU server, ``emotion-desktop-cli train --split person --fold K``
-with the model's recipe) instead of training them here; each card must carry that recipe.
+with the model's recipe) instead of training them here; each card must carry that recipe, with
+the epochs --epochs-cae/--epochs-cnn give where they are given.
 --write-card stores the figures in the model's card under ``figures``. Ends with one JSON line
 of every figure.
 """
@@ -140,19 +141,20 @@ def recipe_of(card: dict) -> tuple[TrainConfig, dict[str, float]]:
     return replace(config, seed=0), saved_weights(card)
 
 
-def person_from_cards(model_card: dict, cards: list[Path], folds: int) -> dict:
+def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], folds: int) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
-    model's recipe on every fold of one person-disjoint split."""
-    recipe, by_fold, devices = recipe_of(model_card), {}, set()
+    model's recipe (``config``: its training settings, epochs as asked) on every fold of one
+    person-disjoint split."""
+    recipe, by_fold, devices = (replace(config, seed=0), saved_weights(model_card)), {}, set()
     for path in cards:
         card = json.loads(path.read_text())
         kdef = next(s for s in card["data"]["sources"] if s.get("kind") == "kdef")
         if kdef["split"]["protocol"] != "person" or kdef["split"]["folds"] != folds:
             sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
         if recipe_of(card) != recipe:
-            sys.exit(f"{path.name} was not trained with the model's recipe")
+            sys.exit(f"{path.name} was not trained with the model's recipe at these epochs")
         by_fold[kdef["split"]["fold"]] = card["tests"]["kdef"]["accuracy"]
-        devices.add(card["training"].get("device", "cpu"))
+        devices.add(card["training"].get("device", "not recorded"))  # cards before the field
     if sorted(by_fold) != list(range(folds)) or len(cards) != folds:
         sys.exit(f"the cards cover folds {sorted(by_fold)}, not each of the {folds} once")
     for k in range(folds):
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)
             if args.person_cards:
-                found = person_from_cards(card, args.person_cards, args.folds)
+                found = person_from_cards(card, config, args.person_cards, args.folds)
                 accs, where = found["folds"], {"trained_on": found["trained_on"]}
             else:
                 runs = [

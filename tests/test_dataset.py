@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from emotion_desktop.core import dataset
-from emotion_desktop.core.dataset import augment, build_faces
+from emotion_desktop.core.dataset import augment, build_faces, cache_file
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import scan
 from tests.conftest import write_kdef_folder
@@ -30,6 +30,17 @@ def test_faces_are_cropped_once_then_read_from_the_cache(tmp_path: Path, monkeyp
     assert len(calls) == 1
     build_faces(records, folder, replace(settings, studio="profile"), tmp_path / "cache")
     assert len(calls) == 1 + len(records)  # another framing never reads these crops
+
+
+def test_only_studio_folders_keep_their_crops_per_studio_framing(tmp_path: Path) -> None:
+    """FER+ crops are the same under either framing, so changing it never recomputes them."""
+    head, profile = CropSettings(size=24), CropSettings(size=24, studio="profile")
+    assert cache_file(tmp_path, tmp_path, head, True) != cache_file(
+        tmp_path, tmp_path, profile, True
+    )
+    assert cache_file(tmp_path, tmp_path, head, False) == cache_file(
+        tmp_path, tmp_path, profile, False
+    )
 
 
 def test_blank_and_corrupt_images_are_skipped_with_a_reason(tmp_path: Path) -> None:

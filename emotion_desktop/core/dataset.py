@@ -93,8 +93,13 @@ def _signature(record: Record) -> str:
     return f"{record.key}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def cache_file(cache_dir: Path, folder: Path, settings: CropSettings) -> Path:
-    ident = json.dumps([CACHE_VERSION, str(folder.resolve()), settings.to_dict()], sort_keys=True)
+def cache_file(cache_dir: Path, folder: Path, settings: CropSettings, studio: bool) -> Path:
+    """The crops of ``folder`` under ``settings``; ``studio``: it holds studio portraits, the
+    only faces ``settings.studio`` changes (so FER+'s crops stay cached when it does)."""
+    shaping = settings.to_dict()
+    if not studio:
+        del shaping["studio"]
+    ident = json.dumps([CACHE_VERSION, str(folder.resolve()), shaping], sort_keys=True)
     return cache_dir / f"faces-{hashlib.sha1(ident.encode()).hexdigest()[:16]}.npz"
 
 
@@ -173,7 +178,8 @@ def build_faces(
 
     Unreadable and blank images are skipped and reported in ``FaceSet.skipped``.
     """
-    path = cache_file(cache_dir, folder, settings) if cache_dir else None
+    studio = any(r.framing == "studio" for r in records)
+    path = cache_file(cache_dir, folder, settings, studio) if cache_dir else None
     cached = _load_cache(path) if path and path.exists() else {}
     detector = FaceDetector(detect_width=320, min_face=0.25)
     fresh: dict[str, tuple[np.ndarray | None, str]] = {}  # what the cache will hold afterwards

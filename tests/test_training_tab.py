@@ -119,6 +119,18 @@ def test_a_folder_without_kdef_images_gives_a_clear_message(tab, qtbot, tmp_path
     assert "no KDEF images found" in tab.message.text() and tab.start_button.isEnabled()
 
 
+def test_an_empty_folder_box_is_not_scanned(qtbot, settings) -> None:
+    """An emptied box (or a saved empty entry) once scanned the working folder and listed
+    its files: "no KDEF images found in ." on a first start."""
+    settings.setValue("training/recent", [""])
+    tab = TrainingTab(ActiveModel(), settings)
+    qtbot.addWidget(tab)
+    tab.folder_box.setEditText("")
+    tab.folder_box.activated.emit(0)
+    assert not tab.scan_task.is_running()
+    assert tab.found_label.text() == "Choose the folder that holds your copy of KDEF."
+
+
 def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:
     first = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(first)

@@ -60,6 +60,7 @@ PRESETS: dict[str, TrainConfig] = {
     "KDEF + FER+": TrainConfig(epochs_cae=2, epochs_cnn=64),  # the shipped default model
 }
 MAX_RECENT = 8
+CHOOSE_FOLDER = "Choose the folder that holds your copy of KDEF."
 PREVIEW_WIDTH = 360  # pixels for the 8 reconstruction pairs, whatever the input size
 
 
@@ -101,7 +102,7 @@ class TrainingTab(QWidget):
         choose = QPushButton("Choose…")
         choose.clicked.connect(self.choose_folder_dialog)
         self.folder_box.activated.connect(lambda _: self.set_folder(self.folder_box.currentText()))
-        self.found_label = QLabel("Choose the folder that holds your copy of KDEF.")
+        self.found_label = QLabel(CHOOSE_FOLDER)
         self.found_label.setWordWrap(True)
         self.counts = QTableWidget(len(NAMES), 0)
         self.counts.setVerticalHeaderLabels(list(NAMES))
@@ -435,6 +436,9 @@ class TrainingTab(QWidget):
     def set_folder(self, folder: str | Path) -> None:
         """Remember ``folder`` and scan it (off the GUI thread) to show what it holds."""
         folder = str(folder)
+        if not folder.strip():  # an emptied box: scanning "" would walk the working folder
+            self.found_label.setText(CHOOSE_FOLDER)
+            return
         recent = [folder] + [f for f in self.recent_folders() if f != folder]
         self.settings.setValue("training/recent", recent[:MAX_RECENT])
         self.folder_box.blockSignals(True)

@@ -19,7 +19,12 @@ import torch
 
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import EQUALIZE_MODES, STUDIO_FRAMINGS, CropSettings
+from emotion_desktop.core.faces import (
+    BEFORE_STUDIO,
+    EQUALIZE_MODES,
+    STUDIO_FRAMINGS,
+    CropSettings,
+)
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
@@ -108,8 +113,7 @@ def load_model(path: Path) -> LoadedModel:
         )
     try:
         config = ModelConfig(**payload["model_config"])
-        # Files saved before CropSettings.studio framed studio faces with the profile cascade.
-        crop = CropSettings(**{"studio": "profile", **payload["crop"]})
+        crop = CropSettings(**{**BEFORE_STUDIO, **payload["crop"]})
         members = int(payload.get("members", 1))
         if not 1 <= members <= MAX_MEMBERS or config.input_size not in INPUT_SIZES:
             raise ValueError(

@@ -58,6 +58,9 @@ class Box:
 
 EQUALIZE_MODES = ("clahe", "global", "none")
 STUDIO_FRAMINGS = ("head", "profile")
+# What a model file, card or saved settings from before CropSettings.studio meant by leaving it
+# out: its KDEF faces were found with the profile cascade.
+BEFORE_STUDIO = {"studio": "profile"}
 
 
 @dataclass(frozen=True)

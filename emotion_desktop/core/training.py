@@ -25,7 +25,7 @@ from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.checkpoints import safe_torch_load
 from emotion_desktop.core.dataset import augment, batches, to_tensor
 from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
-from emotion_desktop.core.faces import CropSettings
+from emotion_desktop.core.faces import BEFORE_STUDIO, CropSettings
 from emotion_desktop.core.files import atomic_write_bytes
 from emotion_desktop.core.model import (
     Classifier,
@@ -39,8 +39,6 @@ from emotion_desktop.core.model import (
 
 STAGE_CAE = "cae"
 STAGE_CNN = "cnn"
-# What a card or saved settings older than TrainConfig.studio meant: the profile cascade.
-BEFORE_STUDIO = {"studio": "profile"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """A card's training settings (see :data:`BEFORE_STUDIO` for older cards)."""
+        """A card's training settings (see ``faces.BEFORE_STUDIO`` for older cards)."""
         known = {f.name for f in fields(cls)}
         return cls(**{**BEFORE_STUDIO, **{k: v for k, v in data.items() if k in known}})
 

@@ -258,6 +258,23 @@ class FaceDetector:
             return gray, factor
         return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), factor
 
+    def detect_profile(self, gray: np.ndarray) -> tuple[Box, str] | None:
+        """The largest profile face in ``gray`` and ``profile`` or ``profile-mirrored`` (the
+        cascade only knows faces turned one way, so the mirror image is searched too)."""
+        scaled = self.downscaled(gray)
+        if scaled is None:
+            return None
+        small, factor = scaled
+        side = max(20, round(min(small.shape) * 0.25))
+        for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
+            found = self.profile.detectMultiScale(image, 1.1, 3, minSize=(side, side))
+            if len(found):
+                x, y, w, h = max(found, key=lambda b: b[2] * b[3])
+                if how == "profile-mirrored":
+                    x = image.shape[1] - x - w
+                return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
+        return None
+
     def detect(self, gray: np.ndarray) -> list[Box]:
         """Faces in ``gray``, largest first."""
         scaled = self.downscaled(gray)
@@ -278,27 +295,17 @@ def locate_studio_face(
     """Find the one face of a KDEF-style studio photo, whatever its angle.
 
     Takes the frontal cascade's face, else a fixed square where KDEF places the head
-    (``framing="head"``). ``"profile"`` tries the profile cascade and its mirror (it only knows
-    faces turned one way) before that square: it finds about half of KDEF's full profiles,
-    each framed its own way (the front of the face, an ear, a cheek), and a model trained on
-    such crops reads full profiles worse than one that sees every unfound face as the same
-    whole head. Returns the box and the path it took: ``frontal``, ``profile``,
+    (``framing="head"``). ``"profile"`` tries :meth:`FaceDetector.detect_profile` before that
+    square: it finds about half of KDEF's full profiles, each framed its own way (the front of
+    the face, an ear, a cheek), and a model trained on such crops reads full profiles worse than
+    one that sees every unfound face as the same whole head. Returns the box and the path it took: ``frontal``, ``profile``,
     ``profile-mirrored`` or ``centre``.
     """
     boxes = detector.detect(gray)
     if boxes:
         return boxes[0], "frontal"
-    scaled = detector.downscaled(gray) if framing == "profile" else None
-    if scaled is not None:
-        small, factor = scaled
-        side = max(20, round(min(small.shape) * 0.25))
-        for how, image in (("profile", small), ("profile-mirrored", cv2.flip(small, 1))):
-            found = detector.profile.detectMultiScale(image, 1.1, 3, minSize=(side, side))
-            if len(found):
-                x, y, w, h = max(found, key=lambda b: b[2] * b[3])
-                if how == "profile-mirrored":
-                    x = image.shape[1] - x - w
-                return Box(int(x), int(y), int(w), int(h)).scaled(1 / factor), how
+    if framing == "profile" and (profile := detector.detect_profile(gray)):
+        return profile
     # KDEF centres the head; a full profile's face sits at one side of it, so the square
     # takes most of the width rather than guessing the side.
     height, width = gray.shape

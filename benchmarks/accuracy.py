@@ -134,10 +134,13 @@ class Recipe:
         }
 
 
-def recipe_of(card: dict) -> tuple[TrainConfig, dict[str, float]]:
-    """What a card's model was trained by: its training settings less the seed, and its
-    sources' weights. Two cards with the same recipe differ only in their split and seed."""
-    config = TrainConfig.from_dict(card.get("training", {}))
+def recipe_of(
+    card: dict, config: TrainConfig | None = None
+) -> tuple[TrainConfig, dict[str, float]]:
+    """What a card's model was trained by: its training settings (``config`` where given, e.g.
+    at other epochs) less the seed, and its sources' weights. Two cards with the same recipe
+    differ only in their split and seed."""
+    config = config or TrainConfig.from_dict(card.get("training", {}))
     return replace(config, seed=0), saved_weights(card)
 
 
@@ -145,7 +148,7 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe (``config``: its training settings, epochs as asked) on every fold of one
     person-disjoint split."""
-    recipe, by_fold, devices = (replace(config, seed=0), saved_weights(model_card)), {}, set()
+    recipe, by_fold, devices = recipe_of(model_card, config), {}, set()
     for path in cards:
         card = json.loads(path.read_text())
         kdef = next(s for s in card["data"]["sources"] if s.get("kind") == "kdef")

@@ -18,9 +18,7 @@ from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
 from emotion_desktop.core.balance import balance_model
-from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.errors import (
-    CheckpointError,
     DatasetError,
     EmotionDesktopError,
     OutputError,
@@ -41,6 +39,7 @@ from emotion_desktop.core.pipeline import (
     DataOptions,
     combine_models,
     evaluate_on_folders,
+    fine_tune_defaults,
     train_from_folder,
 )
 from emotion_desktop.core.runtime import configure_for_labelling, configure_torch
@@ -155,12 +154,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_output(args.out, inputs, "overwrite")  # retraining a model replaces it
     distributed.init_from_env()
     try:
-        defaults = TrainConfig()
-        if args.init:  # a fine-tuned model keeps its base's crops and network unless told
-            try:
-                defaults = TrainConfig.checked(read_card(args.init).get("training", {}))
-            except TypeError as exc:
-                raise CheckpointError(f"{args.init.name}'s card: {exc}") from exc
+        # a fine-tuned model keeps its base's crops and network unless told
+        defaults = fine_tune_defaults(args.init) if args.init else TrainConfig()
         overrides = {
             f.name: getattr(args, f.name)
             for f in fields(TrainConfig)

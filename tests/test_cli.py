@@ -420,6 +420,22 @@ def test_fine_tuning_keeps_the_base_models_split_and_settings(
     assert out.with_suffix(".split.json").read_bytes() == base_split
 
 
+def test_fine_tuning_reads_the_crops_and_network_from_the_model_file(
+    tiny_model, kdef_folder, tmp_path
+) -> None:
+    """The card is a side file that can go missing: the base file itself says how its faces
+    were cropped and its network shaped, so a fine-tune without the card still starts."""
+    base = tmp_path / "base.pt"
+    for suffix in (".pt", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), base.with_suffix(suffix))
+    out = tmp_path / "tuned.pt"
+    args = ["train", "--data", str(kdef_folder), "--init", str(base), "--epochs-cnn", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    crop = json.loads(tiny_model.with_suffix(".json").read_text())["crop"]
+    tuned = json.loads(out.with_suffix(".json").read_text())
+    assert tuned["crop"] == crop and tuned["training"]["input_size"] == crop["size"] == 24
+
+
 def test_fine_tuning_refuses_another_network(tiny_model, kdef_folder, tmp_path, capsys) -> None:
     args = ["train", "--data", str(kdef_folder), "--init", str(tiny_model), "--input-size", "32"]
     assert main([*args, "--epochs-cnn", "1", "--out", str(tmp_path / "m.pt")]) == 2

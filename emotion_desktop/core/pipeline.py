@@ -13,7 +13,7 @@ import json
 import platform
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -356,6 +356,27 @@ def train_from_folder(
             ) from exc
         resume.unlink(missing_ok=True)
     return TrainResult(out, card, tests[data.first.name], history)
+
+
+def fine_tune_defaults(path: Path) -> TrainConfig:
+    """The settings a fine-tune of the model at ``path`` starts from: its card's training
+    settings, with the crops and network read from the model file itself, which alone is sure
+    to hold them (the card may be missing, or older than a setting such as the framing)."""
+    base = load_model(path)
+    try:
+        config = TrainConfig.checked(base.card.get("training", {}))
+    except TypeError as exc:
+        raise CheckpointError(f"{path.name}'s card: {exc}") from exc
+    crop, network = base.crop, base.model.config
+    return replace(
+        config,
+        input_size=crop.size,
+        margin=crop.margin,
+        equalize=crop.equalize,
+        studio=crop.studio,
+        third_pool=network.third_pool,
+        dropout=network.dropout,
+    )
 
 
 def _fine_tune_base(path: Path, config: TrainConfig) -> LoadedModel:

@@ -129,6 +129,17 @@ def test_an_empty_folder_box_is_not_scanned(qtbot, settings) -> None:
     tab.folder_box.activated.emit(0)
     assert not tab.scan_task.is_running()
     assert tab.found_label.text() == "Choose the folder that holds your copy of KDEF."
+    tab.start()  # Path("") is the working folder: never trained on
+    assert not tab.train_task.is_running() and "Choose the folder" in tab.message.text()
+
+
+def test_emptying_the_box_during_a_scan_drops_its_result(tab, qtbot, kdef_folder) -> None:
+    tab.set_folder(kdef_folder)
+    tab.folder_box.setEditText("")
+    tab.folder_box.activated.emit(0)
+    qtbot.waitUntil(lambda: not tab.scan_task.is_running(), timeout=10_000)
+    assert tab.found_label.text() == "Choose the folder that holds your copy of KDEF."
+    assert tab.counts.item(0, 0) is None
 
 
 def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:

@@ -437,7 +437,9 @@ class TrainingTab(QWidget):
         """Remember ``folder`` and scan it (off the GUI thread) to show what it holds."""
         folder = str(folder)
         if not folder.strip():  # an emptied box: scanning "" would walk the working folder
+            self._rescan = self.scan_task.is_running()  # a running scan's result is stale
             self.found_label.setText(CHOOSE_FOLDER)
+            self.counts.clearContents()
             return
         recent = [folder] + [f for f in self.recent_folders() if f != folder]
         self.settings.setValue("training/recent", recent[:MAX_RECENT])
@@ -526,6 +528,9 @@ class TrainingTab(QWidget):
 
     def start(self) -> None:
         if self.train_task.is_running():
+            return
+        if not self.folder_box.currentText().strip():  # Path("") would be the working folder
+            self._on_train_failed(CHOOSE_FOLDER)
             return
         options, config, out = self.data_options(), self.config(), self.output_path()
         self.settings.setValue("training/last_output", str(out))

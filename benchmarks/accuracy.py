@@ -147,17 +147,29 @@ def recipe_of(
 def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], folds: int) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe (``config``: its training settings, epochs as asked) on every fold of one
-    person-disjoint split."""
-    recipe, by_fold, devices = recipe_of(model_card, config), {}, set()
+    person-disjoint split (one split seed: folds of two seeds overlap in people) and of the
+    model's angles."""
+    recipe, by_fold, devices, seeds = recipe_of(model_card, config), {}, set(), set()
+    angles = model_card.get("data", {}).get("angles")
     for path in cards:
         card = json.loads(path.read_text())
-        kdef = next(s for s in card["data"]["sources"] if s.get("kind") == "kdef")
+        sources = card.get("data", {}).get("sources")
+        kdef = (
+            next((s for s in sources if isinstance(s, dict) and s.get("kind") == "kdef"), None)
+            if isinstance(sources, list)
+            else None
+        )
+        if kdef is None:
+            sys.exit(f"{path.name} records no KDEF source: not a fold card of this recipe")
         if kdef["split"]["protocol"] != "person" or kdef["split"]["folds"] != folds:
             sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
-        if recipe_of(card) != recipe:
+        if recipe_of(card) != recipe or card["data"].get("angles") != angles:
             sys.exit(f"{path.name} was not trained with the model's recipe at these epochs")
         by_fold[kdef["split"]["fold"]] = card["tests"]["kdef"]["accuracy"]
+        seeds.add(kdef["split"]["seed"])
         devices.add(card["training"].get("device", "not recorded"))  # cards before the field
+    if len(seeds) > 1:
+        sys.exit(f"the cards come from person splits of seeds {sorted(seeds)}: their folds overlap")
     if sorted(by_fold) != list(range(folds)) or len(cards) != folds:
         sys.exit(f"the cards cover folds {sorted(by_fold)}, not each of the {folds} once")
     for k in range(folds):

@@ -298,8 +298,8 @@ def locate_studio_face(
     (``framing="head"``). ``"profile"`` tries :meth:`FaceDetector.detect_profile` before that
     square: it finds about half of KDEF's full profiles, each framed its own way (the front of
     the face, an ear, a cheek), and a model trained on such crops reads full profiles worse than
-    one that sees every unfound face as the same whole head. Returns the box and the path it took: ``frontal``, ``profile``,
-    ``profile-mirrored`` or ``centre``.
+    one that sees every unfound face as the same whole head. Returns the box and the path it
+    took: ``frontal``, ``profile``, ``profile-mirrored`` or ``centre``.
     """
     boxes = detector.detect(gray)
     if boxes:

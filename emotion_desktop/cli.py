@@ -395,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--studio",
         choices=STUDIO_FRAMINGS,
         help="a KDEF face the frontal cascade misses: head (a fixed square around the head; "
-        "the default) or profile (the profile cascade first, as the shipped default model)",
+        "the default; with --init, the base model's) or profile (the profile cascade first, as "
+        "the shipped default model)",
     )
     train.add_argument(
         "--patience", type=number_in(int, 0), help="early-stopping patience in epochs (0: off)"

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from emotion_desktop.cli import main
-from tests.conftest import write_ferplus_folder
+from emotion_desktop.core.emotions import EMOTIONS
+from tests.conftest import draw_face, write_ferplus_folder
 from tests.test_inference import faceless
 
 TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
@@ -399,6 +400,29 @@ def test_training_parameters_out_of_range_are_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and option in err and "Traceback" not in err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_model_of_one_labelled_folder_is_evaluated_on_its_own_split(tmp_path, capsys) -> None:
+    """A one-source split was once saved bare and read back as KDEF's, so ``evaluate`` drew a
+    fresh seed-0 split of a labelled folder trained at seed 1: training faces scored as test."""
+    folder = tmp_path / "faces"
+    for e in EMOTIONS:
+        (folder / e.name).mkdir(parents=True)
+        for person in range(8):
+            cv2.imwrite(str(folder / e.name / f"{person}.png"), draw_face(e.kdef_code, person))
+    out = tmp_path / "m.pt"
+    assert main(["train", "--data", str(folder), "--seed", "1", *TINY, "--out", str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    saved = json.loads(out.with_suffix(".split.json").read_text())
+    assert list(saved["sources"]) == ["folder"]  # a labelled folder's source name
+    bare = out.with_suffix(".split.json")
+    for split_file in (saved, saved["sources"]["folder"]):  # named, then bare (older files)
+        bare.write_text(json.dumps(split_file))
+        capsys.readouterr()
+        assert main(["evaluate", "--data", str(folder), "--model", str(out), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert result["split"]["seed"] == 1 and result["seen_in_training"]
+        assert result["accuracy"] == pytest.approx(card["tests"]["folder"]["accuracy"])
 
 
 def test_fine_tuning_keeps_the_base_models_split_and_settings(

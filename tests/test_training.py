@@ -98,7 +98,7 @@ def test_pipeline_learns_the_generated_faces_and_writes_model_card_and_split(
     assert set(card["training"]["seconds"]) == {"cae", "cnn"}
     gpu = torch.cuda.is_available()  # a GPU-trained card names its GPU
     assert card["training"]["device"] == (torch.cuda.get_device_name(0) if gpu else "cpu")
-    assert json.loads(split_path(tiny_model).read_text())["protocol"] == "random"
+    assert json.loads(split_path(tiny_model).read_text())["sources"]["kdef"]["protocol"] == "random"
     assert load_model(tiny_model).model.config.input_size == 24
     assert card["training"]["studio"] == load_model(tiny_model).crop.studio == "head"
 

@@ -199,9 +199,6 @@ class Split:
     folds: int = 1
     val: tuple[str, ...] = ()  # the source's own validation part; empty: drawn from train
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-
     def to_dict(self) -> dict:
         data = {**self.describe(), "train": list(self.train), "test": list(self.test)}
         if self.val:

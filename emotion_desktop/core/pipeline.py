@@ -27,6 +27,7 @@ from emotion_desktop.core.checkpoints import (
     LoadedModel,
     half_round_trip,
     load_model,
+    read_card,
     save_model,
     split_path,
 )
@@ -132,12 +133,9 @@ class PreparedData:
 
 
 def save_splits(path: Path, splits: dict[str, Split]) -> None:
-    """One source: the split itself (as before sources); several: a split per source name."""
-    if len(splits) == 1:
-        next(iter(splits.values())).save(path)
-    else:
-        data = {"sources": {name: s.to_dict() for name, s in splits.items()}}
-        atomic_write_text(path, json.dumps(data, indent=1))
+    """A split per source name, even for one source: a bare split reads back as KDEF's."""
+    data = {"sources": {name: s.to_dict() for name, s in splits.items()}}
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def save_with_splits(
@@ -148,23 +146,27 @@ def save_with_splits(
     splits: dict[str, Split],
     half: bool = False,
 ) -> None:
-    """Write a model, its card and its splits; CheckpointError, saying why, where it fails."""
+    """Write a model, its card and its splits; CheckpointError, saying why, where it fails.
+
+    The splits go last: a model that fails to save leaves the old model with its own splits,
+    never with the new run's (which would score it on faces it trained on)."""
     try:
-        save_splits(split_path(out), splits)
         save_model(Path(out), model, crop, card, half=half)
+        save_splits(split_path(out), splits)
     except OSError as exc:
         raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
 
 
-def load_splits(path: Path) -> dict[str, Split]:
-    """Splits by source name; a single-source file is KDEF's (the only kind it was written for)."""
+def load_splits(path: Path, single: str = "kdef") -> dict[str, Split]:
+    """Splits by source name. A bare split (files written before every split was named) is the
+    one source ``single`` (the card's only source: KDEF, or another where the card says so)."""
     try:
         data = json.loads(Path(path).read_text())
         if isinstance(data, dict) and "sources" in data:
             return {name: Split.from_dict(s) for name, s in data["sources"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DatasetError(f"cannot read the split file {path}: {exc}") from exc
-    return {"kdef": Split.load(path)}
+    return {single: Split.load(path)}
 
 
 def prepare_data(
@@ -647,7 +649,8 @@ def saved_splits(model_path: Path) -> dict[str, Split]:
     path = split_path(model_path)
     if not path.is_file():
         raise CheckpointError(f"{model_path.name} has no split file beside it ({path.name})")
-    return load_splits(path)
+    learnt = trained_sources(read_card(model_path))
+    return load_splits(path, learnt[0] if len(learnt) == 1 else "kdef")
 
 
 @dataclass(frozen=True)
@@ -688,7 +691,12 @@ def evaluate_on_folders(
                     f"{model_path.name} learnt from {', '.join(needed)} but has no split file "
                     f"beside it ({saved.name}): give --split to choose a split explicitly"
                 )
-            splits = load_splits(saved)
+            splits = saved_splits(model_path)
+            if missing := [n for n in needed if n not in splits]:  # a fresh split: train faces
+                raise CheckpointError(
+                    f"{saved.name} holds no split of {', '.join(missing)}, which "
+                    f"{model_path.name} learnt from: give --split to choose a split explicitly"
+                )
     data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, splits=splits)
     return [
         SourceScores(

@@ -148,6 +148,8 @@ CORRUPT_SETTINGS = [
     ("live/threshold", "1e999"),
     ("live/mirror", "perhaps"),
     ("window/tab", "two"),
+    ("window/geometry", "abc"),
+    ("window/geometry", "@ByteArray(not a geometry)"),
     ("batch/min_confidence", "nan"),
     ("batch/recent_folders", "7"),
     ("training/parameters", '{"epochs_cnn": "many", "lr": [1]}'),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
@@ -96,9 +96,9 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:  # first start: most of the screen, the Training tab needs the room
+        # a damaged value (text where the window's bytes were) restores nothing, never raises
+        if not (isinstance(geometry, QByteArray | bytes) and self.restoreGeometry(geometry)):
+            # first start: most of the screen, the Training tab needs the room
             screen = self.screen().availableGeometry()
             self.resize(min(1500, int(screen.width() * 0.9)), min(950, int(screen.height() * 0.9)))
         self.tabs.setCurrentIndex(setting(self.settings, "window/tab", 0))

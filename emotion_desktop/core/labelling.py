@@ -119,7 +119,9 @@ def _find_faces(
 ) -> _Found | list[Event]:
     """Decode (a large JPEG at a reduced size), detect and crop: the part that runs on the
     worker threads, since OpenCV releases the GIL while it works."""
-    if path.is_dir():  # the walk gives a folder only when it could not list it
+    # the walk gives a folder only when it could not list it; os.path.isdir, unlike
+    # Path.is_dir before Python 3.12, never raises (PermissionError in an unenterable folder)
+    if os.path.isdir(path):
         return [Problem(path, str(unreadable_reason(path)))]
     if not is_image_file(path):
         return [Skipped(path)]

@@ -179,11 +179,11 @@ def labelling_task(
                     if pending:
                         report(pending.take(now - start - paused))
                     paused += gate.wait(cancelled)
-        finally:
+        finally:  # rows already in the CSV reach the table too, even when the walk fails
             if writer is not None:
                 writer.close()
-        if pending:
-            report(pending.take(time.monotonic() - start - paused))
+            if pending:
+                report(pending.take(time.monotonic() - start - paused))
 
     return run
 

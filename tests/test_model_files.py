@@ -32,6 +32,19 @@ def test_rename_moves_all_three_files_and_keeps_it_active(own_model) -> None:
     assert load_model(renamed).card["name"] == "my webcam model"
 
 
+def test_a_relative_or_linked_data_folder_keeps_a_renamed_model_active(
+    own_model, tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "link").symlink_to(paths.data_dir())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMOTION_DESKTOP_DATA_DIR", "link")  # a portable install's setting
+    model = paths.models_dir() / own_model.name
+    paths.set_active_model(model)
+    assert paths.active_model_path() == model
+    renamed = rename_model(model, "renamed")
+    assert paths.active_model_path() == renamed
+
+
 @pytest.mark.parametrize("name", ["", "../escape", "a/b", ".hidden", "x" * 81, "run.partial"])
 def test_rename_refuses_names_that_are_not_plain(own_model, name) -> None:
     with pytest.raises(ModelFileError):

@@ -21,8 +21,11 @@ _dirs = PlatformDirs(APP_NAME, appauthor=False)
 
 
 def _override(var: str, default: str) -> Path:
-    """Tests and portable installs point a folder elsewhere with EMOTION_DESKTOP_*_DIR."""
-    return Path(os.environ.get(var) or default)
+    """Tests and portable installs point a folder elsewhere with EMOTION_DESKTOP_*_DIR.
+
+    Resolved, as the active model's record is: a relative or symlinked folder would otherwise
+    never compare equal to it, and a renamed active model would fall back to the default."""
+    return Path(os.environ.get(var) or default).expanduser().resolve()
 
 
 def data_dir() -> Path:

@@ -152,6 +152,9 @@ def test_snapshot_and_recording_write_files(
     assert rows and {"timestamp", "face_id", "x", "w", *NAMES} <= set(rows[0])
     assert sum(float(rows[0][n]) for n in NAMES) == pytest.approx(1.0, abs=0.01)
 
+    first, second = tab.save_snapshot(), tab.save_snapshot()  # most often in one second
+    assert first != second and first.is_file() and second.is_file()
+
     item = overlay_items(tab.view.result, mirrored=False)[0]
     path = tab.save_snapshot(tmp_path / "snap.png")
     image = QImage(str(path))

@@ -583,4 +583,11 @@ def _load(path: Path) -> LoadedModel:
 
 
 def _timestamped(folder: Path, suffix: str) -> Path:
-    return folder / f"live-{time.strftime('%Y%m%d-%H%M%S')}.{suffix}"
+    """A new file name in ``folder`` from the time, numbered where that second's is taken: two
+    snapshots, or a stopped and restarted recording, in one second must not overwrite."""
+    stem = f"live-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, number = folder / f"{stem}.{suffix}", 1
+    while path.exists():
+        number += 1
+        path = folder / f"{stem}-{number}.{suffix}"
+    return path

@@ -228,7 +228,8 @@ def test_missing_model_is_a_message_not_a_crash(
 @pytest.mark.skipif(
     any(Path(f"/dev/video{i}").exists() for i in range(4)), reason="a camera is connected"
 )
-def test_no_camera_offers_retry(tab: LiveTab) -> None:
+def test_no_camera_offers_retry(qtbot, tab: LiveTab) -> None:
+    qtbot.waitUntil(lambda: tab.source_box.currentText() == "No camera found", timeout=WAIT_MS)
     assert tab.source_box.currentData() == "none"
     tab.start()
     assert tab.message_text().startswith("No camera found")
@@ -368,6 +369,25 @@ def test_cameras_are_probed_off_the_gui_thread(qtbot, settings: QSettings, monke
     assert time.monotonic() - started < 0.8
     assert tab.source_box.currentText() == "Looking for cameras…"
     qtbot.waitUntil(lambda: tab.source_box.findData("camera:7") >= 0, timeout=WAIT_MS)
+    tab.shutdown()
+
+
+def test_start_during_the_camera_search_waits_for_it(
+    qtbot, settings: QSettings, monkeypatch
+) -> None:
+    """Start (F5) right after launch once said "No camera found" while the search still ran."""
+    import emotion_desktop.gui.live as live
+
+    def slow_probe() -> list[int]:
+        time.sleep(1.0)
+        return []
+
+    monkeypatch.setattr(live, "list_cameras", slow_probe)
+    tab = LiveTab(ActiveModel(), settings)
+    qtbot.addWidget(tab)
+    tab.start()
+    assert tab.message_text() == "Looking for cameras…"
+    qtbot.waitUntil(lambda: "No camera found" in tab.message_text(), timeout=WAIT_MS)
     tab.shutdown()
 
 

@@ -89,6 +89,7 @@ class LiveTab(QWidget):
         self._capture, self._process = Task(self), Task(self)
         self._probe = Task(self)
         self._start_after_probe = False
+        self._looking = False  # the camera search is running (its result not yet listed)
         self._buffer: LatestFrame | None = None
         self._retry_source: SourceFactory | None = None
         # what the worker reads between frames: immutable snapshots the tab replaces
@@ -204,6 +205,7 @@ class LiveTab(QWidget):
         that can take seconds. ``then_start`` starts the chosen source once the probe is done.
         """
         self._start_after_probe = self._start_after_probe or then_start
+        self._looking = True
         self._fill_sources(None)
         if not self._probe.is_running():
             self._probe.start(lambda report, cancelled: list_cameras())
@@ -225,6 +227,7 @@ class LiveTab(QWidget):
 
     @Slot(object)
     def _on_probe_finished(self, cameras: list[int]) -> None:
+        self._looking = False
         self._fill_sources(cameras)
         if self._start_after_probe:
             self._start_after_probe = False
@@ -287,6 +290,7 @@ class LiveTab(QWidget):
         process.failed.connect(self._on_process_failed)
         process.stopped.connect(self._on_worker_stopped)
         self._probe.finished.connect(self._on_probe_finished)
+        self._probe.failed.connect(lambda _: self._on_probe_finished([]))  # none to list
 
     def is_running(self) -> bool:
         return self._capture.is_running() or self._process.is_running()
@@ -299,6 +303,10 @@ class LiveTab(QWidget):
         """Start the selected source, or ``source`` (a function returning a FrameSource)."""
         self._retry_source = source
         factory = source or self._source_factory()
+        if factory is None and self._looking:  # F5 at launch: start what the search finds
+            self._start_after_probe = True
+            self._show_message("Looking for cameras…")
+            return
         if factory is None:
             self._show_message(
                 "No camera found: connect one and press Retry, or choose Open video file…",

@@ -12,6 +12,15 @@ from emotion_desktop.core.kdef import scan
 from tests.conftest import write_kdef_folder
 
 
+def test_a_cache_that_cannot_be_written_costs_only_the_caching(tmp_path: Path, caplog) -> None:
+    folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
+    records = scan(folder).records
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    faces = build_faces(records, folder, CropSettings(size=24), tmp_path / "cache")
+    assert faces.images.shape == (len(records), 24, 24)
+    assert "could not cache face crops" in caplog.text
+
+
 def test_faces_are_cropped_once_then_read_from_the_cache(tmp_path: Path, monkeypatch) -> None:
     folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
     records = scan(folder).records

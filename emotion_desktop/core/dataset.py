@@ -8,8 +8,10 @@ recomputed, the rest load in about a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 from collections import Counter
@@ -36,6 +38,7 @@ from emotion_desktop.core.faces import (
 )
 from emotion_desktop.core.kdef import Record
 
+log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump whenever face location or cropping changes
 
 
@@ -118,18 +121,25 @@ def _load_cache(path: Path) -> dict[str, tuple[np.ndarray | None, str]]:
 
 
 def _save_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, str]], size: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Store the crops; where the cache cannot be written (a full disk, a read-only folder)
+    log why and go on: the crops are in memory, and the next run only crops again."""
     blank = np.zeros((size, size), np.uint8)
     sigs = list(entries)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        signatures=np.array(sigs),
-        images=np.stack([entries[s][0] if entries[s][0] is not None else blank for s in sigs]),
-        ok=np.array([entries[s][0] is not None for s in sigs]),
-        notes=np.array([entries[s][1] for s in sigs]),
-    )
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            tmp,
+            signatures=np.array(sigs),
+            images=np.stack([entries[s][0] if entries[s][0] is not None else blank for s in sigs]),
+            ok=np.array([entries[s][0] is not None for s in sigs]),
+            notes=np.array([entries[s][1] for s in sigs]),
+        )
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not cache face crops in %s: %s", path.parent, exc.strerror or exc)
+        with contextlib.suppress(OSError):  # none was made, or it cannot be removed either
+            tmp.unlink()
 
 
 CROP_SIDE = 64  # a "photo" this small is taken to be a face crop already

@@ -75,6 +75,21 @@ def test_cancel_stops_within_a_batch_and_the_run_resumes(tmp_path: Path) -> None
         assert np.allclose(a.numpy(), b.numpy(), atol=1e-6)  # resumed = uninterrupted
 
 
+def test_a_run_that_stopped_early_resumes_as_stopped(tmp_path: Path) -> None:
+    """A run that stopped early but failed to save resumes to its stop, not to more epochs."""
+    x, y = _data()
+    config = TrainConfig(input_size=24, use_cae=False, epochs_cnn=20, batch_size=16, patience=1)
+    resume = tmp_path / "run.partial.pt"
+    wrong = (y[:7] + 1) % 7  # validation loss rises as the classifier learns: an early stop
+    model, history = fit(x, y, x[:7], wrong, config, None, None, resume)
+    assert len(history.train_loss) < 20 and resume.is_file()
+    events: list[Progress] = []
+    again, again_history = fit(x, y, x[:7], wrong, config, events.append, None, resume)
+    assert events == [] and again_history.train_loss == history.train_loss
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_a_resume_file_of_another_configuration_is_ignored(tmp_path: Path) -> None:
     x, y = _data()
     config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=2, batch_size=16)

@@ -412,6 +412,8 @@ def train_classifier(
         start, stale = resume.state["epoch"] + 1, resume.state["stale"]
     low, high = _stage_span(STAGE_CNN, config.use_cae)
     epochs = config.epochs_cnn
+    if config.patience and stale >= config.patience:
+        start = epochs  # the run had stopped early; only its saving was left to do
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         generator = _seed_epoch(config.seed, STAGE_CNN, epoch)

@@ -341,7 +341,11 @@ def test_thumbnails_of_exif_rotated_photos_show_the_face(
     (row,) = [e for e in events if isinstance(e, LabelRow)]
     model = ResultsModel()
     model.append((row,))
-    thumb = model.data(model.index(0, COL_THUMB), Qt.ItemDataRole.DecorationRole).toImage()
+    index = model.index(0, COL_THUMB)
+    with qtbot.waitSignal(model.dataChanged, timeout=10_000):  # decoded off the GUI thread
+        assert model.data(index, Qt.ItemDataRole.DecorationRole) is None
+    thumb = model.data(index, Qt.ItemDataRole.DecorationRole).toImage()
+    model.shutdown()
     b = row.box
     expected = cv2.resize(
         upright[b.y : b.y + b.h, b.x : b.x + b.w], (thumb.width(), thumb.height())

@@ -384,6 +384,7 @@ class BatchTab(QWidget):
         self._gate.resume()
         self._run.stop()
         self._count.stop()
+        self.results.shutdown()
         self._save()
 
     # -- results ------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Rows live in one list of core ``LabelRow`` objects and reach the view through a
 QAbstractTableModel, so 100,000 faces cost a list, not 100,000 widgets. Thumbnails are made
-only for the rows the view paints, and only a few hundred are kept.
+only for the rows the view paints, decoded on a worker thread (an EXIF-rotated 12 MP photo
+is decoded whole: a screen of them froze the window for seconds), and only a few hundred are
+kept.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QImageIOHandler, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageIOHandler, QImageReader, QPixmap
 
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
+from emotion_desktop.core.faces import Box
 from emotion_desktop.core.labelling import LabelRow, Problem
+from emotion_desktop.gui.workers import Task
 
 THUMB_SIZE = 40
+WANTED_THUMBS = 64  # requests kept while the loader is busy: the last screens scrolled past
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADERS: tuple[str, ...] = (
     "",
@@ -38,6 +43,7 @@ HEADERS: tuple[str, ...] = (
 COL_THUMB, COL_FILE, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(6)
 FIRST_PROB = 6
 _Index = QModelIndex | QPersistentModelIndex
+_Key = tuple[str, int]  # a face: its file and its number in that file
 
 
 class ResultsModel(QAbstractTableModel):
@@ -46,8 +52,14 @@ class ResultsModel(QAbstractTableModel):
     def __init__(self, thumbnails: int = 400) -> None:
         super().__init__()
         self._rows: list[LabelRow] = []
-        self._thumbs: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
+        self._row_of: dict[_Key, list[int]] = {}
+        self._thumbs: OrderedDict[_Key, QPixmap] = OrderedDict()
         self._max_thumbs = thumbnails
+        self._wanted: OrderedDict[_Key, tuple[str, Box]] = OrderedDict()  # not yet sent
+        self._loading: set[_Key] = set()  # sent to the loader's current run
+        self._loader = Task(self)
+        self._loader.progress_changed.connect(self._on_thumbnail)
+        self._loader.stopped.connect(self._load)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt's API)
         return 0 if parent.isValid() else len(self._rows)
@@ -71,7 +83,7 @@ class ResultsModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return _sort_key(row, col)
         if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
-            return self._thumbnail(row)
+            return self._thumbnail(row)  # None until the loader has made it
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_FILE:
             return str(row.file)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_EMOTION:
@@ -87,13 +99,23 @@ class ResultsModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
+        for number, row in enumerate(rows, first):
+            self._row_of.setdefault((str(row.file), row.face), []).append(number)
         self.endInsertRows()
 
     def clear(self) -> None:
+        self._wanted.clear()  # first: the loader's stop asks for the next wanted batch
+        self._loader.retire()  # its late thumbnails are dropped
         self.beginResetModel()
         self._rows.clear()
+        self._row_of.clear()
         self._thumbs.clear()
         self.endResetModel()
+
+    def shutdown(self) -> None:
+        """Join the thumbnail loader (window close)."""
+        self._wanted.clear()
+        self._loader.stop()
 
     def row(self, index: int) -> LabelRow:
         return self._rows[index]
@@ -101,29 +123,64 @@ class ResultsModel(QAbstractTableModel):
     def rows(self) -> list[LabelRow]:
         return list(self._rows)
 
-    def _thumbnail(self, row: LabelRow) -> QPixmap:
-        """The face, cropped and scaled while decoding (cheap for JPEG), cached by recency."""
+    def _thumbnail(self, row: LabelRow) -> QPixmap | None:
+        """The face's thumbnail where it is made (cached by recency), else None and a request
+        to the loader; the row is repainted when it arrives."""
         key = (str(row.file), row.face)
         pixmap = self._thumbs.get(key)
         if pixmap is not None:
             self._thumbs.move_to_end(key)
             return pixmap
-        reader = QImageReader(str(row.file))
-        b = row.box
-        keep = Qt.AspectRatioMode.KeepAspectRatio
-        size = QSize(b.w, b.h).scaled(THUMB_SIZE, THUMB_SIZE, keep)
-        if reader.transformation() == QImageIOHandler.Transformation.TransformationNone:
-            reader.setClipRect(QRect(b.x, b.y, b.w, b.h))  # cropped and scaled while decoding
-            reader.setScaledSize(size)
-            image = reader.read()
-        else:  # EXIF-rotated: OpenCV found the box in the upright picture, so cut it from that
-            reader.setAutoTransform(True)
-            image = reader.read().copy(QRect(b.x, b.y, b.w, b.h)).scaled(size, keep)
-        pixmap = QPixmap.fromImage(image)
-        self._thumbs[key] = pixmap
+        if key not in self._loading:
+            self._wanted[key] = (str(row.file), row.box)
+            self._wanted.move_to_end(key)
+            if len(self._wanted) > WANTED_THUMBS:
+                self._wanted.popitem(last=False)  # scrolled past: asked again if shown again
+            self._load()
+        return None
+
+    def _load(self) -> None:
+        """Send the wanted thumbnails to the loader, unless a run is still decoding."""
+        if self._loader.is_running():
+            return
+        self._loading.clear()
+        if not self._wanted:
+            return
+        batch = tuple(self._wanted.items())
+        self._wanted.clear()
+        self._loading = {key for key, _ in batch}
+
+        def work(report, cancelled) -> None:  # noqa: ANN001
+            for key, (path, box) in reversed(batch):  # the latest asked for (on screen) first
+                if cancelled():
+                    return
+                report((key, decode_thumbnail(path, box)))
+
+        self._loader.start(work)
+
+    def _on_thumbnail(self, made: tuple[_Key, QImage]) -> None:
+        key, image = made
+        self._thumbs[key] = QPixmap.fromImage(image)
         if len(self._thumbs) > self._max_thumbs:
             self._thumbs.popitem(last=False)
-        return pixmap
+        for number in self._row_of.get(key, ()):
+            index = self.index(number, COL_THUMB)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def decode_thumbnail(path: str, b: Box) -> QImage:
+    """The face ``b`` of the image at ``path``, cropped and scaled while decoding (cheap for
+    JPEG); runs on the loader's thread. A file gone or unreadable gives a null image."""
+    reader = QImageReader(path)
+    keep = Qt.AspectRatioMode.KeepAspectRatio
+    size = QSize(b.w, b.h).scaled(THUMB_SIZE, THUMB_SIZE, keep)
+    if reader.transformation() == QImageIOHandler.Transformation.TransformationNone:
+        reader.setClipRect(QRect(b.x, b.y, b.w, b.h))
+        reader.setScaledSize(size)
+        return reader.read()
+    # EXIF-rotated: OpenCV found the box in the upright picture, so cut it from that
+    reader.setAutoTransform(True)
+    return reader.read().copy(QRect(b.x, b.y, b.w, b.h)).scaled(size, keep)
 
 
 def _display(row: LabelRow, col: int) -> str | None:

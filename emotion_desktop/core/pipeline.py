@@ -616,7 +616,9 @@ def prepare_saved_data(
 ) -> PreparedData:
     """A saved model's sources prepared as its training prepared them: its splits (so the same
     validation and test faces), angles and sampling weights. ``folders`` are its sources, in
-    any order; CheckpointError where they hold others."""
+    any order across kinds; two of one kind (labelled folders: ``folder``, ``folder-2``) are
+    named by position, so they keep their training order. CheckpointError where they hold
+    others."""
     splits = saved_splits(loaded.path)
     config = TrainConfig.from_dict(loaded.card.get("training", {}))
     options = saved_data_options(loaded.card, folders)

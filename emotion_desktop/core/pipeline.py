@@ -157,7 +157,7 @@ def save_with_splits(
         raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
 
 
-def load_splits(path: Path, single: str = "kdef") -> dict[str, Split]:
+def load_splits(path: Path, single: str) -> dict[str, Split]:
     """Splits by source name. A bare split (files written before every split was named) is the
     one source ``single`` (the card's only source: KDEF, or another where the card says so)."""
     try:

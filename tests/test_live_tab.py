@@ -77,7 +77,7 @@ class BrokenCamera:
     def open(self) -> None:
         self._video.open()
 
-    def read(self) -> np.ndarray | None:
+    def read(self, cancelled: object = None) -> np.ndarray | None:
         if self._left == 0:
             raise VideoSourceError("camera 7 stopped delivering frames (unplugged)")
         self._left -= 1
@@ -96,7 +96,7 @@ class EmptyRoom:
     def open(self) -> None:
         pass
 
-    def read(self) -> np.ndarray:
+    def read(self, cancelled: object = None) -> np.ndarray:
         return np.full((240, 320, 3), 128, np.uint8)
 
     def close(self) -> None:

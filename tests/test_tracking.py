@@ -222,7 +222,7 @@ class FakeSource:
     def open(self) -> None:
         self.opened = True
 
-    def read(self) -> np.ndarray | None:
+    def read(self, cancelled: object = None) -> np.ndarray | None:
         if self.delivered == self.frames:
             if self.fail:
                 raise VideoSourceError("fake camera stopped delivering frames")

@@ -124,3 +124,16 @@ def test_listing_cameras_returns_quickly() -> None:
     assert all(isinstance(i, int) and 0 <= i < 4 for i in cameras)
     if not any(Path(f"/dev/video{i}").exists() for i in range(4)):
         assert cameras == []
+
+
+def test_cancel_stops_a_stalled_cameras_retries() -> None:
+    """A camera whose reads all fail is retried CAMERA_FAILURES_ALLOWED times before it is
+    called gone; a cancel between retries ends the read at once instead of raising."""
+    stalled, cancelled = VideoSource(0), VideoSource(0)
+    for source in (stalled, cancelled):
+        source._capture = cv2.VideoCapture()  # opened on nothing: every read fails, as a stall
+    with pytest.raises(VideoSourceError, match="stopped delivering frames"):
+        stalled.read(cancelled=lambda: False)
+    checks = []
+    assert cancelled.read(cancelled=lambda: checks.append(1) or True) is None
+    assert len(checks) == 1

@@ -224,7 +224,7 @@ def capture_frames(source: FrameSource, buffer: LatestFrame, cancelled: CancelFn
     try:
         source.open()
         while not cancelled():
-            frame = source.read()
+            frame = source.read(cancelled)
             if frame is None:
                 break
             buffer.put(frame)

@@ -14,6 +14,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.errors import VideoSourceError
 
 # A camera that returns this many failed reads in a row is treated as gone (unplugged), rather
@@ -29,7 +30,7 @@ class FrameSource(Protocol):
 
     def open(self) -> None: ...
 
-    def read(self) -> np.ndarray | None: ...
+    def read(self, cancelled: CancelFn | None = None) -> np.ndarray | None: ...
 
     def close(self) -> None: ...
 
@@ -87,8 +88,10 @@ class VideoSource:
         self._failures = 0
         self._started = time.monotonic()
 
-    def read(self) -> np.ndarray | None:
-        """The next BGR frame; None at the end of a file that does not loop.
+    def read(self, cancelled: CancelFn | None = None) -> np.ndarray | None:
+        """The next BGR frame; None at the end of a file that does not loop, or when
+        ``cancelled()`` turns true between a camera's retries (a stalled camera can block each
+        read for OpenCV's timeout, and closing the window must not wait for all of them).
 
         A camera that stops delivering frames (unplugged, taken by another program), a stream
         that breaks off and a file whose first frame cannot be decoded raise VideoSourceError.
@@ -102,7 +105,7 @@ class VideoSource:
                 ok, frame = self._capture.read()
             if ok and frame is not None:
                 break
-            if not self._worth_retrying():
+            if (cancelled is not None and cancelled()) or not self._worth_retrying():
                 return None
         self._failures = 0
         self._frames_read += 1

@@ -43,7 +43,7 @@ from emotion_desktop.core.dataset import build_faces
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.files import atomic_write_text
 from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.metrics import Scores, score
+from emotion_desktop.core.metrics import score
 from emotion_desktop.core.pipeline import (
     DataOptions,
     evaluate_on_folders,
@@ -58,22 +58,12 @@ from emotion_desktop.core.training import TrainConfig
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
 
-def figures_of(scores: Scores) -> dict:
-    return {
-        "accuracy": scores.accuracy,
-        "macro_accuracy": scores.macro_accuracy,
-        "per_class": scores.per_class,
-        "confusion_matrix": scores.confusion,
-        "count": scores.count,
-    }
-
-
 def source_test(model: Path, folder: Path) -> dict:
     """The model on one source's test split (the saved split where it learnt from it)."""
     (result,) = evaluate_on_folders(model, [folder], cache_dir=paths.cache_dir())
     print(f"{result.name} test ({result.split.protocol} split):\n{result.scores.table()}")
     return {
-        **figures_of(result.scores),
+        **result.scores.to_dict(),
         "split": result.split.protocol,
         "seen_in_training": result.seen_in_training,
     }
@@ -87,7 +77,7 @@ def fer2013_private_test(model: Path, folder: Path) -> dict:
     faces = build_faces(records, found.folder, loaded.crop, paths.cache_dir())
     scores = score_faces(loaded.model, faces, flip=True)
     print(f"FER2013 PrivateTest (original labels):\n{scores.table()}")
-    return figures_of(scores)
+    return scores.to_dict()
 
 
 def cross_dataset(model: Path) -> dict:
@@ -100,7 +90,7 @@ def cross_dataset(model: Path) -> dict:
         predicted.append(faces[0].index)
     scores = score(truth, predicted)
     print(f"shared photos: {scores.accuracy:.1%} (macro {scores.macro_accuracy:.1%})")
-    return figures_of(scores)
+    return scores.to_dict()
 
 
 class Recipe:

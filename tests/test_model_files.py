@@ -9,8 +9,9 @@ import shutil
 import pytest
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import load_model
+from emotion_desktop.core.checkpoints import load_model, read_card
 from emotion_desktop.core.errors import ModelFileError
+from emotion_desktop.core.metrics import Scores
 from emotion_desktop.core.model_files import companions, delete_model, export_model, rename_model
 
 
@@ -86,3 +87,13 @@ def test_export_says_why_when_the_folder_cannot_be_written(own_model, tmp_path) 
     blocker.write_text("not a folder")
     with pytest.raises(ModelFileError, match="could not export"):
         export_model(own_model, blocker / "m.pt")
+
+
+def test_every_shipped_cards_test_figures_can_be_shown() -> None:
+    """The Result page and model list read each source's test figures with Scores.from_dict,
+    which gives None (shown as "not tested") for figures stored under other keys."""
+    for model in paths.shipped_model_paths():
+        tests = read_card(model)["tests"]
+        assert {"kdef", "ferplus"} <= set(tests), model.name
+        for source, figures in tests.items():
+            assert Scores.from_dict(figures) is not None, (model.name, source)

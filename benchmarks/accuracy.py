@@ -41,12 +41,13 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import card_path, load_model, read_card
 from emotion_desktop.core.dataset import build_faces
 from emotion_desktop.core.emotions import INDEX_BY_NAME
+from emotion_desktop.core.errors import EmotionDesktopError
 from emotion_desktop.core.files import atomic_write_text
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.metrics import score
 from emotion_desktop.core.pipeline import (
-    DataOptions,
     evaluate_on_folders,
+    saved_data_options,
     saved_weights,
     score_faces,
     train_from_folder,
@@ -55,6 +56,7 @@ from emotion_desktop.core.pipeline import (
 from emotion_desktop.core.sources import scan_source
 from emotion_desktop.core.training import TrainConfig
 
+FIGURES = ("ferplus", "fer2013", "random", "cross", "person", "ablation")
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"
 
 
@@ -83,8 +85,11 @@ def fer2013_private_test(model: Path, folder: Path) -> dict:
 def cross_dataset(model: Path) -> dict:
     """Accuracy on ../shared/data/faces: 10 real photos per class, labels from the folders."""
     predictor = Predictor.from_checkpoint(model)
+    photos = sorted(SHARED_FACES.glob("*/*.jpg"))
+    if not photos:
+        sys.exit(f"no photos in {SHARED_FACES}: the cross figure needs ../shared/data/faces")
     truth, predicted = [], []
-    for photo in sorted(SHARED_FACES.glob("*/*.jpg")):
+    for photo in photos:
         faces = predictor.predict_image(photo, whole_image=True)
         truth.append(INDEX_BY_NAME[photo.parent.name])
         predicted.append(faces[0].index)
@@ -97,16 +102,22 @@ class Recipe:
     """The model's training recipe, to retrain it under another KDEF split or without CAE."""
 
     def __init__(self, model: Path, ferplus: Path | None, config: TrainConfig) -> None:
-        card = read_card(model)
-        learnt = trained_sources(card)
-        weights = saved_weights(card)
-        self.more = (ferplus,) if "ferplus" in learnt and ferplus else ()
-        self.weights = (weights.get("kdef", 1.0), 1.0) if self.more else ()
+        self.card = read_card(model)
+        learnt = trained_sources(self.card)
+        if "ferplus" in learnt and ferplus is None:
+            sys.exit(f"{model.name} learnt from FER+: retraining its recipe needs --ferplus")
+        self.more = (ferplus,) if "ferplus" in learnt else ()
+        weights = saved_weights(self.card)
+        self.weights = tuple(weights.get(n, 1.0) for n in ("kdef", "ferplus")[: 1 + len(self.more)])
         self.config = config
 
     def train(self, kdef: Path, fold: int, folds: int, use_cae: bool, label: str) -> dict:
-        options = DataOptions(
-            kdef, "person", fold=fold, folds=folds, more=self.more, weights=self.weights
+        options = replace(
+            saved_data_options(self.card, [kdef, *self.more]),  # the model's angles
+            protocol="person",
+            fold=fold,
+            folds=folds,
+            weights=self.weights,
         )
         config = replace(self.config, use_cae=use_cae)
         with tempfile.TemporaryDirectory() as tmp:
@@ -186,14 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-card", action="store_true", help="store figures in the card")
     args = parser.parse_args(argv)
     wanted = args.figures.split(",")
-    needs = {"ferplus": "ferplus", "fer2013": "fer2013", "random": "kdef", "person": "kdef"}
+    unknown = set(wanted) - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figures {sorted(unknown)}; known: {','.join(FIGURES)}")
+    needs = {
+        "ferplus": "ferplus",
+        "fer2013": "fer2013",
+        "random": "kdef",
+        "person": "kdef",
+        "ablation": "kdef",
+    }
     for figure, folder in needs.items():
         from_cards = figure == "person" and args.person_cards
         if figure in wanted and getattr(args, folder) is None and not from_cards:
             parser.error(f"the {figure} figure needs --{folder}")
 
     card = read_card(args.model)
-    config = TrainConfig.from_dict(card.get("training", {}))
+    config = recipe_of(card)[0]  # an ensemble's card lists its members' seeds
     if args.epochs_cae is not None:
         config = replace(config, epochs_cae=args.epochs_cae)
     if args.epochs_cnn is not None:
@@ -213,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["shared_photos"] = cross_dataset(args.model)
     retrain = {"epochs_cae": config.epochs_cae, "epochs_cnn": config.epochs_cnn}
     if "person" in wanted or "ablation" in wanted:
-        recipe = Recipe(args.model, args.ferplus, config)
+        retrains = "ablation" in wanted or not args.person_cards
+        recipe = Recipe(args.model, args.ferplus, config) if retrains else None
         first = None
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)
@@ -257,4 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except EmotionDesktopError as e:  # a missing model or folder: a message, not a traceback
+        sys.exit(f"error: {e}")

@@ -30,6 +30,7 @@ from emotion_desktop.core.labelling import (
     LabelRow,
     LabelSummary,
     Problem,
+    is_image_file,
     iter_files,
     label_paths,
     shard,
@@ -207,13 +208,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+SPLIT_CHOICES = {"angles": "all", "seed": 0, "fold": 0, "folds": 5}  # evaluate's, by default
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = args.model or paths.active_model_path()
+    chosen = [f"--{n}" for n, default in SPLIT_CHOICES.items() if getattr(args, n) != default]
+    if chosen and not args.split:  # they would be ignored: each source keeps its saved split
+        raise EmotionDesktopError(f"{' '.join(chosen)} choose a fresh split: give --split too")
     options = _data_options(args) if args.split else None
     bar = ProgressBar()
     results = evaluate_on_folders(
         model, args.data, options, paths.cache_dir(), None if args.json else bar.update
     )
+    for r in results:
+        if args.split and r.seen_in_training and r.split.protocol != "official":
+            print(
+                f"warning: {r.name} is tested on a fresh split, not the one saved with the "
+                "model: some of these faces may have trained it",
+                file=sys.stderr,
+            )
     if args.json:
         for r in results:
             record = {
@@ -238,6 +252,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
+    check_output(args.out, [*args.members, *args.data], "overwrite")
     bar = ProgressBar()
     result = combine_models(args.members, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
@@ -316,8 +331,12 @@ def cmd_label(args: argparse.Namespace) -> int:
     if as_json and existing == "append":
         raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
     check_output(args.out, args.paths, existing)
+    if is_image_file(args.out):  # it could be one of the photos in a folder being labelled
+        raise OutputError(f"{args.out} is named as an image: write the labels to a .csv or .json")
     present = [p for p in args.paths if p.exists() or p.is_symlink()]  # a bad link: reported
     missing = [p for p in args.paths if p not in present]
+    if not present:  # a mistyped folder must not empty the results of an earlier run
+        raise OutputError(f"nothing to label: no file or folder at {', '.join(map(str, missing))}")
     detector = FaceDetector(min_face=args.min_face)
     predictor = Predictor.from_checkpoint(args.model or paths.active_model_path(), detector)
     summary = LabelSummary()
@@ -434,7 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="test accuracy of a model on each source's test")
     _add_data_arguments(evaluate, None)
     evaluate.add_argument("--model", type=Path, help="default: the active model")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print one JSON object per source, one per line"
+    )
     evaluate.set_defaults(func=cmd_evaluate)
 
     label = sub.add_parser("label", help="label every face in images or folders")

@@ -98,6 +98,13 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
         == 2
     )
     assert "same split" in capsys.readouterr().err
+    kept = members[0].read_bytes()
+    for twice, out in ((members[1], members[0]), (members[0], tmp_path / "twice.pt")):
+        command = ["ensemble", str(members[0]), str(twice), "--data", str(kdef_folder)]
+        assert main([*command, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "one of the inputs" in err and "listed twice" in err
+    assert members[0].read_bytes() == kept and not (tmp_path / "twice.pt").exists()
 
 
 def test_evaluate_prints_a_confusion_matrix(tiny_model, kdef_folder, capsys) -> None:
@@ -367,6 +374,34 @@ def test_an_interrupted_json_label_run_keeps_its_rows(
     assert main([*args, "--out", str(out)]) == 130
     assert "rows written so far are kept" in capsys.readouterr().err
     assert [Path(r["file"]).name for r in json.loads(out.read_text())] == [photos[0].name]
+
+
+def test_label_refuses_outputs_that_would_lose_data_before_labelling(
+    tiny_model, shared_data, tmp_path, capsys
+) -> None:
+    photos = tmp_path / "photos"
+    shutil.copytree(shared_data / "faces" / "sad", photos)
+    photo = sorted(photos.glob("*.jpg"))[0]
+    original = photo.read_bytes()
+    base = ["label", "--model", str(tiny_model), "--whole-image", "--overwrite"]
+    assert main([*base, str(photos), "--out", str(photo)]) == 2  # a photo inside the folder
+    assert "named as an image" in capsys.readouterr().err and photo.read_bytes() == original
+    results = tmp_path / "results.csv"
+    results.write_text("earlier results\n")
+    assert main([*base, str(tmp_path / "photoz"), "--out", str(results)]) == 2  # mistyped
+    assert "nothing to label" in capsys.readouterr().err
+    assert results.read_text() == "earlier results\n"
+    nested = tmp_path / "new" / "folder" / "labels.json"
+    assert main([*base, str(photo), "--out", str(nested)]) == 0
+    assert len(json.loads(nested.read_text())) == 1
+
+
+def test_evaluate_says_which_split_it_tests(tiny_model, kdef_folder, capsys) -> None:
+    base = ["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model)]
+    assert main([*base, "--angles", "frontal", "--fold", "1"]) == 2  # ignored without --split
+    assert "--angles --fold choose a fresh split" in capsys.readouterr().err
+    assert main([*base, "--split", "person", "--json"]) == 0
+    assert "some of these faces may have trained it" in capsys.readouterr().err
 
 
 def test_a_missing_input_is_reported_and_the_rest_labelled(

@@ -271,6 +271,7 @@ class CsvRowWriter:
 
 
 def write_json(path: Path, rows: Iterable[LabelRow]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # as CsvRowWriter: at the end, not lost
     Path(path).write_text(json.dumps([r.as_record() for r in rows], indent=1))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 import tempfile
 import time
@@ -527,6 +528,8 @@ def combine_models(
     """
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
+    if len({os.path.realpath(p) for p in members}) < len(members):
+        raise CheckpointError("a member model is listed twice: give each network once")
     loaded = [load_model(p) for p in members]
     splits = [saved_splits(p) for p in members]
     first, split, angles = loaded[0], splits[0], _angles_of(loaded[0].card)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from emotion_desktop.core import paths  # noqa: E402
 from emotion_desktop.core.checkpoints import load_model  # noqa: E402
-from emotion_desktop.core.errors import EmotionDesktopError  # noqa: E402
+from emotion_desktop.core.errors import EmotionDesktopError, VideoSourceError  # noqa: E402
 from emotion_desktop.core.live import (  # noqa: E402
     LiveOptions,
     LivePipeline,
@@ -65,6 +65,8 @@ def measure_pipeline(model: Path, video: Path, options: LiveOptions) -> dict:
             classify.append(timings.classify_ms)
             total.append(timings.total_ms)
             faces.append(sum(1 for f in tracked if not f.missed))
+    if not total:
+        raise VideoSourceError(f"{video.name} has no frames past the {WARMUP_FRAMES} warm-up ones")
     mean_total = statistics.fmean(total)
     return {
         "frames": len(total),
@@ -142,12 +144,19 @@ def measure_gui(model: Path, video: Path, seconds: float, options: LiveOptions) 
     }
 
 
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="checkpoint (default: active)")
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--seconds", type=float, default=5.0, help="GUI part duration")
-    parser.add_argument("--detect-every", type=int, default=LiveOptions.detect_every)
+    parser.add_argument("--detect-every", type=at_least_one, default=LiveOptions.detect_every)
     parser.add_argument("--flip", action="store_true", help="average each face with its mirror")
     args = parser.parse_args()
     configure_torch()  # as the app does at start-up

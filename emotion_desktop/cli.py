@@ -48,19 +48,30 @@ from emotion_desktop.core.training import Progress, TrainConfig
 
 
 class ProgressBar:
-    """One self-rewriting line on a terminal; a line per 10% when stderr is a file or pipe."""
+    """One self-rewriting line on a terminal; a line per 10% when stderr is a file or pipe.
+
+    The time left is the pace since the phase began (preparing faces, then training) times the
+    fraction left: a resumed run starts past 50%, and its pace must not count the epochs that
+    an earlier run did.
+    """
 
     def __init__(self, stream=sys.stderr, width: int = 30) -> None:  # noqa: ANN001
         self.stream = stream
         self.width = width
         self.tty = stream.isatty()
-        self.start = time.monotonic()
+        self._origin: tuple[float, float] | None = None  # (time, fraction) the phase began at
+        self._last_fraction = 0.0
         self._last_decile = -1
 
     def update(self, fraction: float, message: str) -> None:
         fraction = min(max(fraction, 0.0), 1.0)
-        elapsed = time.monotonic() - self.start
-        eta = f" eta {elapsed / fraction * (1 - fraction):.0f}s" if fraction > 0.01 else ""
+        now = time.monotonic()
+        if self._origin is None or fraction < self._last_fraction:  # a new phase begins
+            self._origin = (now, fraction)
+        self._last_fraction = fraction
+        began, first = self._origin
+        done = fraction - first
+        eta = f" eta {(now - began) / done * (1 - fraction):.0f}s" if done > 0.01 else ""
         filled = round(self.width * fraction)
         line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:6.1%} {message}{eta}"
         if self.tty:
@@ -73,8 +84,7 @@ class ProgressBar:
     def done(self) -> None:
         if self.tty:
             self.stream.write("\n")
-        self.start = time.monotonic()
-        self._last_decile = -1
+        self._origin, self._last_fraction, self._last_decile = None, 0.0, -1
 
 
 def number_in(

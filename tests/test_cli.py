@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import os
 import shutil
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_desktop.cli import main
+from emotion_desktop import cli
+from emotion_desktop.cli import ProgressBar, main
 from emotion_desktop.core.emotions import EMOTIONS
 from tests.conftest import draw_face, write_ferplus_folder
 from tests.test_inference import faceless
@@ -622,3 +624,17 @@ def test_label_runs_single_threaded_beside_its_pool(tiny_model, shared_data, tmp
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
     )
     assert done.stdout.split()[-3:] == ["1", "1", "0"]
+
+
+def test_a_resumed_runs_time_left_counts_only_its_own_pace(monkeypatch) -> None:
+    """A run resumed at 50% that takes 10 s per tenth has 40 s left at 60%, not the 6 s that
+    the pace since the bar was made (0.6 done in 10 s) would give."""
+    clock = iter([0.0, 1.0, 2.0, 12.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    bar = ProgressBar(stream)
+    bar.update(0.5, "preparing faces")
+    bar.update(1.0, "preparing faces")
+    bar.update(0.5, "cnn epoch 33/64")  # the first epoch of the resumed run
+    bar.update(0.6, "cnn epoch 39/64")
+    assert stream.getvalue().splitlines()[-1].endswith("cnn epoch 39/64 eta 40s")

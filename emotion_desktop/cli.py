@@ -18,6 +18,7 @@ from pathlib import Path
 
 from emotion_desktop.core import distributed, paths
 from emotion_desktop.core.balance import balance_model
+from emotion_desktop.core.callbacks import time_left
 from emotion_desktop.core.errors import (
     DatasetError,
     EmotionDesktopError,
@@ -70,8 +71,8 @@ class ProgressBar:
             self._origin = (now, fraction)
         self._last_fraction = fraction
         began, first = self._origin
-        done = fraction - first
-        eta = f" eta {(now - began) / done * (1 - fraction):.0f}s" if done > 0.01 else ""
+        left = time_left(now - began, first, fraction)
+        eta = "" if left is None else f" eta {left:.0f}s"
         filled = round(self.width * fraction)
         line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:6.1%} {message}{eta}"
         if self.tty:

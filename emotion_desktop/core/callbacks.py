@@ -17,3 +17,11 @@ class Step:
 
     fraction: float
     message: str
+
+
+def time_left(elapsed: float, since: float, fraction: float) -> float | None:
+    """Seconds left at the pace of the ``elapsed`` seconds in which the work went from ``since``
+    to ``fraction`` done; None until it has moved by 1%. A resumed training run starts past
+    half way, and the pace of the epochs an earlier run did must not count."""
+    done = fraction - since
+    return elapsed / done * (1 - fraction) if done > 0.01 else None

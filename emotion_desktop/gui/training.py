@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.callbacks import Step
+from emotion_desktop.core.callbacks import Step, time_left
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.kdef import ScanResult
 from emotion_desktop.core.pipeline import DataOptions, TrainResult, resume_path, train_from_folder
@@ -87,6 +87,7 @@ class TrainingTab(QWidget):
         self.extra_scan_task = Task(self)
         self.train_task = Task(self, background=True)
         self.clock = QElapsedTimer()
+        self._clock_fraction = 0.0  # the fraction done when the clock started
         self.result: TrainResult | None = None
         self._applying = False  # parameters being set from a preset, not edited by the user
         self._rescan = False  # the folder changed while a scan was running
@@ -565,13 +566,14 @@ class TrainingTab(QWidget):
         self.prepare_bar.setValue(100)
         if not self.clock.isValid():
             self.clock.start()
+            self._clock_fraction = event.fraction  # past 0 where a run resumes
         self.progress_bar.setValue(round(event.fraction * 1000))
         self.curves.add(event)
         if event.preview is not None:
             scale = max(1, PREVIEW_WIDTH // event.preview.shape[1])
             self.preview.setPixmap(_image_to_pixmap(event.preview, scale))
         elapsed = self.clock.elapsed() / 1000
-        eta = elapsed / event.fraction * (1 - event.fraction) if event.fraction > 0.01 else None
+        eta = time_left(elapsed, self._clock_fraction, event.fraction)
         self.time_label.setText(
             f"{event.stage.upper()} epoch {event.epoch + 1}/{event.epochs} · elapsed "
             f"{_duration(elapsed)}" + (f" · about {_duration(eta)} left" if eta else "")

@@ -100,6 +100,12 @@ def test_part_folders_of_a_labelled_folder_become_its_split(tmp_path: Path) -> N
     assert all(k.startswith("test/") for k in split.test)
 
 
+def test_a_folder_with_a_test_part_alone_names_what_it_has(tmp_path: Path) -> None:
+    _write_labelled(tmp_path / "faces" / "test", SYNONYM_FOLDERS, 1)
+    with pytest.raises(DatasetError, match="needs both a train and a test part; it has test "):
+        make_split(scan_source(tmp_path / "faces").records, "random")
+
+
 def test_a_folder_of_neither_kind_says_what_was_expected(tmp_path: Path) -> None:
     (tmp_path / "holiday").mkdir()
     cv2.imwrite(str(tmp_path / "holiday" / "a.png"), np.zeros((8, 8), np.uint8))

@@ -311,7 +311,12 @@ def official_split(records: Sequence[Record]) -> Split:
         return tuple(r.key for r in ordered if r.part == name)
 
     if not part("train") or not part("test"):
-        raise DatasetError("a source's official split needs both a train and a test part")
+        found = sorted({str(r.part) for r in records})
+        raise DatasetError(
+            "a source split into parts needs both a train and a test part; it has "
+            f"{' and '.join(found) or 'none'} (a folder with one sub-folder per emotion is split "
+            "at random instead)"
+        )
     return Split("official", 0, part("train"), part("test"), val=part("valid"))
 
 

@@ -143,10 +143,16 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
         default=split_default,
         help="random 80/20 (the paper's) or person-disjoint folds",
     )
-    p.add_argument("--angles", choices=("all", "frontal"), default="all")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
-    p.add_argument("--fold", type=int, default=0, help="test fold of a person-disjoint split")
-    p.add_argument("--folds", type=int, default=5, help="number of person-disjoint folds")
+    p.add_argument("--angles", choices=("all", "frontal"), default=DataOptions.angles)
+    p.add_argument(
+        "--seed", type=int, default=DataOptions.seed, help="seed of the split and the training"
+    )
+    p.add_argument(
+        "--fold", type=int, default=DataOptions.fold, help="test fold of a person-disjoint split"
+    )
+    p.add_argument(
+        "--folds", type=int, default=DataOptions.folds, help="number of person-disjoint folds"
+    )
 
 
 def _add_learnt_from_arguments(p: argparse.ArgumentParser) -> None:
@@ -219,12 +225,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-SPLIT_CHOICES = {"angles": "all", "seed": 0, "fold": 0, "folds": 5}  # evaluate's, by default
+SPLIT_CHOICES = ("angles", "seed", "fold", "folds")  # options that only shape a fresh split
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = args.model or paths.active_model_path()
-    chosen = [f"--{n}" for n, default in SPLIT_CHOICES.items() if getattr(args, n) != default]
+    chosen = [f"--{n}" for n in SPLIT_CHOICES if getattr(args, n) != getattr(DataOptions, n)]
     if chosen and not args.split:  # they would be ignored: each source keeps its saved split
         raise EmotionDesktopError(f"{' '.join(chosen)} choose a fresh split: give --split too")
     options = _data_options(args) if args.split else None

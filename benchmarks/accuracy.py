@@ -101,8 +101,8 @@ def cross_dataset(model: Path) -> dict:
 class Recipe:
     """The model's training recipe, to retrain it under another KDEF split or without CAE."""
 
-    def __init__(self, model: Path, ferplus: Path | None, config: TrainConfig) -> None:
-        self.card = read_card(model)
+    def __init__(self, model: Path, card: dict, ferplus: Path | None, config: TrainConfig) -> None:
+        self.card = card
         learnt = trained_sources(self.card)
         if "ferplus" in learnt and ferplus is None:
             sys.exit(f"{model.name} learnt from FER+: retraining its recipe needs --ferplus")
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     retrain = {"epochs_cae": config.epochs_cae, "epochs_cnn": config.epochs_cnn}
     if "person" in wanted or "ablation" in wanted:
         retrains = "ablation" in wanted or not args.person_cards
-        recipe = Recipe(args.model, args.ferplus, config) if retrains else None
+        recipe = Recipe(args.model, card, args.ferplus, config) if retrains else None
         first = None
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)

@@ -25,6 +25,7 @@ from emotion_desktop.core.errors import (
     OutputError,
 )
 from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, STUDIO_FRAMINGS, FaceDetector
+from emotion_desktop.core.files import same_file
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -316,19 +317,12 @@ def check_output(out: Path, inputs: list[Path], existing: str) -> None:
     link), a special file (a device, a pipe), or an existing file unless ``existing`` is
     "append" or "overwrite"."""
     target = Path(os.path.realpath(out))  # never raises, unlike resolve() on a symlink loop
-    if any(target == Path(os.path.realpath(p)) or _same_file(out, p) for p in inputs):
+    if any(target == Path(os.path.realpath(p)) or same_file(out, p) for p in inputs):
         raise OutputError(f"{out} is one of the inputs: choose another --out")
     if out.exists() and not out.is_file():
         raise OutputError(f"{out} is not a regular file: choose another --out")
     if out.exists() and existing == "refuse":
         raise OutputError(f"{out} exists: give --append to add to it or --overwrite to replace it")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except (OSError, RuntimeError):  # either is missing or unreadable: not the same file
-        return False
 
 
 def shard_spec(text: str) -> tuple[int, int]:

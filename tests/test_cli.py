@@ -101,11 +101,17 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
     )
     assert "same split" in capsys.readouterr().err
     kept = members[0].read_bytes()
-    for twice, out in ((members[1], members[0]), (members[0], tmp_path / "twice.pt")):
+    hard_link = tmp_path / "hard-link.pt"  # one network under a second name
+    os.link(members[0], hard_link)
+    for twice, out in (
+        (members[1], members[0]),
+        (members[0], tmp_path / "twice.pt"),
+        (hard_link, tmp_path / "twice.pt"),
+    ):
         command = ["ensemble", str(members[0]), str(twice), "--data", str(kdef_folder)]
         assert main([*command, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "one of the inputs" in err and "listed twice" in err
+    assert "one of the inputs" in err and err.count("listed twice") == 2
     assert members[0].read_bytes() == kept and not (tmp_path / "twice.pt").exists()
 
 

@@ -59,6 +59,16 @@ def unreadable_reason(path: Path) -> str | None:
     return None
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file, through links and hard links alike: comparing paths
+    misses a hard-linked copy, which then reads as a second file. False where either is missing
+    or unreadable."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, RuntimeError):
+        return False
+
+
 def atomic_write_bytes(path: Path, write: Any) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
 import tempfile
 import time
@@ -36,7 +35,7 @@ from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.files import atomic_write_text
+from emotion_desktop.core.files import atomic_write_text, same_file
 from emotion_desktop.core.kdef import Split, filter_angles, make_split, stratified_partition
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
@@ -528,7 +527,7 @@ def combine_models(
     """
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
-    if len({os.path.realpath(p) for p in members}) < len(members):
+    if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
         raise CheckpointError("a member model is listed twice: give each network once")
     loaded = [load_model(p) for p in members]
     splits = [saved_splits(p) for p in members]

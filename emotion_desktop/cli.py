@@ -261,10 +261,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bar.done()
     for r in results:
         seen = "" if r.seen_in_training else ", a source the model never learnt from"
-        print(
-            f"{model} on {r.name} ({r.folder}), {r.split.protocol} split "
-            f"(seed {r.split.seed}, fold {r.split.fold}){seen}:"
+        where = (
+            "every face"
+            if r.split.protocol == "whole"
+            else f"{r.split.protocol} split (seed {r.split.seed}, fold {r.split.fold})"
         )
+        print(f"{model} on {r.name} ({r.folder}), {where}{seen}:")
         print(r.scores.table())
     return 0
 

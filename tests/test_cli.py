@@ -412,6 +412,21 @@ def test_evaluate_says_which_split_it_tests(tiny_model, kdef_folder, capsys) -> 
     assert "some of these faces may have trained it" in capsys.readouterr().err
 
 
+def test_a_labelled_folder_the_model_never_learnt_is_scored_whole(
+    tiny_model, shared_data, capsys
+) -> None:
+    """A user's own labelled photos train nothing: a fresh 80/20 split scored 14 of 70."""
+    base = ["evaluate", "--data", str(shared_data / "faces"), "--model", str(tiny_model)]
+    assert main([*base, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip())
+    assert (record["split"]["protocol"], record["count"]) == ("whole", 70)
+    assert not record["seen_in_training"]
+    assert main(base) == 0
+    assert "every face, a source the model never learnt from" in capsys.readouterr().out
+    assert main([*base, "--split", "random", "--json"]) == 0  # asked for: a fresh split
+    assert json.loads(capsys.readouterr().out.strip())["count"] == 14
+
+
 def test_a_missing_input_is_reported_and_the_rest_labelled(
     tiny_model, shared_data, tmp_path, capsys
 ):

@@ -191,7 +191,7 @@ def filter_angles(records: Iterable[KdefRecord], angles: str) -> list[KdefRecord
 class Split:
     """Which file keys train and which test; saved with the model so it can be reproduced."""
 
-    protocol: str  # "random", "person" or "official" (the source's own parts)
+    protocol: str  # "random", "person", "official" (the source's own parts) or "whole"
     seed: int
     train: tuple[str, ...]
     test: tuple[str, ...]
@@ -318,6 +318,13 @@ def official_split(records: Sequence[Record]) -> Split:
             "at random instead)"
         )
     return Split("official", 0, part("train"), part("test"), val=part("valid"))
+
+
+def whole_split(records: Sequence[Record]) -> Split:
+    """Every record a test face: a source that trains nothing, scored in full. Holding back
+    80% of a user's labelled photos would score only a fifth of them, and no face of it can
+    have trained a model that never learnt the source."""
+    return Split("whole", 0, (), tuple(sorted(r.key for r in records)))
 
 
 def make_split(

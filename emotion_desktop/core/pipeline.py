@@ -36,7 +36,13 @@ from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.files import atomic_write_text, same_file
-from emotion_desktop.core.kdef import Split, filter_angles, make_split, stratified_partition
+from emotion_desktop.core.kdef import (
+    Split,
+    filter_angles,
+    make_split,
+    stratified_partition,
+    whole_split,
+)
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
 from emotion_desktop.core.sources import Scan, scan_source, source_names
@@ -197,7 +203,7 @@ def prepare_data(
             records, options.protocol, options.seed, options.fold, options.folds
         )
         train_records, val_records, test_records = split.select(records)
-        if not train_records or not test_records:
+        if not test_records or (not train_records and split.protocol != "whole"):
             raise DatasetError(f"the split leaves no training or no test images in {found.folder}")
         if not val_records and val_fraction > 0:  # the split's seed: a saved split, the same
             train_records, val_records = stratified_partition(  # validation faces again
@@ -679,14 +685,18 @@ def evaluate_on_folders(
 
     Without ``options``, a source the model learnt from is tested on the split saved with the
     model (refused where that file is missing: a fresh split would score training faces as
-    test); a source it never saw is tested on its own test part, or a fresh split of it.
+    test); a source it never saw is tested on its own test part, or whole where it has no parts.
     """
     loaded = load_model(model_path)
     learnt = trained_sources(loaded.card)
     splits: dict[str, Split] = {}
     if options is None:
         options = saved_data_options(loaded.card, folders)
-        names = source_names([scan_source(f) for f in folders])
+        scans = [scan_source(f) for f in folders]
+        names = source_names(scans)
+        for name, found in zip(names, scans):
+            if name not in learnt and not any(r.part for r in found.records):
+                splits[name] = whole_split(found.records)
         needed = [n for n in names if n in learnt]
         if needed:
             saved = split_path(model_path)

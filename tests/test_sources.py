@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from emotion_desktop.core.dataset import batches, build_faces
-from emotion_desktop.core.emotions import INDEX_BY_NAME
+from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import make_split
@@ -148,3 +148,21 @@ def test_a_labelled_folder_lists_what_it_cannot_read(tmp_path: Path) -> None:
     assert [r.key for r in scan.records] == ["happy/a"]
     assert "not a regular file" in scan.unreadable["happy/b.png"]
     assert scan.skipped["unreadable"] == 1 and "1 unreadable" in scan.summary()
+
+
+def test_a_test_face_of_one_source_trains_no_other_source(tmp_path: Path, ferplus_folder) -> None:
+    """FER2013 and FER+ are the same photos: a FER2013 test face also in FER+ Train must not
+    train the model through FER+."""
+    from emotion_desktop.core.pipeline import DataOptions, prepare_data
+
+    fer2013 = tmp_path / "fer2013"
+    for index, e in enumerate(EMOTIONS):  # FER+ Train's first face of each emotion
+        for part in ("train", "test"):
+            (fer2013 / part / e.name).mkdir(parents=True)
+        shared = ferplus_folder / "FER2013Train" / f"fer{index:07d}.png"
+        (fer2013 / "test" / e.name / "shared.png").write_bytes(shared.read_bytes())
+        cv2.imwrite(str(fer2013 / "train" / e.name / "own.png"), draw_face(e.kdef_code, 99))
+    options = DataOptions(ferplus_folder, more=(fer2013,))
+    ferplus, folder = prepare_data(options, CropSettings(size=24), 0.0, None).sources
+    assert (ferplus.test_duplicates_removed, len(ferplus.train)) == (7, 21)
+    assert (folder.test_duplicates_removed, len(folder.test)) == (0, 7)

@@ -187,8 +187,9 @@ def prepare_data(
     """Scan, split and crop every source; ``splits`` (saved with a model) replace fresh ones.
 
     A source with its own validation part (FER+ Valid) validates on it; the others keep
-    ``val_fraction`` of their training part. Training faces pixel-identical to a face of the
-    same source's test part (FER2013 holds hundreds) are dropped, so no test face trains.
+    ``val_fraction`` of their training part. Training and validation faces pixel-identical to a
+    test face of any source (FER2013 holds hundreds within itself, and shares every photo with
+    FER+) are dropped, so no test face trains or chooses.
     """
     scans = [scan_source(f) for f in options.folders]
     names = source_names(scans)
@@ -222,25 +223,25 @@ def prepare_data(
             on_step,
             cancel,
         )
-        test = faces.subset([r.key for r in test_records])
-        seen = {image.tobytes() for image in test.images}
-        usable_train = faces.subset([r.key for r in train_records])
-        usable_val = faces.subset([r.key for r in val_records])
-        train, val = _without(usable_train, seen), _without(usable_val, seen)
-        removed = len(usable_train) + len(usable_val) - len(train) - len(val)
         prepared.append(
             SourceData(
                 name,
                 found,
                 split,
                 options.weight(index),
-                train,
-                val,
-                test,
+                faces.subset([r.key for r in train_records]),
+                faces.subset([r.key for r in val_records]),
+                faces.subset([r.key for r in test_records]),
                 {**found.unreadable, **faces.skipped},
-                removed,
             )
         )
+    # after every source is read: FER2013 and FER+ hold the same photos, so one source's test
+    # face can be another's training face
+    seen = {image.tobytes() for source in prepared for image in source.test.images}
+    for source in prepared:
+        train, val = _without(source.train, seen), _without(source.val, seen)
+        source.test_duplicates_removed = len(source.train) + len(source.val) - len(train) - len(val)
+        source.train, source.val = train, val
     return PreparedData(prepared)
 
 

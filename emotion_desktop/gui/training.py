@@ -116,9 +116,9 @@ class TrainingTab(QWidget):
         self.counts.setToolTip("Images found per emotion and angle (KDEF) or per part")
 
         self.extra_folder = QLineEdit()
-        self.extra_folder.setPlaceholderText(
-            "Optional second source: FER+ or one folder per emotion"
-        )
+        # the full hint is too wide for the column; the placeholder is cut to what shows
+        self.extra_folder.setPlaceholderText("Second source (optional)")
+        self.extra_folder.setToolTip("A FER+ folder or a folder with one sub-folder per emotion")
         self.extra_folder.setReadOnly(True)
         self.extra_choose = QPushButton("Add…")
         self.extra_choose.setToolTip(

@@ -1,6 +1,5 @@
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
@@ -100,7 +99,8 @@ def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder
     with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
         tab.cancel_button.click()
     assert "Cancelled" in tab.message.text() and tab.start_button.isEnabled()
-    out = Path(tab.settings.value("training/last_output"))
+    assert "elapsed" in tab.time_label.text() and "left" not in tab.time_label.text()
+    out = tab.run_path
     assert not out.exists() and out.with_suffix(".partial.pt").is_file()
     assert paths.active_model_path() == paths.default_model_path()
     assert tab.output_path() == out  # the next Start resumes this run
@@ -108,6 +108,36 @@ def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder
     qtbot.waitUntil(lambda: "Resuming" in tab.message.text(), timeout=2000)
     with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
         tab.cancel_button.click()
+    # other parameters are another run: it must not write over this one's saved epochs
+    tab.epochs_cnn.setValue(3)
+    tab.start()
+    assert tab.run_path != out and "Training" in tab.message.text()
+    with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
+        tab.cancel_button.click()
+    assert out.with_suffix(".partial.pt").is_file()
+    tab.epochs_cnn.setValue(200)
+    assert tab.output_path() == out  # and it resumes when they come back
+
+
+def test_a_run_that_ends_as_cancel_is_pressed_shows_its_saved_model(
+    tab, qtbot, kdef_folder
+) -> None:
+    """The last epoch done, the run scores and saves its model without looking at the cancel
+    flag: it once showed "Cancelled" and hid the model it had saved."""
+    tab.folder_box.setEditText(str(kdef_folder))  # typed, never chosen from the list
+    _tiny(tab)
+
+    def cancel_at_the_end(event) -> None:  # noqa: ANN001
+        last = isinstance(event, Progress) and event.stage == STAGE_CNN and event.end_of_epoch
+        if last and event.epoch + 1 == event.epochs:
+            tab.cancel_button.click()
+
+    tab.train_task.progress_changed.connect(cancel_at_the_end)
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=180_000)
+    assert tab.result is not None and tab.result.path == tab.run_path and tab.run_path.is_file()
+    assert "Saved" in tab.message.text() and tab.pages.currentWidget() is tab.result_page
+    assert tab.recent_folders()[0] == str(kdef_folder)  # the typed folder is remembered
 
 
 def test_a_folder_without_kdef_images_gives_a_clear_message(tab, qtbot, tmp_path) -> None:
@@ -176,6 +206,24 @@ def test_a_second_source_is_scanned_listed_and_remembered(
         again.shutdown()
     tab.extra_clear.click()
     assert tab.data_options().folders == (kdef_folder,) and tab.extra_label.text() == ""
+
+
+def test_a_second_source_replaced_during_its_scan_is_the_one_shown(
+    tab, qtbot, tmp_path, ferplus_folder
+) -> None:
+    """A failed scan of a folder already replaced once left its error on screen, and the
+    folder picked meanwhile was never scanned."""
+    bad = tmp_path / "not-a-source"
+    bad.mkdir()
+    tab.set_extra_folder(str(bad))
+    tab.set_extra_folder(str(ferplus_folder))
+    qtbot.waitUntil(lambda: tab.extra_label.text().startswith("Second source:"), timeout=10_000)
+    assert "FER+" in tab.extra_label.text()
+    tab.set_extra_folder(str(bad))
+    tab.set_extra_folder("")  # removed while its scan runs
+    qtbot.waitUntil(lambda: not tab.extra_scan_task.is_running(), timeout=10_000)
+    qtbot.wait(200)
+    assert tab.extra_label.text() == ""
 
 
 def test_a_ferplus_folder_as_the_first_source_shows_counts_per_part(

@@ -85,12 +85,14 @@ class TrainingTab(QWidget):
         self.settings = settings
         self.scan_task = Task(self)
         self.extra_scan_task = Task(self)
-        self.train_task = Task(self, background=True)
+        self.train_task = Task(self, background=True, keep_result=True)
         self.clock = QElapsedTimer()
         self._clock_fraction = 0.0  # the fraction done when the clock started
         self.result: TrainResult | None = None
         self._applying = False  # parameters being set from a preset, not edited by the user
         self._rescan = False  # the folder changed while a scan was running
+        self._extra_scanning = ""  # the second source the running scan reads
+        self.run_path: Path | None = None  # the model file of the latest run
         self.setAcceptDrops(True)
 
         self.folder_box = QComboBox()
@@ -342,6 +344,7 @@ class TrainingTab(QWidget):
         self.scan_task.stopped.connect(self._on_scan_stopped)
         self.extra_scan_task.finished.connect(self._on_extra_scan_finished)
         self.extra_scan_task.failed.connect(self._on_extra_scan_failed)
+        self.extra_scan_task.stopped.connect(self._on_extra_scan_stopped)
         self.train_task.progress_changed.connect(self._on_train_progress)
         self.train_task.finished.connect(self._on_train_finished)
         self.train_task.failed.connect(self._on_train_failed)
@@ -470,17 +473,22 @@ class TrainingTab(QWidget):
             self.extra_label.setText("")
             return
         self.extra_label.setText(f"Looking at {folder}…")
-        if not self.extra_scan_task.is_running():
+        if not self.extra_scan_task.is_running():  # else the folder is scanned once it stops
+            self._extra_scanning = folder
             self.extra_scan_task.start(lambda report, cancelled: scan_source(folder))
 
     def _on_extra_scan_finished(self, result: Scan) -> None:
-        if str(result.folder) != self.extra_folder.text():
-            self.set_extra_folder(self.extra_folder.text())  # changed while it ran
-            return
-        self.extra_label.setText(f"Second source: {result.summary()}")
+        if self._extra_scanning == self.extra_folder.text():
+            self.extra_label.setText(f"Second source: {result.summary()}")
 
     def _on_extra_scan_failed(self, message: str) -> None:
-        self.extra_label.setText(message)
+        if self._extra_scanning == self.extra_folder.text():
+            self.extra_label.setText(message)
+
+    def _on_extra_scan_stopped(self) -> None:
+        folder = self.extra_folder.text()
+        if folder and folder != self._extra_scanning:  # changed while it ran
+            self.set_extra_folder(folder)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
         urls = event.mimeData().urls()
@@ -519,22 +527,48 @@ class TrainingTab(QWidget):
         self.counts.clearContents()
 
     # ----- running -------------------------------------------------------------------------
+    def _run_request(self) -> str:
+        """What Start would train, as text: an unfinished run resumes only for its own request.
+        The core would start afresh on another and write over the saved epochs."""
+        request = {"config": self.config().to_dict(), "data": vars(self.data_options())}
+        return json.dumps(request, sort_keys=True, default=str)  # folders as text
+
+    def _unfinished_runs(self) -> dict[str, str]:
+        """Each unfinished run's file by its request, for those whose resume file is there."""
+        try:
+            runs = json.loads(setting(self.settings, "training/unfinished", "{}"))
+        except ValueError:  # a damaged settings file: nothing to resume
+            runs = {}
+        if not isinstance(runs, dict):
+            return {}
+        return {
+            request: out
+            for request, out in runs.items()
+            if isinstance(out, str) and resume_path(Path(out)).is_file()
+        }
+
     def output_path(self) -> Path:
-        """The unfinished run's file when there is one (it resumes), else a new name."""
-        last = setting(self.settings, "training/last_output", "")
-        if last and resume_path(Path(last)).is_file():
-            return Path(last)
+        """The unfinished run of these parameters and folders when there is one (it resumes),
+        else a new name: runs of other parameters stay resumable for when they come back."""
+        unfinished = self._unfinished_runs().get(self._run_request())
+        if unfinished:
+            return Path(unfinished)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         return paths.models_dir() / f"kdef-{stamp}.pt"
 
     def start(self) -> None:
         if self.train_task.is_running():
             return
-        if not self.folder_box.currentText().strip():  # Path("") would be the working folder
+        folder = self.folder_box.currentText()
+        if not folder.strip():  # Path("") would be the working folder
             self._on_train_failed(CHOOSE_FOLDER)
             return
+        if folder != (self.recent_folders() or [""])[0]:  # typed, not chosen: remember it too
+            self.set_folder(folder)
         options, config, out = self.data_options(), self.config(), self.output_path()
-        self.settings.setValue("training/last_output", str(out))
+        self.run_path = out
+        unfinished = {**self._unfinished_runs(), self._run_request(): str(out)}
+        self.settings.setValue("training/unfinished", json.dumps(unfinished))
         self.curves.reset(config.epochs_cae, config.epochs_cnn)
         self.progress_bar.setValue(0)
         self.prepare_bar.setValue(0)
@@ -606,6 +640,8 @@ class TrainingTab(QWidget):
     def _on_train_stopped(self) -> None:
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        # the time left was the stopped run's; the elapsed time before it still holds
+        self.time_label.setText(self.time_label.text().split(" · about")[0])
 
     def shutdown(self) -> None:
         """Stop and join both worker threads (the run can be resumed next time)."""

@@ -67,12 +67,15 @@ class _Runner(QObject):
     cancelled = Signal()
     done = Signal()
 
-    def __init__(self, fn: TaskFn, cancel_flag: threading.Event, background: bool) -> None:
+    def __init__(
+        self, fn: TaskFn, cancel_flag: threading.Event, background: bool, keep_result: bool
+    ) -> None:
         super().__init__()
         self._home = self.thread()  # where it is made, and where it is deleted
         self._fn = fn
         self._cancel = cancel_flag
         self._background = background
+        self._keep_result = keep_result
 
     @Slot()
     def run(self) -> None:
@@ -88,7 +91,7 @@ class _Runner(QObject):
             log.error("background task failed:\n%s", traceback.format_exc())
             self.failed.emit(f"unexpected error: {exc!r} (details in the log file)")
         else:
-            if self._cancel.is_set():
+            if self._cancel.is_set() and not self._keep_result:
                 self.cancelled.emit()
             else:
                 self.succeeded.emit(result)
@@ -108,7 +111,10 @@ class Task(QObject):
     Signals: ``progress_changed(object)``, ``finished(object)`` with the result,
     ``failed(str)`` with a message for the user, ``cancelled()``, and ``stopped()`` after any
     of the three, once the thread has ended. A ``background`` task (minutes of compute, such as
-    training) runs at a lower priority than the GUI thread.
+    training) runs at a lower priority than the GUI thread. A function that returns after a
+    cancel was asked for is taken as cancelled (a batch stopped between two photos), unless
+    ``keep_result``: a training run that saved its model before it saw the cancel is finished,
+    and showing it as cancelled hides a saved model.
 
     Each run has its own runner object, and only the current run's events are passed on: what a
     run joined by :meth:`stop` had already queued (Clear in the middle of a batch) is dropped
@@ -121,9 +127,12 @@ class Task(QObject):
     cancelled = Signal()
     stopped = Signal()
 
-    def __init__(self, parent: QObject | None = None, background: bool = False) -> None:
+    def __init__(
+        self, parent: QObject | None = None, background: bool = False, keep_result: bool = False
+    ) -> None:
         super().__init__(parent)
         self._background = background
+        self._keep_result = keep_result
         self._thread: QThread | None = None
         self._runner: _Runner | None = None
         self._cancel = threading.Event()
@@ -137,7 +146,7 @@ class Task(QObject):
             raise RuntimeError("a task is already running")
         self._cancel = threading.Event()
         self._thread = QThread()
-        self._runner = _Runner(fn, self._cancel, self._background)
+        self._runner = _Runner(fn, self._cancel, self._background, self._keep_result)
         self._runner.moveToThread(self._thread)
         self._thread.started.connect(self._runner.run)
         self._runner.progressed.connect(self._on_progressed)

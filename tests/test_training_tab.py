@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
@@ -50,7 +51,7 @@ def test_dropping_a_folder_shows_what_it_holds(tab, qtbot, kdef_folder) -> None:
     assert tab.recent_folders()[0] == str(kdef_folder)
 
 
-def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) -> None:
+def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder, monkeypatch) -> None:
     tab.set_folder(kdef_folder)
     _tiny(tab)
     tab.start()
@@ -77,6 +78,20 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder) ->
     assert tab.active_model.loaded().path == tab.result.path
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
+
+    # renamed, then deleted on the Models page: "Try it live" follows it, then is off (a stale
+    # path once made the shipped default active)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("my model", True))
+    tab.manager.rename_button.click()
+    with qtbot.waitSignal(tab.try_live) as tried:
+        view.try_button.click()
+    assert tried.args == [paths.models_dir() / "my model.pt"]
+    assert view.run_column.title() == "This run: my model"
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    tab.manager.select(paths.models_dir() / "my model.pt")
+    tab.manager.delete_button.click()
+    assert not (paths.models_dir() / "my model.pt").exists()
+    assert not view.try_button.isEnabled() and "was deleted" in view.message.text()
 
 
 def test_batch_points_leave_the_axes_as_set_at_start(qtbot) -> None:

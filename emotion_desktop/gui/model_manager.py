@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +43,11 @@ def training_time(card: dict) -> str:
 
 
 class ModelManager(QWidget):
+    """The models on disk, each with its test figures; ``model_moved(old, new)`` after a
+    rename (``new`` the new path) or a delete (``new`` None), for views that hold a path."""
+
+    model_moved = Signal(Path, object)
+
     def __init__(self, active_model: ActiveModel) -> None:
         super().__init__()
         self.active_model = active_model
@@ -161,7 +166,7 @@ class ModelManager(QWidget):
             return
         name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=path.stem)
         if ok and name.strip() and name.strip() != path.stem:
-            self._apply(lambda: rename_model(path, name))
+            self._apply(lambda: self.model_moved.emit(path, rename_model(path, name)))
 
     def delete_dialog(self) -> None:
         path = self.selected()
@@ -175,7 +180,12 @@ class ModelManager(QWidget):
             QMessageBox.StandardButton.Cancel,
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self._apply(lambda: delete_model(path))
+
+            def delete() -> None:
+                delete_model(path)
+                self.model_moved.emit(path, None)
+
+            self._apply(delete)
 
     def export_dialog(self) -> None:
         path = self.selected()

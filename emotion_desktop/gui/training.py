@@ -249,6 +249,7 @@ class TrainingTab(QWidget):
         self.result_view = ResultView()
         self.result_view.try_live.connect(self.try_live)
         self.manager = ModelManager(active_model)
+        self.manager.model_moved.connect(self.result_view.model_moved)
         active_model.changed.connect(self._on_active_model_changed)
 
         self._build_layout(choose)

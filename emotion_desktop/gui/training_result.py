@@ -108,6 +108,7 @@ class ResultView(QWidget):
         )
         self.active_column.setTitle(f"Active model: {active_name}")
         self.run_column.setTitle(f"This run: {path.stem}")
+        self.try_button.setEnabled(True)
         self.source.blockSignals(True)
         self.source.clear()
         for name in card_tests(card):
@@ -115,6 +116,19 @@ class ResultView(QWidget):
         self.source.blockSignals(False)
         self._set_shown(True)
         self._show()
+
+    def model_moved(self, old: Path, new: Path | None) -> None:
+        """The run's model was renamed (``new``) or deleted (None) on the Models page: "Try it
+        live" follows it, or is off. A stale path once made the shipped default active."""
+        if self._path is None or old != self._path:
+            return
+        self._path = new
+        if new is None:
+            self.try_button.setEnabled(False)
+            self.message.setText(f"<b>{old.stem}</b> was deleted. Its test figures were:")
+            return
+        self.message.setText(f"Saved <b>{new.stem}</b>. Its test figures, beside the active model:")
+        self.run_column.setTitle(f"This run: {new.stem}")
 
     def update_active(self, active_name: str, active_card: dict) -> None:
         """The active model changed (the user picked another): compare against it instead."""

@@ -301,6 +301,32 @@ def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos,
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
     assert tab.message.isVisibleTo(tab) and "Pick a model in the Training tab" in tab.message.text()
     assert "Traceback" not in tab.message.text() and tab.results.rowCount() == 0
+    # the status line says the run ended, and how: it read "0 of 4 images", as if stalled
+    qtbot.waitUntil(lambda: tab.status.text().startswith("Stopped by an error:"), timeout=5000)
+
+
+def test_an_unwritable_results_file_is_named_in_the_message(qtbot, tab, photos, tmp_path) -> None:
+    """It read "unexpected error: FileExistsError(17, 'File exists')", as if the app failed."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    tab.live_csv_edit.setText(str(blocker / "results.csv"))
+    tab.live_csv_box.setChecked(True)
+    tab.add_paths([photos])
+    wait_until_stopped(qtbot, tab)
+    assert f"cannot write {blocker / 'results.csv'}" in tab.message.text()
+    assert "unexpected" not in tab.message.text()
+
+
+def test_a_folder_that_is_gone_is_a_problem_not_a_skipped_file(qtbot, tab, tmp_path) -> None:
+    """A Recent folder since removed (an unplugged drive) once read as one non-image file."""
+    gone = tmp_path / "unplugged"
+    tab.add_paths([gone])
+    wait_until_stopped(qtbot, tab)
+    QApplication.processEvents()
+    assert [(p.file, p.reason) for p in tab.problems.problems()] == [
+        (gone, "no such file or folder")
+    ]
+    assert tab.status.text().startswith("Done: 0 images") and "skipped" not in tab.status.text()
 
 
 def test_folders_and_options_are_remembered(qtbot, tab, settings, photos) -> None:

@@ -22,7 +22,7 @@ from typing import IO
 import numpy as np
 
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import ImageError
+from emotion_desktop.core.errors import ImageError, OutputError
 from emotion_desktop.core.faces import (
     Box,
     FaceDetector,
@@ -123,6 +123,8 @@ def _find_faces(
     # Path.is_dir before Python 3.12, never raises (PermissionError in an unenterable folder)
     if os.path.isdir(path):
         return [Problem(path, str(unreadable_reason(path)))]
+    if not os.path.lexists(path):  # a Recent folder since removed, an unplugged drive
+        return [Problem(path, "no such file or folder")]
     if not is_image_file(path):
         return [Skipped(path)]
     try:
@@ -242,23 +244,34 @@ class CsvRowWriter:
     """Appends rows to a CSV file, header first, flushing after every write (a batch's rows).
 
     ``append`` continues an existing file (no second header), so a second run of the GUI adds
-    to the rows the first one wrote.
+    to the rows the first one wrote. A file that cannot be written (a full disk, a folder where
+    the file should be) is an OutputError naming it: the user's to fix, not a bug.
     """
 
     def __init__(self, path: Path, append: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
-        mode = "a" if has_rows else "w"
-        self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
-        if not has_rows:
-            self._writer.writeheader()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
+            mode = "a" if has_rows else "w"
+            self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
+            self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
+            if not has_rows:
+                self._writer.writeheader()
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
 
     def write(self, rows: Iterable[LabelRow]) -> None:
-        for row in rows:
-            self._writer.writerow({k: spreadsheet_safe(v) for k, v in row.as_record().items()})
-        self._file.flush()
+        try:
+            for row in rows:
+                record = row.as_record()
+                self._writer.writerow({k: spreadsheet_safe(v) for k, v in record.items()})
+            self._file.flush()
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
+    def _unwritable(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write {self.path}: {exc.strerror or exc}")
 
     def close(self) -> None:
         self._file.close()

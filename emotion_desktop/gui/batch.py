@@ -56,6 +56,7 @@ from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
 RECENT_FOLDERS = 8
+DONE = "Done:"  # the status line of a run that labelled everything it was given
 _IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
 
 
@@ -78,7 +79,8 @@ class BatchTab(QWidget):
         self._run_images = 0
         self._run_seconds = 0.0
         self._total: int | None = None
-        self._was_cancelled = False
+        self._ended_by = DONE  # what the status line says ended the last run
+        self._has_run = False  # a run started since the last Clear: its status stays shown
         # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
         # other existing file, a typed one or one remembered from an earlier session, is
         # appended to, never emptied
@@ -315,7 +317,7 @@ class BatchTab(QWidget):
         self._gate = PauseGate()
         previous, self._run_ended = self._run_ended, threading.Event()
         self._run_images, self._run_seconds, self._total = 0, 0.0, None
-        self._was_cancelled = False
+        self._ended_by, self._has_run = DONE, True
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
         self._run.start(
@@ -372,7 +374,7 @@ class BatchTab(QWidget):
         self.problems.clear()
         self.counts[:] = 0
         self.skipped = 0
-        self._run_images = 0
+        self._run_images, self._has_run = 0, False
         self.chart.set_counts(self.counts)
         self._update_problems_label()
         self.status.setText("Drop a folder to start.")
@@ -410,10 +412,11 @@ class BatchTab(QWidget):
         self._update_progress()
 
     def _on_run_failed(self, message: str) -> None:
+        self._ended_by = "Stopped by an error:"
         self._show_message(f"Labelling stopped: {message}")
 
     def _on_run_cancelled(self) -> None:
-        self._was_cancelled = True
+        self._ended_by = "Cancelled:"
 
     def _on_run_stopped(self) -> None:
         self._count.cancel()
@@ -424,10 +427,11 @@ class BatchTab(QWidget):
     def _update_progress(self, finished: bool = False) -> None:
         rate = self._run_images / self._run_seconds if self._run_seconds > 0 else 0.0
         parts = [f"{self._run_images:,} images", f"{rate:.1f} images/s"]
-        if finished:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(1)
-            parts.insert(0, "Cancelled:" if self._was_cancelled else "Done:")
+        if finished:  # the bar shows what was labelled: full only when all of it was
+            self.progress.setRange(0, max(1, self._total or 0))
+            done = self._ended_by == DONE
+            self.progress.setValue(self._run_images if self._total else int(done))
+            parts.insert(0, self._ended_by)
         elif self._total is None:
             self.progress.setRange(0, 0)  # busy: the walk has not been counted yet
         else:
@@ -456,7 +460,7 @@ class BatchTab(QWidget):
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.pause_button.setText("Resume" if self._gate.is_paused() else "Pause")
-        if running or self._run_images:
+        if running or self._has_run:
             self._update_progress(finished=not running)
         else:
             self.progress.setRange(0, 1)

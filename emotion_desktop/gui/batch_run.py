@@ -109,8 +109,8 @@ class _Pending:
                 self.problems.append(event)
         if events and isinstance(events[0], Skipped):
             self.skipped += 1
-        else:
-            self.images += 1
+        elif events and is_image_file(events[0].file):  # as the count does: a folder that
+            self.images += 1  # could not be listed, or is gone, is a problem, not an image
 
     def take(self, seconds: float) -> BatchChunk:
         chunk = BatchChunk(

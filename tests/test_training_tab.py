@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
@@ -264,6 +264,31 @@ def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(ta
     assert "KDEF" in tab.active_model.description() and "FER+" in tab.active_model.description()
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
+
+
+def test_export_asks_before_replacing_the_file_it_adds_pt_to(tab, tmp_path, monkeypatch) -> None:
+    """The save dialog asks about the name typed ("shared"); the model goes to "shared.pt",
+    which it once replaced without a word."""
+    kept = tmp_path / "shared.pt"
+    kept.write_bytes(b"someone's model")
+    dialog = (str(tmp_path / "shared"), "Models (*.pt)")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: dialog)
+    answers = []
+
+    def answer(*args) -> QMessageBox.StandardButton:  # noqa: ANN002
+        answers.append(args[2])
+        return (
+            QMessageBox.StandardButton.Cancel
+            if len(answers) == 1
+            else QMessageBox.StandardButton.Yes
+        )
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    tab.manager.select(paths.default_model_path())
+    tab.manager.export_button.click()
+    assert kept.read_bytes() == b"someone's model" and "shared.pt already exists" in answers[0]
+    tab.manager.export_button.click()
+    assert kept.stat().st_size == paths.default_model_path().stat().st_size
 
 
 @pytest.mark.parametrize(("preset", "model"), [("Paper", "kdef-paper"), ("KDEF + FER+", "default")])

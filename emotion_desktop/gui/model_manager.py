@@ -194,8 +194,23 @@ class ModelManager(QWidget):
         target, _ = QFileDialog.getSaveFileName(
             self, "Export model", str(Path.home() / path.name), "Models (*.pt)"
         )
-        if target:
-            self._apply(lambda: export_model(path, Path(target)))
+        if not target:
+            return
+        if not target.endswith(".pt"):  # the dialog asked about the name typed, not this one
+            target += ".pt"
+            if Path(target).exists() and not self._confirm_replace(Path(target)):
+                return
+        self._apply(lambda: export_model(path, Path(target)))
+
+    def _confirm_replace(self, target: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Export model",
+            f"{target.name} already exists. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _apply(self, action: Callable[[], object]) -> None:
         """Run a file operation; its error is one message. The tabs hear of it either way: a

@@ -20,7 +20,7 @@ from emotion_desktop import __version__
 from emotion_desktop.core import paths
 from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.gui.main_window import MainWindow
-from emotion_desktop.gui.workers import freeze_startup_heap
+from emotion_desktop.gui.workers import freeze_startup_heap, wait_for_workers
 
 log = logging.getLogger("emotion_desktop")
 
@@ -123,4 +123,6 @@ def main(argv: list[str] | None = None) -> int:
         code = smoke_test(window, args.smoke_test)
         window.close()
         return code
-    return app.exec()
+    code = app.exec()
+    wait_for_workers()
+    return code

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from emotion_desktop.core.errors import DatasetError, TrainingCancelled
 from emotion_desktop.gui.main_window import MainWindow
-from emotion_desktop.gui.workers import BACKGROUND_NICE, Task, running_threads
+from emotion_desktop.gui.workers import BACKGROUND_NICE, Task, running_threads, wait_for_workers
 
 pytestmark = pytest.mark.gui
 
@@ -94,6 +94,21 @@ def test_task_cancel_and_stop_join_the_thread(qtbot) -> None:
         task.start(work)
         task.cancel()
     assert task.stop(5000) and running_threads() == 0
+
+
+def test_a_step_that_outlasts_the_close_is_joined_before_the_app_ends(qtbot) -> None:
+    """A QThread destroyed while it runs aborts the process: what the step was saving is lost."""
+    task = Task()
+    saved = threading.Event()
+
+    def save_without_looking_at_cancel(report, cancelled):
+        time.sleep(0.5)
+        saved.set()
+
+    task.start(save_without_looking_at_cancel)
+    assert not task.stop(timeout_ms=10) and running_threads() == 1  # the window's join gave up
+    wait_for_workers()
+    assert saved.is_set() and running_threads() == 0
 
 
 def test_a_task_can_start_again_right_after_stop(qtbot) -> None:

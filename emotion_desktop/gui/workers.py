@@ -60,6 +60,17 @@ def running_threads() -> int:
     return sum(1 for t in _RUNNING if t.isRunning())
 
 
+def wait_for_workers() -> None:
+    """Join every worker thread still running, for the end of the app once its window is gone.
+
+    The window's close joins each task for ten seconds, but a step that cannot be cancelled (a
+    finished training run saving its model, a camera that is slow to open) may take longer, and
+    a QThread destroyed while it runs aborts the whole process: whatever it was saving is lost.
+    """
+    for thread in list(_RUNNING):
+        thread.wait()
+
+
 class _Runner(QObject):
     progressed = Signal(object)
     succeeded = Signal(object)

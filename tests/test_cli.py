@@ -413,7 +413,7 @@ def test_evaluate_says_which_split_it_tests(tiny_model, kdef_folder, capsys) -> 
 
 
 def test_a_labelled_folder_the_model_never_learnt_is_scored_whole(
-    tiny_model, shared_data, capsys
+    tiny_model, shared_data, kdef_folder, capsys
 ) -> None:
     """A user's own labelled photos train nothing: a fresh 80/20 split scored 14 of 70."""
     base = ["evaluate", "--data", str(shared_data / "faces"), "--model", str(tiny_model)]
@@ -425,6 +425,10 @@ def test_a_labelled_folder_the_model_never_learnt_is_scored_whole(
     assert "every face, a source the model never learnt from" in capsys.readouterr().out
     assert main([*base, "--split", "random", "--json"]) == 0  # asked for: a fresh split
     assert json.loads(capsys.readouterr().out.strip())["count"] == 14
+    # beside a source the model learnt (tested on its saved split), still whole
+    assert main([*base, "--data", str(kdef_folder), "--json"]) == 0
+    folder, kdef = map(json.loads, capsys.readouterr().out.strip().splitlines())
+    assert (folder["count"], kdef["seen_in_training"], kdef["count"]) == (70, True, 35)
 
 
 def test_a_missing_input_is_reported_and_the_rest_labelled(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 import tempfile
 import time
@@ -154,12 +155,17 @@ def save_with_splits(
 ) -> None:
     """Write a model, its card and its splits; CheckpointError, saying why, where it fails.
 
-    The splits go last: a model that fails to save leaves the old model with its own splits,
-    never with the new run's (which would score it on faces it trained on)."""
+    A model must never sit beside another run's splits (they would score it on faces it trained
+    on): the splits are written first to a side file, and take their place by a rename once the
+    model is saved, so a full disk at either step leaves the old model with its own splits."""
+    final = split_path(out)
+    pending = final.with_name(final.name + ".new")
     try:
+        save_splits(pending, splits)
         save_model(Path(out), model, crop, card, half=half)
-        save_splits(split_path(out), splits)
+        os.replace(pending, final)
     except OSError as exc:
+        pending.unlink(missing_ok=True)
         raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
 
 
@@ -706,7 +712,7 @@ def evaluate_on_folders(
                     f"{model_path.name} learnt from {', '.join(needed)} but has no split file "
                     f"beside it ({saved.name}): give --split to choose a split explicitly"
                 )
-            splits = saved_splits(model_path)
+            splits = {**splits, **saved_splits(model_path)}  # unlearnt sources stay whole
             if missing := [n for n in needed if n not in splits]:  # a fresh split: train faces
                 raise CheckpointError(
                     f"{saved.name} holds no split of {', '.join(missing)}, which "

@@ -21,6 +21,22 @@ def test_a_cache_that_cannot_be_written_costs_only_the_caching(tmp_path: Path, c
     assert "could not cache face crops" in caplog.text
 
 
+def test_a_damaged_cache_is_cropped_again(tmp_path: Path) -> None:
+    """An empty or cut-short cache file (a crash while it was written) raised EOFError or
+    BadZipFile out of the training run."""
+    folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
+    records = scan(folder).records
+    settings = CropSettings(size=24)
+    first = build_faces(records, folder, settings, tmp_path / "cache")
+    (cached,) = (tmp_path / "cache").iterdir()
+    whole = cached.read_bytes()
+    for damaged in (b"", whole[: len(whole) // 2]):
+        cached.write_bytes(damaged)
+        again = build_faces(records, folder, settings, tmp_path / "cache")
+        assert np.array_equal(first.images, again.images)
+        assert [p.name for p in (tmp_path / "cache").iterdir()] == [cached.name]  # rewritten
+
+
 def test_faces_are_cropped_once_then_read_from_the_cache(tmp_path: Path, monkeypatch) -> None:
     folder = write_kdef_folder(tmp_path / "kdef", people=2, angles=("S",))
     records = scan(folder).records

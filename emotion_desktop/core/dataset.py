@@ -8,12 +8,11 @@ recomputed, the rest load in about a second.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import math
-import os
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +35,7 @@ from emotion_desktop.core.faces import (
     to_gray,
     whole_image_box,
 )
+from emotion_desktop.core.files import atomic_write_bytes
 from emotion_desktop.core.kdef import Record
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,8 @@ def _load_cache(path: Path) -> dict[str, tuple[np.ndarray | None, str]]:
                     data["signatures"], data["images"], data["ok"], data["notes"]
                 )
             }
-    except (OSError, ValueError, KeyError):
-        return {}  # no cache, or a damaged one: recompute
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}  # no cache, or a damaged one (empty, cut short by a crash): recompute
 
 
 def _save_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, str]], size: int) -> None:
@@ -125,21 +125,16 @@ def _save_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, str]], s
     log why and go on: the crops are in memory, and the next run only crops again."""
     blank = np.zeros((size, size), np.uint8)
     sigs = list(entries)
-    tmp = path.with_suffix(".tmp.npz")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            tmp,
-            signatures=np.array(sigs),
-            images=np.stack([entries[s][0] if entries[s][0] is not None else blank for s in sigs]),
-            ok=np.array([entries[s][0] is not None for s in sigs]),
-            notes=np.array([entries[s][1] for s in sigs]),
-        )
-        os.replace(tmp, path)
+    arrays = {
+        "signatures": np.array(sigs),
+        "images": np.stack([entries[s][0] if entries[s][0] is not None else blank for s in sigs]),
+        "ok": np.array([entries[s][0] is not None for s in sigs]),
+        "notes": np.array([entries[s][1] for s in sigs]),
+    }
+    try:  # a temporary file of its own: two processes caching one folder never share one
+        atomic_write_bytes(path, lambda f: np.savez(f, **arrays))
     except OSError as exc:
         log.warning("could not cache face crops in %s: %s", path.parent, exc.strerror or exc)
-        with contextlib.suppress(OSError):  # none was made, or it cannot be removed either
-            tmp.unlink()
 
 
 CROP_SIDE = 64  # a "photo" this small is taken to be a face crop already

@@ -179,3 +179,33 @@ def test_a_folder_that_cannot_be_listed_is_reported(tiny_model, shared_data, tmp
     problems = {e.file.name: e.reason for e in events if isinstance(e, Problem)}
     assert problems["locked"] == "cannot list this folder: Permission denied"
     assert len([e for e in events if isinstance(e, LabelRow)]) == 3  # the rest still labelled
+
+
+FULL_DISK = """
+import json, resource, signal, sys
+from pathlib import Path
+from emotion_desktop.core.faces import Box
+from emotion_desktop.core.inference import FaceResult
+from emotion_desktop.core.labelling import LabelRow, write_json
+face = FaceResult(Box(0, 0, 9, 9), (1 / 7,) * 7)
+rows = [LabelRow(Path(f"{i}.jpg"), 0, face) for i in range(200)]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # the disk is full after 4 KB
+try:
+    write_json(Path(sys.argv[1]), rows)
+except OSError:
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a full disk is simulated with RLIMIT_FSIZE")
+def test_a_full_disk_keeps_the_earlier_json_results(tmp_path: Path) -> None:
+    """The JSON was written in place: a full disk left 4 KB of broken JSON and no results."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "labels.json"
+    out.write_text('[{"file": "earlier-run.jpg"}]')
+    run = subprocess.run([sys.executable, "-c", FULL_DISK, str(out)], timeout=120)
+    assert run.returncode == 3 and out.read_text() == '[{"file": "earlier-run.jpg"}]'
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.json"]  # no temporary left

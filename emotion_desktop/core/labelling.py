@@ -29,7 +29,7 @@ from emotion_desktop.core.faces import (
     crop_face,
     read_gray,
 )
-from emotion_desktop.core.files import unreadable_reason, walk
+from emotion_desktop.core.files import atomic_write_text, unreadable_reason, walk
 from emotion_desktop.core.inference import FaceResult, Predictor
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 
@@ -284,8 +284,8 @@ class CsvRowWriter:
 
 
 def write_json(path: Path, rows: Iterable[LabelRow]) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)  # as CsvRowWriter: at the end, not lost
-    Path(path).write_text(json.dumps([r.as_record() for r in rows], indent=1))
+    """All rows at once, atomically: a full disk keeps the file's earlier results whole."""
+    atomic_write_text(Path(path), json.dumps([r.as_record() for r in rows], indent=1))
 
 
 @dataclass

@@ -38,6 +38,26 @@ def test_whole_image_mode_classifies_a_faceless_crop(tiny_model: Path) -> None:
     assert face.box.w == gray.shape[1] and face.box.h == gray.shape[0]
 
 
+def test_photos_are_framed_as_training_framed_them(tiny_model: Path, tmp_path: Path) -> None:
+    """A crop-sized image is the face already, and a whole image gets no margin, as in
+    training; Batch once padded both with the model's margin (a mean 43 grey levels off)."""
+    import cv2
+
+    from emotion_desktop.core.dataset import prepare_face
+    from emotion_desktop.core.sources import FaceRecord
+
+    predictor = Predictor.from_checkpoint(tiny_model)
+    for name, gray, whole in (
+        ("fer.png", draw_face("HA", 1)[20:68, 10:58], False),
+        ("faceless.png", faceless(), True),
+    ):
+        cv2.imwrite(str(tmp_path / name), gray)
+        record = FaceRecord(tmp_path / name, name, 3, "photo")
+        trained, how = prepare_face(record, predictor.crop, predictor.detector)
+        boxes, crops = predictor.frame(gray, whole_image=whole)
+        assert how == "whole" and len(boxes) == 1 and np.array_equal(crops[0], trained)
+
+
 def test_generated_faces_are_recognised(tiny_model: Path) -> None:
     """Crops prepared as in training (the studio-photo path) get the expression drawn."""
     predictor = Predictor.from_checkpoint(tiny_model)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from emotion_desktop.core.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.dataset import to_tensor
+from emotion_desktop.core.dataset import CROP_SIDE, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.faces import (
     Box,
@@ -70,27 +70,38 @@ class Predictor:
         return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
 
     def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
-        """Classify given boxes of one grey image in a single batch."""
+        """Classify given face boxes (Haar's, with the model's margin) of one grey image in a
+        single batch."""
+        return self._results(boxes, [crop_face(gray, b, self.crop) for b in boxes])
+
+    def _results(self, boxes: list[Box], crops: list[np.ndarray]) -> list[FaceResult]:
         if not boxes:
             return []
-        crops = np.stack([crop_face(gray, b, self.crop) for b in boxes])
         return [
             FaceResult(b, tuple(float(p) for p in row))
-            for b, row in zip(boxes, self.predict(crops))
+            for b, row in zip(boxes, self.predict(np.stack(crops)))
         ]
 
-    def find_boxes(
+    def frame(
         self, gray: np.ndarray, whole_image: bool = False, detector: FaceDetector | None = None
-    ) -> list[Box]:
-        """The faces to classify in a grey image, largest first: those the detector (this
-        predictor's, or a thread's own) finds, else the image itself where ``whole_image`` (for
-        folders of pre-cropped faces), else none."""
-        boxes = (detector or self.detector).detect(gray)
-        return boxes or ([whole_image_box(gray)] if whole_image else [])
+    ) -> tuple[list[Box], list[np.ndarray]]:
+        """The faces of a grey photo, largest first, and their crops, framed as training framed
+        its photos (:func:`~emotion_desktop.core.dataset.prepare_face`): an image no larger
+        than a crop is a face crop already; else the faces the detector (this predictor's, or a
+        thread's own) finds, with the model's margin; else, where ``whole_image`` (folders of
+        pre-cropped faces), the image itself with no margin added; else none."""
+        small = max(gray.shape) <= CROP_SIDE
+        boxes = [] if small else (detector or self.detector).detect(gray)
+        if boxes:
+            return boxes, [crop_face(gray, b, self.crop) for b in boxes]
+        if small or whole_image:
+            box = whole_image_box(gray)
+            return [box], [crop_face(gray, box, replace(self.crop, margin=0.0))]
+        return [], []
 
     def predict_gray(self, gray: np.ndarray, whole_image: bool = False) -> list[FaceResult]:
-        """Every face in a grey image, largest first (see :meth:`find_boxes`)."""
-        return self.predict_boxes(gray, self.find_boxes(gray, whole_image))
+        """Every face in a grey photo, largest first (see :meth:`frame`)."""
+        return self._results(*self.frame(gray, whole_image))
 
     def predict_image(self, path: Path | str, whole_image: bool = False) -> list[FaceResult]:
         return self.predict_gray(to_gray(read_image(path)), whole_image)

@@ -26,7 +26,6 @@ from emotion_desktop.core.errors import ImageError, OutputError
 from emotion_desktop.core.faces import (
     Box,
     FaceDetector,
-    crop_face,
     read_gray,
 )
 from emotion_desktop.core.files import atomic_write_text, unreadable_reason, walk
@@ -131,10 +130,9 @@ def _find_faces(
         gray, factor = read_gray(path, reduce_to=detector.detect_width)
     except ImageError as exc:
         return [Problem(path, str(exc))]
-    boxes = predictor.find_boxes(gray, whole_image, detector)
+    boxes, crops = predictor.frame(gray, whole_image, detector)
     if not boxes:
         return [Problem(path, "no face found")]
-    crops = [crop_face(gray, b, predictor.crop) for b in boxes]
     return _Found(path, [b.scaled(factor) for b in boxes], crops)
 
 

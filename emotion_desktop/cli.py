@@ -19,6 +19,7 @@ from pathlib import Path
 from emotion_desktop.core import distributed, paths
 from emotion_desktop.core.balance import balance_model
 from emotion_desktop.core.callbacks import time_left
+from emotion_desktop.core.checkpoints import INPUT_SIZES
 from emotion_desktop.core.errors import (
     DatasetError,
     EmotionDesktopError,
@@ -406,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--input-size",
         dest="input_size",
-        type=number_in(int, 16, 256, multiple_of=8),
+        type=number_in(int, INPUT_SIZES.start, INPUT_SIZES.stop - 1, multiple_of=8),
         help="side of the face crop in pixels (a multiple of 8: three 2x2 poolings)",
     )
     train.add_argument("--batch-size", dest="batch_size", type=number_in(int, 1, 4096))

@@ -174,3 +174,16 @@ def test_a_full_disk_during_training_is_one_message(kdef_folder, tmp_path, monke
     config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=1, batch_size=32)
     with pytest.raises(CheckpointError, match="Free some space"):
         train_from_folder(DataOptions(kdef_folder), config, tmp_path / "m.pt")
+
+
+def test_a_resume_file_larger_than_any_model_still_resumes(tmp_path: Path, monkeypatch) -> None:
+    """A run at 96 pixels writes a 300 MB resume file, past the model files' size limit: it was
+    refused unread, and the run silently started again from epoch 0."""
+    from emotion_desktop.core.checkpoints import safe_torch_load
+    from emotion_desktop.core.training import ResumeFile
+
+    path = tmp_path / "m.partial.pt"
+    ResumeFile(path, {"run": 1}).save(stage=STAGE_CNN, epoch=7, weights=torch.zeros(1000))
+    monkeypatch.setattr(safe_torch_load, "__defaults__", (1024,))  # every model limit: 1 KB
+    assert ResumeFile(path, {"run": 1}).state["epoch"] == 7
+    assert ResumeFile(path, {"run": 2}).state == {}  # another run's file is still not used

@@ -270,7 +270,7 @@ class ResumeFile:
         self.state: dict = {}
         if path is not None and path.is_file():
             try:
-                state = safe_torch_load(path)
+                state = safe_torch_load(path, max_bytes=None)  # at 96 pixels, 300 MB
             except CheckpointError:
                 state = {}
             if isinstance(state, dict) and state.get("identity") == identity:

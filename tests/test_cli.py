@@ -355,9 +355,8 @@ def test_label_write_errors_are_one_line_and_exit_2(
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    target = "CsvRowWriter.write" if suffix == ".csv" else "write_text"
-    owner = "emotion_desktop.core.labelling" if suffix == ".csv" else "pathlib.Path"
-    monkeypatch.setattr(f"{owner}.{target}", full)
+    target = "CsvRowWriter.write" if suffix == ".csv" else "atomic_write_text"
+    monkeypatch.setattr(f"emotion_desktop.core.labelling.{target}", full)
     assert main([*base, "--out", str(tmp_path / f"full{suffix}")]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err

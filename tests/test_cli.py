@@ -505,6 +505,22 @@ def test_fine_tuning_keeps_the_base_models_split_and_settings(
     assert out.with_suffix(".split.json").read_bytes() == base_split
 
 
+def test_a_model_fine_tuned_on_another_source_is_tested_on_its_bases_test_faces(
+    tiny_model, kdef_folder, ferplus_folder, tmp_path, capsys
+) -> None:
+    """Fine-tuned on FER+ alone, the model once counted KDEF as never learnt and scored every
+    KDEF face, its base's training faces among them."""
+    out = tmp_path / "tuned.pt"
+    args = ["train", "--data", str(ferplus_folder), "--init", str(tiny_model), "--epochs-cnn", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(out), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip())
+    base_split = json.loads(tiny_model.with_suffix(".split.json").read_text())["sources"]["kdef"]
+    assert record["seen_in_training"] and record["split"]["seed"] == base_split["seed"]
+    assert record["count"] == len(base_split["test"]) == 35
+
+
 def test_fine_tuning_reads_the_crops_and_network_from_the_model_file(
     tiny_model, kdef_folder, tmp_path
 ) -> None:

@@ -359,11 +359,15 @@ def train_from_folder(
             "name": start.path.stem,
             "created": start.card.get("created"),
             "training": start.card.get("training", {}),
+            "learnt": learnt_sources(start.card),
             "note": "a class balance of the base is not carried over: run balance again",
         }
+    # a fine-tune keeps its base's splits of sources it did not see again: their training
+    # faces are in its weights, and only their saved test faces may score it
+    splits = {**saved_splits(base), **data.splits()} if base is not None else data.splits()
     if distributed.is_main():
         try:
-            save_with_splits(out, model.cpu(), config.crop_settings(), card, data.splits())
+            save_with_splits(out, model.cpu(), config.crop_settings(), card, splits)
         except CheckpointError as exc:
             raise CheckpointError(
                 f"{exc}. The trained weights are kept in {resume.name}: free some space and "
@@ -638,9 +642,10 @@ def prepare_saved_data(
     config = TrainConfig.from_dict(loaded.card.get("training", {}))
     options = saved_data_options(loaded.card, folders)
     data = prepare_data(options, loaded.crop, config.val_fraction, cache_dir, step, splits=splits)
-    if set(data.names) != set(splits):
+    trained = trained_sources(loaded.card)  # a fine-tune's splits also hold its base's sources
+    if set(data.names) != set(trained):
         raise CheckpointError(
-            f"{loaded.path.name} was trained on {sorted(splits)}; the folders given hold "
+            f"{loaded.path.name} was trained on {sorted(trained)}; the folders given hold "
             f"{data.names}"
         )
     weights = saved_weights(loaded.card)
@@ -658,6 +663,17 @@ def trained_sources(card: dict) -> list[str]:
     names = [s.get("name") for s in sources if isinstance(s, dict)]
     if not names or not all(isinstance(n, str) for n in names):
         return ["kdef"]
+    return names
+
+
+def learnt_sources(card: dict) -> list[str]:
+    """The sources whose faces are in a model's weights: those it was trained on, and a
+    fine-tuned model's base's (recorded in its card), which it must not be tested on afresh."""
+    names = trained_sources(card)
+    base = card.get("fine_tuned_from")
+    learnt = base.get("learnt") if isinstance(base, dict) else None
+    if isinstance(learnt, list):
+        names += [n for n in learnt if isinstance(n, str) and n not in names]
     return names
 
 
@@ -695,7 +711,7 @@ def evaluate_on_folders(
     test); a source it never saw is tested on its own test part, or whole where it has no parts.
     """
     loaded = load_model(model_path)
-    learnt = trained_sources(loaded.card)
+    learnt = learnt_sources(loaded.card)
     splits: dict[str, Split] = {}
     if options is None:
         options = saved_data_options(loaded.card, folders)

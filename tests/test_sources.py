@@ -84,10 +84,13 @@ def test_a_labelled_folder_accepts_common_emotion_names(tmp_path: Path) -> None:
     _write_labelled(tmp_path, SYNONYM_FOLDERS)
     (tmp_path / "contempt").mkdir()  # an emotion the app does not know: not a label folder
     (tmp_path / "fear" / "notes.txt").write_text("not an image")
+    # a.jpg beside a.png share the key "fear/0": as one key, a split kept one of the two
+    cv2.imwrite(str(tmp_path / "fear" / "0.jpg"), cv2.resize(draw_face("AF", 5), (48, 48)))
     found = scan_source(tmp_path)
     assert found.kind == "folder"
     assert found.label_counts() == {"all": dict.fromkeys(INDEX_BY_NAME, 3)}
-    assert found.skipped == {"not an image": 1}
+    assert found.skipped == {"not an image": 1, "same name as another image": 1}
+    assert len({r.key for r in found.records}) == len(found.records)
     split = make_split(found.records, "random")
     assert split.protocol == "random" and len(split.test) == 7  # 20% of 3 rounds to 1 a class
 

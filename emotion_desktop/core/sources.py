@@ -218,6 +218,7 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
         if d.is_dir() and d.name.lower() in PART_NAMES
     ]
     roots: list[tuple[Path, str | None]] = parts or [(folder, None)]
+    keys: set[str] = set()
     for root, part in roots:
         for sub, emotion in _emotion_folders(root):
             for path in sorted(walk(sub)):
@@ -230,6 +231,10 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
                     result.skipped["not an image"] += 1
                     continue
                 key = path.relative_to(folder).with_suffix("").as_posix()
+                if key in keys:  # a.jpg beside a.png: one key would split as one image
+                    result.skipped["same name as another image"] += 1
+                    continue
+                keys.add(key)
                 result.records.append(
                     FaceRecord(path, key, INDEX_BY_NAME[emotion], "photo", part, None, None)
                 )

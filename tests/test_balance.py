@@ -111,6 +111,23 @@ def test_a_balanced_model_is_no_ensemble_member(tiny_model, kdef_folder, tmp_pat
     assert "class-balanced" in capsys.readouterr().err
 
 
+def test_a_card_with_a_damaged_validation_fraction_is_one_message(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """A hand-edited "0.1" reached the user as a TypeError from deep in the split code."""
+    import shutil
+
+    model = tmp_path / "m.pt"
+    for suffix in (".pt", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), model.with_suffix(suffix))
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card["training"]["val_fraction"] = "0.1"
+    model.with_suffix(".json").write_text(json.dumps(card))
+    args = ["balance", str(model), "--data", str(kdef_folder), "--out", str(tmp_path / "b.pt")]
+    assert main(args) == 2
+    assert "validation fraction as '0.1'" in capsys.readouterr().err
+
+
 def test_saved_data_comes_back_with_its_sampling_weights(kdef_folder, tmp_path) -> None:
     from emotion_desktop.core.pipeline import prepare_saved_data
 

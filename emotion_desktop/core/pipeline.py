@@ -639,9 +639,16 @@ def prepare_saved_data(
     named by position, so they keep their training order. CheckpointError where they hold
     others."""
     splits = saved_splits(loaded.path)
-    config = TrainConfig.from_dict(loaded.card.get("training", {}))
+    training = loaded.card.get("training")
+    val_fraction = (training if isinstance(training, dict) else {}).get(
+        "val_fraction", TrainConfig.val_fraction
+    )
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
+        raise CheckpointError(  # another fraction would draw other validation faces
+            f"{loaded.path.name}'s card gives its validation fraction as {val_fraction!r}"
+        )
     options = saved_data_options(loaded.card, folders)
-    data = prepare_data(options, loaded.crop, config.val_fraction, cache_dir, step, splits=splits)
+    data = prepare_data(options, loaded.crop, val_fraction, cache_dir, step, splits=splits)
     trained = trained_sources(loaded.card)  # a fine-tune's splits also hold its base's sources
     if set(data.names) != set(trained):
         raise CheckpointError(

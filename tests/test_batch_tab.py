@@ -289,6 +289,12 @@ def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> No
     tab.min_confidence.setValue(100)
     assert tab.shown.rowCount() == sum(r.result.confidence >= 1.0 for r in rows)
 
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the folder should be")
+    for name in ("x.csv", "x.json"):
+        assert tab.export(blocker / name) == 0
+        assert tab.message.text().startswith(f"Cannot write {blocker / name}")
+
 
 def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos, tmp_path) -> None:
     broken = tmp_path / "broken.pt"

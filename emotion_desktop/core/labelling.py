@@ -9,6 +9,7 @@ once and never sits in memory, and a crash loses at most the images in flight.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import threading
@@ -261,9 +262,7 @@ class CsvRowWriter:
 
     def write(self, rows: Iterable[LabelRow]) -> None:
         try:
-            for row in rows:
-                record = row.as_record()
-                self._writer.writerow({k: spreadsheet_safe(v) for k, v in record.items()})
+            self._writer.writerows(_csv_record(row) for row in rows)
             self._file.flush()
         except OSError as exc:
             raise self._unwritable(exc) from exc
@@ -279,6 +278,20 @@ class CsvRowWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _csv_record(row: LabelRow) -> dict[str, object]:
+    return {k: spreadsheet_safe(v) for k, v in row.as_record().items()}
+
+
+def write_csv(path: Path, rows: Iterable[LabelRow]) -> None:
+    """All rows at once, atomically (an export): a full disk keeps the file's earlier contents
+    whole, where :class:`CsvRowWriter` would leave half a file."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(_csv_record(row) for row in rows)
+    atomic_write_text(Path(path), text.getvalue())
 
 
 def write_json(path: Path, rows: Iterable[LabelRow]) -> None:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
-from emotion_desktop.core.labelling import CsvRowWriter, write_json
+from emotion_desktop.core.labelling import write_csv, write_json
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch_drop import DropZone
 from emotion_desktop.gui.batch_model import (
@@ -516,8 +516,7 @@ class BatchTab(QWidget):
             if path.suffix.lower() == ".json":
                 write_json(path, rows)
             else:
-                with CsvRowWriter(path) as writer:
-                    writer.write(rows)
+                write_csv(path, rows)
         except OSError as exc:
             self._show_message(f"Cannot write {path}: {exc.strerror or exc}")
             return 0

@@ -54,9 +54,8 @@ class Scores:
             "true \\ predicted".ljust(16) + "".join(f"{s:>6}" for s in short) + "  recall",
         ]
         for name, row in zip(NAMES, self.confusion):
-            lines.append(
-                f"{name:<16}" + "".join(f"{v:>6}" for v in row) + f"  {self.per_class[name]:.1%}"
-            )
+            recall = f"{self.per_class[name]:.1%}" if sum(row) else "no faces"  # not 0.0%
+            lines.append(f"{name:<16}" + "".join(f"{v:>6}" for v in row) + f"  {recall}")
         return "\n".join(lines)
 
 

@@ -172,14 +172,8 @@ class ModelManager(QWidget):
         path = self.selected()
         if path is None or is_shipped(path):
             return
-        answer = QMessageBox.question(
-            self,
-            "Delete model",
-            f"Delete {path.stem}, its card and its splits? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        question = f"Delete {path.stem}, its card and its splits? This cannot be undone."
+        if self._confirm("Delete model", question):
 
             def delete() -> None:
                 delete_model(path)
@@ -198,15 +192,17 @@ class ModelManager(QWidget):
             return
         if not target.endswith(".pt"):  # the dialog asked about the name typed, not this one
             target += ".pt"
-            if Path(target).exists() and not self._confirm_replace(Path(target)):
+            question = f"{Path(target).name} already exists. Replace it?"
+            if Path(target).exists() and not self._confirm("Export model", question):
                 return
         self._apply(lambda: export_model(path, Path(target)))
 
-    def _confirm_replace(self, target: Path) -> bool:
+    def _confirm(self, title: str, question: str) -> bool:
+        """Yes or Cancel, Cancel by default: for steps that destroy a file."""
         answer = QMessageBox.question(
             self,
-            "Export model",
-            f"{target.name} already exists. Replace it?",
+            title,
+            question,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )

@@ -140,6 +140,17 @@ def _save_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, str]], s
 CROP_SIDE = 64  # a "photo" this small is taken to be a face crop already
 
 
+def is_face_crop(gray: np.ndarray) -> bool:
+    """Whether an image is small enough to be a face crop already (FER's are 48x48)."""
+    return max(gray.shape) <= CROP_SIDE
+
+
+def crop_whole(gray: np.ndarray, settings: CropSettings) -> np.ndarray:
+    """The whole image as the face: it is the face with its margin already, so none is added.
+    Training and inference both frame such images here, so they frame them alike."""
+    return crop_face(gray, whole_image_box(gray), replace(settings, margin=0.0))
+
+
 def prepare_face(
     record: Record, settings: CropSettings, detector: FaceDetector
 ) -> tuple[np.ndarray, str]:
@@ -155,11 +166,11 @@ def prepare_face(
     if record.framing == "studio":
         box, how = locate_studio_face(gray, detector, settings.studio)
         return crop_face(gray, box, settings), how
-    is_crop = record.framing == "whole" or max(gray.shape) <= CROP_SIDE
+    is_crop = record.framing == "whole" or is_face_crop(gray)
     boxes = [] if is_crop else detector.detect(gray)
     if boxes:
         return crop_face(gray, boxes[0], settings), "frontal"
-    return crop_face(gray, whole_image_box(gray), replace(settings, margin=0.0)), "whole"
+    return crop_whole(gray, settings), "whole"
 
 
 def one_hot_or_target(record: Record) -> np.ndarray:

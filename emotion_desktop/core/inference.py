@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from emotion_desktop.core.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.dataset import CROP_SIDE, to_tensor
+from emotion_desktop.core.dataset import crop_whole, is_face_crop, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.faces import (
     Box,
@@ -90,13 +90,12 @@ class Predictor:
         than a crop is a face crop already; else the faces the detector (this predictor's, or a
         thread's own) finds, with the model's margin; else, where ``whole_image`` (folders of
         pre-cropped faces), the image itself with no margin added; else none."""
-        small = max(gray.shape) <= CROP_SIDE
+        small = is_face_crop(gray)
         boxes = [] if small else (detector or self.detector).detect(gray)
         if boxes:
             return boxes, [crop_face(gray, b, self.crop) for b in boxes]
         if small or whole_image:
-            box = whole_image_box(gray)
-            return [box], [crop_face(gray, box, replace(self.crop, margin=0.0))]
+            return [whole_image_box(gray)], [crop_whole(gray, self.crop)]
         return [], []
 
     def predict_gray(self, gray: np.ndarray, whole_image: bool = False) -> list[FaceResult]:

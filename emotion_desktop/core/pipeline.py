@@ -312,6 +312,7 @@ def train_from_folder(
     t0 = time.perf_counter()
     check_writable(out)  # before the hours of training, not after them
     start = _fine_tune_base(base, config) if base is not None else None
+    base_splits = saved_splits(base) if base is not None else {}
     data = prepare_data(
         options,
         config.crop_settings(),
@@ -319,7 +320,7 @@ def train_from_folder(
         cache_dir,
         step,
         cancel,
-        splits=saved_splits(base) if base is not None else None,
+        splits=base_splits,
     )
     identity = {
         "splits": {name: split.to_dict() for name, split in data.splits().items()},
@@ -364,7 +365,7 @@ def train_from_folder(
         }
     # a fine-tune keeps its base's splits of sources it did not see again: their training
     # faces are in its weights, and only their saved test faces may score it
-    splits = {**saved_splits(base), **data.splits()} if base is not None else data.splits()
+    splits = {**base_splits, **data.splits()}
     if distributed.is_main():
         try:
             save_with_splits(out, model.cpu(), config.crop_settings(), card, splits)

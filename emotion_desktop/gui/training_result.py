@@ -102,12 +102,9 @@ class ResultView(QWidget):
 
     def show_run(self, path: Path, card: dict, active_name: str, active_card: dict) -> None:
         """Show a finished run's figures beside the active model's."""
-        self._path, self._card, self._active_card = path, card, active_card
-        self.message.setText(
-            f"Saved <b>{path.stem}</b>. Its test figures, beside the active model:"
-        )
+        self._card, self._active_card = card, active_card
+        self._name_run(path)
         self.active_column.setTitle(f"Active model: {active_name}")
-        self.run_column.setTitle(f"This run: {path.stem}")
         self.try_button.setEnabled(True)
         self.source.blockSignals(True)
         self.source.clear()
@@ -122,13 +119,19 @@ class ResultView(QWidget):
         live" follows it, or is off. A stale path once made the shipped default active."""
         if self._path is None or old != self._path:
             return
-        self._path = new
         if new is None:
+            self._path = None
             self.try_button.setEnabled(False)
             self.message.setText(f"<b>{old.stem}</b> was deleted. Its test figures were:")
             return
-        self.message.setText(f"Saved <b>{new.stem}</b>. Its test figures, beside the active model:")
-        self.run_column.setTitle(f"This run: {new.stem}")
+        self._name_run(new)
+
+    def _name_run(self, path: Path) -> None:
+        self._path = path
+        self.message.setText(
+            f"Saved <b>{path.stem}</b>. Its test figures, beside the active model:"
+        )
+        self.run_column.setTitle(f"This run: {path.stem}")
 
     def update_active(self, active_name: str, active_card: dict) -> None:
         """The active model changed (the user picked another): compare against it instead."""

@@ -4,7 +4,8 @@ the shared photos), and of its recipe under a person-disjoint split and without 
     python benchmarks/accuracy.py --model resources/models/default.pt --kdef ~/datasets/data/KDEF
         --ferplus ~/datasets/FERPlus --fer2013 ~/datasets/FER2013
         [--figures ferplus,fer2013,random,cross,person,ablation] [--epochs-cae N]
-        [--epochs-cnn N] [--folds 5] [--person-cards FOLD.json ...] [--write-card]
+        [--epochs-cnn N] [--folds 5] [--person-cards FOLD.json ...]
+        [--ablation-cards FOLD.json ...] [--write-card]
 
 - ferplus: FER+ Test (the FER2013 PrivateTest faces with a 7-class FER+ majority label).
 - fer2013: FER2013 PrivateTest with the original labels (a labelled folder: test/<emotion>/).
@@ -21,7 +22,11 @@ Training runs use the model card's recipe unless --epochs-cae/--epochs-cnn say o
 print those epochs with the figures. --person-cards takes the person figure from the cards of
 fold models trained elsewhere (a GPU server, ``emotion-desktop-cli train --split person --fold K``
 with the model's recipe) instead of training them here; each card must carry that recipe, with
-the epochs --epochs-cae/--epochs-cnn give where they are given.
+the epochs --epochs-cae/--epochs-cnn give where they are given. Fold cards of ensembles
+(``emotion-desktop-cli ensemble`` then ``balance`` on each fold, as the shipped model was made)
+measure the shipped recipe itself; the figure records networks and class balance per fold.
+--ablation-cards does the same for the ablation, over every fold: one-network fold cards with
+and without the CAE (``train --no-cae``), each fold once in each arm.
 --write-card stores the figures in the model's card under ``figures``. Ends with one JSON line
 of every figure.
 """
@@ -145,13 +150,20 @@ def recipe_of(
     return replace(config, seed=0), saved_weights(card)
 
 
+def networks_of(card: dict) -> int:
+    """How many networks a card's model averages (1 unless it is an ensemble)."""
+    return len(card.get("ensemble", {}).get("members", [])) or 1
+
+
 def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], folds: int) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe (``config``: its training settings, epochs as asked) on every fold of one
     person-disjoint split (one split seed: folds of two seeds overlap in people) and of the
-    model's angles."""
+    model's angles, or where the folds differ in networks or class balance. Returns each
+    fold's KDEF and FER+ test figures, and how each fold's model was built."""
     recipe, by_fold, devices, seeds = recipe_of(model_card, config), {}, set(), set()
     angles = model_card.get("data", {}).get("angles")
+    shapes = set()
     for path in cards:
         card = json.loads(path.read_text())
         sources = card.get("data", {}).get("sources")
@@ -166,16 +178,58 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
             sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
         if recipe_of(card) != recipe or card["data"].get("angles") != angles:
             sys.exit(f"{path.name} was not trained with the model's recipe at these epochs")
-        by_fold[kdef["split"]["fold"]] = card["tests"]["kdef"]["accuracy"]
+        by_fold[kdef["split"]["fold"]] = card["tests"]
         seeds.add(kdef["split"]["seed"])
         devices.add(card["training"].get("device", "not recorded"))  # cards before the field
+        shapes.add((networks_of(card), "class_balance" in card))
     if len(seeds) > 1:
         sys.exit(f"the cards come from person splits of seeds {sorted(seeds)}: their folds overlap")
     if sorted(by_fold) != list(range(folds)) or len(cards) != folds:
         sys.exit(f"the cards cover folds {sorted(by_fold)}, not each of the {folds} once")
+    if len(shapes) > 1:
+        sys.exit("the fold cards differ in their number of networks or class balance")
     for k in range(folds):
-        print(f"  fold {k + 1}/{folds}: kdef {by_fold[k]:.2%}")
-    return {"folds": [by_fold[k] for k in range(folds)], "trained_on": sorted(devices)}
+        print(f"  fold {k + 1}/{folds}: kdef {by_fold[k]['kdef']['accuracy']:.2%}")
+    ((networks, balanced),) = shapes
+    found = {
+        "folds": [by_fold[k]["kdef"]["accuracy"] for k in range(folds)],
+        "networks": networks,
+        "class_balance": balanced,
+        "trained_on": sorted(devices),
+    }
+    if all("ferplus" in by_fold[k] for k in range(folds)):
+        found["ferplus"] = [by_fold[k]["ferplus"]["accuracy"] for k in range(folds)]
+        found["ferplus_macro"] = [by_fold[k]["ferplus"]["macro_accuracy"] for k in range(folds)]
+    return found
+
+
+def ablation_from_cards(
+    model_card: dict, config: TrainConfig, cards: list[Path], folds: int
+) -> dict:
+    """The CAE ablation over every person fold, from fold cards trained elsewhere: each card's
+    ``training.use_cae`` puts it in one arm, and each arm must hold the recipe (with or without
+    the CAE, otherwise alike) on each fold once, with one network per fold in both."""
+    arms: dict[bool, list[Path]] = {True: [], False: []}
+    for path in cards:
+        use_cae = json.loads(path.read_text()).get("training", {}).get("use_cae")
+        if not isinstance(use_cae, bool):
+            sys.exit(f"{path.name} does not say whether its model used the CAE")
+        arms[use_cae].append(path)
+    figure: dict = {}
+    for use_cae, label in ((True, "with_cae"), (False, "without_cae")):
+        print(f"  {label.replace('_', ' ')}:")
+        found = person_from_cards(
+            model_card, replace(config, use_cae=use_cae), arms[use_cae], folds
+        )
+        if found["networks"] != 1 or found["class_balance"]:
+            sys.exit("the ablation compares single networks without class balance")
+        arm = {"kdef_person": statistics.mean(found["folds"]), "kdef_person_folds": found["folds"]}
+        for key in ("ferplus", "ferplus_macro"):
+            if key in found:
+                arm[key] = statistics.mean(found[key])
+        figure[label] = arm
+        figure["trained_on"] = sorted({*figure.get("trained_on", []), *found["trained_on"]})
+    return figure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="cards of the person-disjoint fold models, trained elsewhere with the model's recipe",
     )
+    parser.add_argument(
+        "--ablation-cards",
+        type=Path,
+        nargs="+",
+        help="cards of one-network fold models with and without the CAE (training.use_cae), "
+        "trained elsewhere with the model's recipe: the ablation over every fold",
+    )
     parser.add_argument("--write-card", action="store_true", help="store figures in the card")
     args = parser.parse_args(argv)
     wanted = args.figures.split(",")
@@ -208,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         "ablation": "kdef",
     }
     for figure, folder in needs.items():
-        from_cards = figure == "person" and args.person_cards
+        from_cards = (figure == "person" and args.person_cards) or (
+            figure == "ablation" and args.ablation_cards
+        )
         if figure in wanted and getattr(args, folder) is None and not from_cards:
             parser.error(f"the {figure} figure needs --{folder}")
 
@@ -233,20 +296,23 @@ def main(argv: list[str] | None = None) -> int:
         figures["shared_photos"] = cross_dataset(args.model)
     retrain = {"epochs_cae": config.epochs_cae, "epochs_cnn": config.epochs_cnn}
     if "person" in wanted or "ablation" in wanted:
-        retrains = "ablation" in wanted or not args.person_cards
+        retrains = ("ablation" in wanted and not args.ablation_cards) or (
+            "person" in wanted and not args.person_cards
+        )
         recipe = Recipe(args.model, card, args.ferplus, config) if retrains else None
         first = None
         if "person" in wanted:
             print(f"person-disjoint, {args.folds} folds ({retrain}):", flush=True)
             if args.person_cards:
                 found = person_from_cards(card, config, args.person_cards, args.folds)
-                accs, where = found["folds"], {"trained_on": found["trained_on"]}
+                accs = found["folds"]
+                where = {k: found[k] for k in ("networks", "class_balance", "trained_on")}
             else:
                 runs = [
                     recipe.train(args.kdef, k, args.folds, True, f"fold {k + 1}/{args.folds}")
                     for k in range(args.folds)
                 ]
-                first, where = runs[0], {}
+                first, where = runs[0], {"networks": 1, "class_balance": False}
                 accs = [r["kdef_person"] for r in runs]
             figures["kdef_person"] = {
                 "mean": statistics.mean(accs),
@@ -255,7 +321,11 @@ def main(argv: list[str] | None = None) -> int:
                 **retrain,
                 **where,
             }
-        if "ablation" in wanted:
+        if "ablation" in wanted and args.ablation_cards:
+            print(f"with and without the CAE stage, {args.folds} folds ({retrain}):", flush=True)
+            found = ablation_from_cards(card, config, args.ablation_cards, args.folds)
+            figures["cae_ablation"] = {**found, "folds": args.folds, **retrain}
+        elif "ablation" in wanted:
             print(f"with and without the CAE stage, person fold 1 ({retrain}):", flush=True)
             with_cae = first or recipe.train(args.kdef, 0, args.folds, True, "with CAE")
             without = recipe.train(args.kdef, 0, args.folds, False, "without CAE")

@@ -307,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
                 found = person_from_cards(card, config, args.person_cards, args.folds)
                 accs = found["folds"]
                 where = {k: found[k] for k in ("networks", "class_balance", "trained_on")}
+                if "ferplus" in found:  # the same FER+ test faces, scored by each fold's model
+                    where["ferplus_test_by_fold"] = {
+                        "accuracy": found["ferplus"],
+                        "macro_accuracy": found["ferplus_macro"],
+                    }
             else:
                 runs = [
                     recipe.train(args.kdef, k, args.folds, True, f"fold {k + 1}/{args.folds}")

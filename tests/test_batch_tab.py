@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
@@ -136,6 +136,7 @@ def test_a_drop_labels_every_face_and_writes_the_csv_as_it_goes(
         written = list(csv.DictReader(f))
     assert tuple(written[0]) == CSV_COLUMNS
     assert [(Path(w["file"]), int(w["face"])) for w in written] == [(r.file, r.face) for r in rows]
+    assert tab.unexported() == 0  # the file holds every row: Clear and Quit need not ask
 
 
 def test_the_drop_zone_ignores_drags_without_local_files(tab) -> None:
@@ -294,6 +295,26 @@ def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> No
     for name in ("x.csv", "x.json"):
         assert tab.export(blocker / name) == 0
         assert tab.message.text().startswith(f"Cannot write {blocker / name}")
+
+
+def test_clear_asks_before_forgetting_faces_no_file_holds(
+    qtbot, tab, photos, tmp_path, monkeypatch
+) -> None:
+    asked, answer = [], [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a[2]) or answer[0])
+    tab.whole_image_box.setChecked(True)
+    assert drop(tab.drop_zone, [photos / "nested"])
+    wait_until_stopped(qtbot, tab)
+    rows = tab.results.rows()
+    assert rows and tab.unexported() == len(rows)
+
+    tab.clear_button.click()  # Cancel: nothing is lost
+    assert len(asked) == 1 and f"{len(rows):,} labelled faces" in asked[0]
+    assert tab.results.rows() == rows
+
+    tab.export(tmp_path / "all.csv")  # every row is in a file now: Clear just clears
+    tab.clear_button.click()
+    assert len(asked) == 1 and tab.results.rows() == []
 
 
 def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos, tmp_path) -> None:

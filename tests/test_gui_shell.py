@@ -37,6 +37,28 @@ def test_window_remembers_geometry_and_tab(qtbot, settings) -> None:
     assert again.tabs.currentIndex() == 2 and again.size().width() == 700
 
 
+def test_quit_asks_while_batch_results_are_not_exported(
+    qtbot, settings, tiny_model, shared_data, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: answers.pop(0))
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    window.active_model.set_active(tiny_model)
+    window.batch.add_paths([next((shared_data / "faces" / "happy").glob("*.jpg"))])
+    qtbot.waitUntil(window.batch.has_ended, timeout=60_000)
+    assert window.batch.unexported() > 0
+    window.tabs.setCurrentWidget(window.live)
+
+    assert not window.close()  # Cancel: the window stays, on the tab that can export
+    assert window.isVisible() and window.tabs.currentWidget() is window.batch
+    assert window.close() and not answers  # Quit anyway
+    window.batch.clear()  # qtbot closes it again at teardown, with no answer left
+
+
 def test_task_delivers_progress_and_result(qtbot) -> None:
     task = Task()
     seen = []

@@ -51,6 +51,7 @@ from emotion_desktop.gui.batch_run import (
     counting_task,
     labelling_task,
 )
+from emotion_desktop.gui.dialogs import confirm
 from emotion_desktop.gui.emotion_chart import EmotionChart
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
@@ -81,6 +82,8 @@ class BatchTab(QWidget):
         self._total: int | None = None
         self._ended_by = DONE  # what the status line says ended the last run
         self._has_run = False  # a run started since the last Clear: its status stays shown
+        self._unexported = 0  # rows no file holds: Clear and Quit ask before dropping them
+        self._writing_rows = False  # the run in progress writes its rows as they come
         # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
         # other existing file, a typed one or one remembered from an earlier session, is
         # appended to, never emptied
@@ -217,7 +220,7 @@ class BatchTab(QWidget):
         self.live_csv_box.toggled.connect(self._on_live_csv_box_toggled)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.cancel_button.clicked.connect(self.cancel)
-        self.clear_button.clicked.connect(self.clear)
+        self.clear_button.clicked.connect(self._on_clear_button_clicked)
         self.export_csv_button.clicked.connect(lambda: self.export_dialog("csv"))
         self.export_json_button.clicked.connect(lambda: self.export_dialog("json"))
         self.emotion_filter.currentIndexChanged.connect(self._on_emotion_filter_changed)
@@ -318,6 +321,7 @@ class BatchTab(QWidget):
         previous, self._run_ended = self._run_ended, threading.Event()
         self._run_images, self._run_seconds, self._total = 0, 0.0, None
         self._ended_by, self._has_run = DONE, True
+        self._writing_rows = csv_path is not None
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
         self._run.start(
@@ -374,11 +378,22 @@ class BatchTab(QWidget):
         self.problems.clear()
         self.counts[:] = 0
         self.skipped = 0
-        self._run_images, self._has_run = 0, False
+        self._run_images, self._has_run, self._unexported = 0, False, 0
         self.chart.set_counts(self.counts)
         self._update_problems_label()
         self.status.setText("Drop a folder to start.")
         self._update_controls()
+
+    def unexported(self) -> int:
+        """Faces in the table that no file holds: not written as they came (Write as I go) and
+        not exported since, all of them at once (an export of some rows keeps the count)."""
+        return self._unexported
+
+    def _on_clear_button_clicked(self) -> None:
+        question = f"Forget {self._unexported:,} labelled faces that were not exported?"
+        if self._unexported and not confirm(self, "Clear results", question):
+            return
+        self.clear()
 
     def shutdown(self) -> None:
         """Stop and join every worker thread of the tab."""
@@ -397,6 +412,8 @@ class BatchTab(QWidget):
     def _on_run_progress_changed(self, chunk: BatchChunk) -> None:
         self.results.append(chunk.rows)
         self.problems.append(chunk.problems)
+        if not self._writing_rows:
+            self._unexported += len(chunk.rows)
         for row in chunk.rows:
             self.counts[row.result.index] += 1
         if chunk.rows:
@@ -521,6 +538,8 @@ class BatchTab(QWidget):
             self._show_message(f"Cannot write {path}: {exc.strerror or exc}")
             return 0
         self.status.setText(f"Exported {len(rows):,} faces to {path}")
+        if len(rows) == self.results.rowCount():
+            self._unexported = 0
         return len(rows)
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from emotion_desktop.gui.active_model import ActiveModel, test_figures
 from emotion_desktop.gui.batch import BatchTab
+from emotion_desktop.gui.dialogs import confirm
 from emotion_desktop.gui.live import LiveTab
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.training import TrainingTab
@@ -104,6 +105,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(setting(self.settings, "window/tab", 0))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        unexported = self.batch.unexported()
+        question = f"{unexported:,} labelled faces in the Batch tab were not exported. Quit anyway?"
+        if unexported and not confirm(self, "Quit", question):
+            self.tabs.setCurrentWidget(self.batch)  # where Export is
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
         for tab in (self.live, self.batch, self.training):

@@ -28,6 +28,7 @@ from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.model_files import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
+from emotion_desktop.gui.dialogs import confirm
 
 COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF split", "data")
 
@@ -173,7 +174,7 @@ class ModelManager(QWidget):
         if path is None or is_shipped(path):
             return
         question = f"Delete {path.stem}, its card and its splits? This cannot be undone."
-        if self._confirm("Delete model", question):
+        if confirm(self, "Delete model", question):
 
             def delete() -> None:
                 delete_model(path)
@@ -193,20 +194,9 @@ class ModelManager(QWidget):
         if not target.endswith(".pt"):  # the dialog asked about the name typed, not this one
             target += ".pt"
             question = f"{Path(target).name} already exists. Replace it?"
-            if Path(target).exists() and not self._confirm("Export model", question):
+            if Path(target).exists() and not confirm(self, "Export model", question):
                 return
         self._apply(lambda: export_model(path, Path(target)))
-
-    def _confirm(self, title: str, question: str) -> bool:
-        """Yes or Cancel, Cancel by default: for steps that destroy a file."""
-        answer = QMessageBox.question(
-            self,
-            title,
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def _apply(self, action: Callable[[], object]) -> None:
         """Run a file operation; its error is one message. The tabs hear of it either way: a

@@ -173,6 +173,9 @@ def test_camera_failing_mid_stream_shows_retry_and_recovers(
     assert tab.retry_button.isVisible()
     wait_until_stopped(qtbot, tab)
     assert tab.start_button.text() == "Start"
+    tab.snapshot_button.click()  # a note after the failure keeps the failure and its Retry
+    assert "Snapshot saved" in tab.message_text() and "unplugged" in tab.message_text()
+    assert tab.retry_button.isVisible()
 
     qtbot.mouseClick(tab.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(

@@ -92,6 +92,7 @@ class LiveTab(QWidget):
         self._looking = False  # the camera search is running (its result not yet listed)
         self._buffer: LatestFrame | None = None
         self._retry_source: SourceFactory | None = None
+        self._failure: str | None = None  # the failure shown with Retry, until a start
         # what the worker reads between frames: immutable snapshots the tab replaces
         self._model_path: Mailbox[Path] = Mailbox(active_model.path())
         self._tracking: Mailbox[TrackingSettings] = Mailbox(TrackingSettings())
@@ -301,7 +302,7 @@ class LiveTab(QWidget):
 
     def start(self, source: SourceFactory | None = None) -> None:
         """Start the selected source, or ``source`` (a function returning a FrameSource)."""
-        self._retry_source = source
+        self._retry_source, self._failure = source, None
         factory = source or self._source_factory()
         if factory is None and self._looking:  # F5 at launch: start what the search finds
             self._start_after_probe = True
@@ -439,13 +440,20 @@ class LiveTab(QWidget):
     # ---- messages -----------------------------------------------------------------------
 
     def _show_message(self, text: str, retry: bool = False) -> None:
+        """``text`` in the pane; ``retry``: a failure, shown with Retry. A note after a failure
+        (a snapshot saved or refused) keeps the failure and its Retry beneath it."""
+        if retry:
+            self._failure = text
+        elif self._failure is not None:
+            text = f"{text}\n{self._failure}"
         self.message.setText(text)
-        self.retry_button.setVisible(retry)
+        self.retry_button.setVisible(self._failure is not None)
         self.message_bar.show()
         if retry:
             self.failed.emit(text)
 
     def _hide_message(self) -> None:
+        self._failure = None
         self.message_bar.hide()
         self.message.clear()
 

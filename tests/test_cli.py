@@ -44,6 +44,16 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
     assert result["count"] == card["data"]["counts"]["test"]
 
 
+def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, capsys) -> None:
+    from emotion_desktop.core import pipeline
+
+    scanned = []
+    scan = pipeline.scan_source
+    monkeypatch.setattr(pipeline, "scan_source", lambda f: scanned.append(f) or scan(f))
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model)]) == 0
+    assert scanned == [kdef_folder]  # FER+ takes seconds to scan: once for the splits and faces
+
+
 def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, capsys) -> None:
     members = [tmp_path / "m0.pt", tmp_path / "m1.pt"]
     for seed, out in enumerate(members):

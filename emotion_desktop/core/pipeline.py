@@ -189,15 +189,17 @@ def prepare_data(
     step: StepFn | None = None,
     cancel: CancelFn | None = None,
     splits: dict[str, Split] | None = None,
+    scans: list[Scan] | None = None,
 ) -> PreparedData:
-    """Scan, split and crop every source; ``splits`` (saved with a model) replace fresh ones.
+    """Scan, split and crop every source; ``splits`` (saved with a model) replace fresh ones,
+    and ``scans`` (of ``options.folders``, in order), where the caller has them, a fresh scan.
 
     A source with its own validation part (FER+ Valid) validates on it; the others keep
     ``val_fraction`` of their training part. Training and validation faces pixel-identical to a
     test face of any source (FER2013 holds hundreds within itself, and shares every photo with
     FER+) are dropped, so no test face trains or chooses.
     """
-    scans = [scan_source(f) for f in options.folders]
+    scans = scans or [scan_source(f) for f in options.folders]
     names = source_names(scans)
     prepared = []
     for index, (name, found) in enumerate(zip(names, scans)):
@@ -721,6 +723,7 @@ def evaluate_on_folders(
     loaded = load_model(model_path)
     learnt = learnt_sources(loaded.card)
     splits: dict[str, Split] = {}
+    scans: list[Scan] | None = None  # scanned once, here and for prepare_data
     if options is None:
         options = saved_data_options(loaded.card, folders)
         scans = [scan_source(f) for f in folders]
@@ -742,7 +745,7 @@ def evaluate_on_folders(
                     f"{saved.name} holds no split of {', '.join(missing)}, which "
                     f"{model_path.name} learnt from: give --split to choose a split explicitly"
                 )
-    data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, splits=splits)
+    data = prepare_data(options, loaded.crop, 0.0, cache_dir, step, splits=splits, scans=scans)
     return [
         SourceScores(
             s.name,

@@ -10,7 +10,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.training import PRESETS, TrainingTab
-from emotion_desktop.gui.training_plots import TrainingCurves
+from emotion_desktop.gui.training_plots import MAX_BATCH_POINTS, TrainingCurves
 
 pytestmark = pytest.mark.gui
 
@@ -104,6 +104,24 @@ def test_batch_points_leave_the_axes_as_set_at_start(qtbot) -> None:
     assert curves.count("cnn_batch") == 20
     assert low <= 0 < 10 <= high < 11  # the whole run's epochs, not the first one's batches
     assert (bottom, top) == (0, pytest.approx(2.0 * 1.25))  # set by the first point, kept
+
+
+def test_a_long_run_keeps_the_batch_curve_within_its_point_budget(qtbot) -> None:
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs_cae=2, epochs_cnn=64)
+    batches = 3 * MAX_BATCH_POINTS + 7
+    for b in range(batches):
+        curves.add(Progress(STAGE_CNN, b // 100, 64, b % 100, 100, 0.5, 1.0))
+    xs, _ = curves.points["cnn_batch"]
+    assert MAX_BATCH_POINTS // 2 <= len(xs) <= MAX_BATCH_POINTS
+    assert xs[0] == 0.01 and xs[-1] >= (batches - 4) / 100  # the whole run, evenly thinned
+    steps = {round(b - a, 6) for a, b in zip(xs, xs[1:])}
+    assert steps == {0.04}  # every fourth batch, the same spacing from start to end
+    curves.reset(epochs_cae=2, epochs_cnn=64)
+    curves.add(Progress(STAGE_CNN, 0, 64, 0, 100, 0.5, 1.0))
+    curves.add(Progress(STAGE_CNN, 0, 64, 1, 100, 0.5, 1.0))
+    assert curves.count("cnn_batch") == 2  # a new run draws every batch again
 
 
 def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder) -> None:

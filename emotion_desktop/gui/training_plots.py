@@ -1,7 +1,9 @@
 """Live training curves: CAE reconstruction loss, CNN loss and CNN accuracy.
 
 Every curve is a PlotDataItem created once; new points are appended to numpy-backed lists and
-pushed with ``setData``, so a long run never clears and re-adds items.
+pushed with ``setData``, so a long run never clears and re-adds items. The batch curve keeps at
+most MAX_BATCH_POINTS: each point costs every later ``setData`` and paint, and the default
+model's recipe has 45,000 batches (12 ms an event by the end when all were kept).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ BATCH_SMOOTHING = 0.9  # exponential moving average of the per-batch loss
 LOSS_HEADROOM = 1.25  # a loss axis grows to this multiple of the point that did not fit
 MAX_EPOCH_TICKS = 5  # labelled epochs per axis: a third of a laptop screen holds five
 TICK_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+MAX_BATCH_POINTS = 2000  # more than a plot is pixels wide; beyond, every other point goes
 
 
 def epoch_step(epochs: int) -> int:
@@ -43,6 +46,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         }
         self.points: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in self.curves}
         self._smoothed: float | None = None
+        self._batches_seen, self._batch_stride = 0, 1  # a batch point is drawn every stride
         self._loss_top = {self.cae_plot: 0.0, self.loss_plot: 0.0}  # y range grows, never shrinks
         self.setToolTip(
             "Loss and accuracy per epoch on the training faces (blue) and the validation faces "
@@ -85,6 +89,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         the run, and a loss axis only grows, when a point would not fit (losses mostly fall).
         """
         self._smoothed = None
+        self._batches_seen, self._batch_stride = 0, 1
         self._loss_top = dict.fromkeys(self._loss_top, 0.0)
         for key, (xs, ys) in self.points.items():
             xs.clear()
@@ -120,7 +125,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if s is None
             else BATCH_SMOOTHING * s + (1 - BATCH_SMOOTHING) * event.train_loss
         )
+        seen, self._batches_seen = self._batches_seen, self._batches_seen + 1
+        if seen % self._batch_stride:
+            return
         self._append("cnn_batch", event.epoch + (event.batch + 1) / event.batches, self._smoothed)
+        xs, ys = self.points["cnn_batch"]
+        if len(xs) > MAX_BATCH_POINTS:  # keep batches 0, 2s, 4s...: the stride doubles
+            del xs[1::2], ys[1::2]
+            self._batch_stride *= 2
+            self.curves["cnn_batch"].setData(np.asarray(xs), np.asarray(ys))
 
     def count(self, key: str) -> int:
         return len(self.points[key][0])

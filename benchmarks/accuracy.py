@@ -155,6 +155,18 @@ def networks_of(card: dict) -> int:
     return len(card.get("ensemble", {}).get("members", [])) or 1
 
 
+def read_fold_card(path: Path) -> dict:
+    """A fold card given on the command line; SystemExit with a message where it cannot be read
+    or is no card (a typo in its path, the folder's README given by a glob)."""
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        sys.exit(f"cannot read the card {path}: {exc}")
+    if not isinstance(card, dict):
+        sys.exit(f"{path} is not a model card")
+    return card
+
+
 def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], folds: int) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe (``config``: its training settings, epochs as asked) on every fold of one
@@ -165,7 +177,7 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
     angles = model_card.get("data", {}).get("angles")
     shapes = set()
     for path in cards:
-        card = json.loads(path.read_text())
+        card = read_fold_card(path)
         sources = card.get("data", {}).get("sources")
         kdef = (
             next((s for s in sources if isinstance(s, dict) and s.get("kind") == "kdef"), None)
@@ -174,13 +186,16 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
         )
         if kdef is None:
             sys.exit(f"{path.name} records no KDEF source: not a fold card of this recipe")
-        if kdef["split"]["protocol"] != "person" or kdef["split"]["folds"] != folds:
-            sys.exit(f"{path.name}: KDEF split {kdef['split']}, not person-disjoint in {folds}")
+        split = kdef.get("split") if isinstance(kdef.get("split"), dict) else {}
+        if split.get("protocol") != "person" or split.get("folds") != folds:
+            sys.exit(f"{path.name}: KDEF split {split}, not person-disjoint in {folds}")
         if recipe_of(card) != recipe or card["data"].get("angles") != angles:
             sys.exit(f"{path.name} was not trained with the model's recipe at these epochs")
-        by_fold[kdef["split"]["fold"]] = card["tests"]
-        seeds.add(kdef["split"]["seed"])
-        devices.add(card["training"].get("device", "not recorded"))  # cards before the field
+        if "kdef" not in card.get("tests", {}):
+            sys.exit(f"{path.name} holds no KDEF test figures")
+        by_fold[split.get("fold")] = card["tests"]
+        seeds.add(split.get("seed"))
+        devices.add(card.get("training", {}).get("device", "not recorded"))  # older cards
         shapes.add((networks_of(card), "class_balance" in card))
     if len(seeds) > 1:
         sys.exit(f"the cards come from person splits of seeds {sorted(seeds)}: their folds overlap")
@@ -196,6 +211,7 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
         "networks": networks,
         "class_balance": balanced,
         "trained_on": sorted(devices),
+        "split_seed": seeds.pop(),
     }
     if all("ferplus" in by_fold[k] for k in range(folds)):
         found["ferplus"] = [by_fold[k]["ferplus"]["accuracy"] for k in range(folds)]
@@ -208,10 +224,11 @@ def ablation_from_cards(
 ) -> dict:
     """The CAE ablation over every person fold, from fold cards trained elsewhere: each card's
     ``training.use_cae`` puts it in one arm, and each arm must hold the recipe (with or without
-    the CAE, otherwise alike) on each fold once, with one network per fold in both."""
+    the CAE, otherwise alike) on each fold once of one person split, with one network per fold
+    in both: fold k holds the same people in both arms."""
     arms: dict[bool, list[Path]] = {True: [], False: []}
     for path in cards:
-        use_cae = json.loads(path.read_text()).get("training", {}).get("use_cae")
+        use_cae = read_fold_card(path).get("training", {}).get("use_cae")
         if not isinstance(use_cae, bool):
             sys.exit(f"{path.name} does not say whether its model used the CAE")
         arms[use_cae].append(path)
@@ -228,6 +245,9 @@ def ablation_from_cards(
             if key in found:
                 arm[key] = statistics.mean(found[key])
         figure[label] = arm
+        figure.setdefault("split_seed", found["split_seed"])
+        if found["split_seed"] != figure["split_seed"]:
+            sys.exit("the two arms come from person splits of different seeds: their folds differ")
         figure["trained_on"] = sorted({*figure.get("trained_on", []), *found["trained_on"]})
     return figure
 
@@ -268,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         "person": "kdef",
         "ablation": "kdef",
     }
+    for cards, figure in ((args.person_cards, "person"), (args.ablation_cards, "ablation")):
+        if cards and figure not in wanted:
+            parser.error(f"cards for the {figure} figure, but --figures does not ask for it")
     for figure, folder in needs.items():
         from_cards = (figure == "person" and args.person_cards) or (
             figure == "ablation" and args.ablation_cards
@@ -306,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.person_cards:
                 found = person_from_cards(card, config, args.person_cards, args.folds)
                 accs = found["folds"]
-                where = {k: found[k] for k in ("networks", "class_balance", "trained_on")}
+                kept = ("networks", "class_balance", "trained_on", "split_seed")
+                where = {k: found[k] for k in kept}
                 if "ferplus" in found:  # the same FER+ test faces, scored by each fold's model
                     where["ferplus_test_by_fold"] = {
                         "accuracy": found["ferplus"],
@@ -329,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         if "ablation" in wanted and args.ablation_cards:
             print(f"with and without the CAE stage, {args.folds} folds ({retrain}):", flush=True)
             found = ablation_from_cards(card, config, args.ablation_cards, args.folds)
-            figures["cae_ablation"] = {**found, "folds": args.folds, **retrain}
+            figures["cae_ablation"] = {**found, **retrain}
         elif "ablation" in wanted:
             print(f"with and without the CAE stage, person fold 1 ({retrain}):", flush=True)
             with_cae = first or recipe.train(args.kdef, 0, args.folds, True, "with CAE")

@@ -20,7 +20,13 @@ CONFIG = TrainConfig(epochs_cae=2, epochs_cnn=64)
 
 
 def fold_card(
-    fold: int, kdef: float, *, use_cae: bool = True, members: int = 1, balanced: bool = False
+    fold: int,
+    kdef: float,
+    *,
+    use_cae: bool = True,
+    members: int = 1,
+    balanced: bool = False,
+    seed: int = 0,
 ) -> dict:
     card = {
         "data": {
@@ -30,7 +36,7 @@ def fold_card(
                     "kind": "kdef",
                     "name": "kdef",
                     "weight": 3.0,
-                    "split": {"protocol": "person", "seed": 0, "fold": fold, "folds": 5},
+                    "split": {"protocol": "person", "seed": seed, "fold": fold, "folds": 5},
                 },
                 {"kind": "ferplus", "name": "ferplus", "weight": 1.0},
             ],
@@ -48,7 +54,7 @@ def fold_card(
     return card
 
 
-def write(tmp_path: Path, name: str, card: dict) -> Path:
+def write(tmp_path: Path, name: str, card: dict | list) -> Path:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(card))
     return path
@@ -103,3 +109,32 @@ def test_a_card_of_other_epochs_is_not_the_recipe(tmp_path) -> None:
     cards = [write(tmp_path, f"p{k}", fold_card(k, 0.8)) for k in range(5)]
     with pytest.raises(SystemExit, match="not trained with the model's recipe"):
         accuracy.person_from_cards(MODEL_CARD, replace(CONFIG, epochs_cnn=32), cards, 5)
+
+
+def test_the_arms_of_the_ablation_must_share_one_split(tmp_path) -> None:
+    """Fold k of another split seed holds other people: the fold-by-fold lists would compare
+    unrelated folds."""
+    with_cae = [write(tmp_path, f"p{k}", fold_card(k, 0.80)) for k in range(5)]
+    without = [
+        write(tmp_path, f"n{k}", fold_card(k, 0.78, use_cae=False, seed=7)) for k in range(5)
+    ]
+    with pytest.raises(SystemExit, match="different seeds"):
+        accuracy.ablation_from_cards(MODEL_CARD, CONFIG, [*with_cae, *without], 5)
+
+
+def test_a_card_that_cannot_be_read_is_a_message(tmp_path) -> None:
+    cards = [write(tmp_path, f"p{k}", fold_card(k, 0.8)) for k in range(4)]
+    (tmp_path / "README.md").write_text("# not a card")
+    for bad in (tmp_path / "p4.json.typo", tmp_path / "README.md"):
+        with pytest.raises(SystemExit, match="cannot read the card"):
+            accuracy.person_from_cards(MODEL_CARD, CONFIG, [*cards, bad], 5)
+    listed = write(tmp_path, "list", [])
+    with pytest.raises(SystemExit, match="is not a model card"):
+        accuracy.ablation_from_cards(MODEL_CARD, CONFIG, [*cards, listed], 5)
+
+
+def test_cards_without_their_figure_are_refused(tmp_path, capsys) -> None:
+    card = write(tmp_path, "p0", fold_card(0, 0.8))
+    with pytest.raises(SystemExit):
+        accuracy.main(["--figures", "cross", "--person-cards", str(card)])
+    assert "--figures does not ask for it" in capsys.readouterr().err

@@ -317,6 +317,46 @@ def test_clear_asks_before_forgetting_faces_no_file_holds(
     assert len(asked) == 1 and tab.results.rows() == []
 
 
+def test_rows_whose_file_was_replaced_or_cut_down_count_as_unexported_again(
+    qtbot, tab, shared_data, tmp_path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "rows.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    first, second = _faces(shared_data)[:2]
+    tab.whole_image_box.setChecked(True)
+    tab.live_csv_button.click()  # chosen in the dialog, which asked before replacing
+    tab.add_paths([first])
+    qtbot.waitUntil(tab.has_ended, timeout=RUN_TIMEOUT_MS)
+    assert tab.results.rowCount() == 1 and tab.unexported() == 0  # in the file
+
+    tab.live_csv_button.click()  # the same file chosen again: the next run empties it
+    tab.add_paths([second])
+    qtbot.waitUntil(tab.has_ended, timeout=RUN_TIMEOUT_MS)
+    assert len(list(csv.DictReader(target.open()))) == 1  # the second photo's row only
+    assert tab.results.rowCount() == 2 and tab.unexported() == 1  # the first is in no file
+
+    tab.live_csv_box.setChecked(False)
+    assert tab.export(tmp_path / "all.csv") == 2 and tab.unexported() == 0
+    tab.min_confidence.setValue(100)  # certain faces only: fewer than both
+    shown = tab.export(tmp_path / "all.csv")  # a filtered export over the file of all rows
+    assert shown < 2 and tab.unexported() == 2
+
+
+def test_a_full_disk_while_writing_as_i_go_names_the_file(qtbot, tab, photos) -> None:
+    """The second flush, on close, raised a bare OSError: "unexpected error: OSError"."""
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full on this system")
+    tab.live_csv_edit.setText(str(full))
+    tab.live_csv_box.setChecked(True)
+    tab.add_paths([photos])
+    wait_until_stopped(qtbot, tab)
+    assert "cannot write /dev/full" in tab.message.text()
+    assert "unexpected" not in tab.message.text()
+
+
 def test_a_broken_model_gives_a_message_not_a_traceback(qtbot, settings, photos, tmp_path) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")

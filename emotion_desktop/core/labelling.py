@@ -271,7 +271,12 @@ class CsvRowWriter:
         return OutputError(f"cannot write {self.path}: {exc.strerror or exc}")
 
     def close(self) -> None:
-        self._file.close()
+        """Close the file; rows still buffered that cannot be written (a full disk) are the
+        same OutputError as in :meth:`write`, never a bare OSError."""
+        try:
+            self._file.close()
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
 
     def __enter__(self) -> CsvRowWriter:
         return self

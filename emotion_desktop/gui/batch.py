@@ -84,6 +84,7 @@ class BatchTab(QWidget):
         self._has_run = False  # a run started since the last Clear: its status stays shown
         self._unexported = 0  # rows no file holds: Clear and Quit ask before dropping them
         self._writing_rows = False  # the run in progress writes its rows as they come
+        self._exported_to: Path | None = None  # the file the last export of every row went to
         # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
         # other existing file, a typed one or one remembered from an earlier session, is
         # appended to, never emptied
@@ -316,6 +317,7 @@ class BatchTab(QWidget):
         )
         if csv_path is not None and csv_path == self._live_csv_replace:
             self._live_csv_replace = None  # replaced once; the next runs add to it
+            self._unexported = self.results.rowCount()  # the rows it held are in no file now
         self._show_message("")
         self._gate = PauseGate()
         previous, self._run_ended = self._run_ended, threading.Event()
@@ -379,6 +381,7 @@ class BatchTab(QWidget):
         self.counts[:] = 0
         self.skipped = 0
         self._run_images, self._has_run, self._unexported = 0, False, 0
+        self._exported_to = None
         self.chart.set_counts(self.counts)
         self._update_problems_label()
         self.status.setText("Drop a folder to start.")
@@ -539,7 +542,9 @@ class BatchTab(QWidget):
             return 0
         self.status.setText(f"Exported {len(rows):,} faces to {path}")
         if len(rows) == self.results.rowCount():
-            self._unexported = 0
+            self._unexported, self._exported_to = 0, path
+        elif path == self._exported_to:  # some rows over the file that held them all
+            self._unexported, self._exported_to = self.results.rowCount(), None
         return len(rows)
 
 

@@ -180,10 +180,12 @@ def labelling_task(
                         report(pending.take(now - start - paused))
                     paused += gate.wait(cancelled)
         finally:  # rows already in the CSV reach the table too, even when the walk fails
-            if writer is not None:
-                writer.close()
-            if pending:
-                report(pending.take(time.monotonic() - start - paused))
+            try:
+                if writer is not None:
+                    writer.close()  # a full disk fails here too, after the failed write
+            finally:
+                if pending:
+                    report(pending.take(time.monotonic() - start - paused))
 
     return run
 

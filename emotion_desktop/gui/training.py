@@ -528,10 +528,11 @@ class TrainingTab(QWidget):
         self.counts.clearContents()
 
     # ----- running -------------------------------------------------------------------------
-    def _run_request(self) -> str:
-        """What Start would train, as text: an unfinished run resumes only for its own request.
+    @staticmethod
+    def _run_request(options: DataOptions, config: TrainConfig) -> str:
+        """What Start trains, as text: an unfinished run resumes only for its own request.
         The core would start afresh on another and write over the saved epochs."""
-        request = {"config": self.config().to_dict(), "data": vars(self.data_options())}
+        request = {"config": config.to_dict(), "data": vars(options)}
         return json.dumps(request, sort_keys=True, default=str)  # folders as text
 
     def _unfinished_runs(self) -> dict[str, str]:
@@ -548,10 +549,12 @@ class TrainingTab(QWidget):
             if isinstance(out, str) and resume_path(Path(out)).is_file()
         }
 
-    def output_path(self) -> Path:
-        """The unfinished run of these parameters and folders when there is one (it resumes),
-        else a new name: runs of other parameters stay resumable for when they come back."""
-        unfinished = self._unfinished_runs().get(self._run_request())
+    def output_path(self, request: str | None = None) -> Path:
+        """The unfinished run of these parameters and folders (``request``: the tab's now, where
+        not given) when there is one (it resumes), else a new name: runs of other parameters
+        stay resumable for when they come back."""
+        request = request or self._run_request(self.data_options(), self.config())
+        unfinished = self._unfinished_runs().get(request)
         if unfinished:
             return Path(unfinished)
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -566,9 +569,10 @@ class TrainingTab(QWidget):
             return
         if folder != (self.recent_folders() or [""])[0]:  # typed, not chosen: remember it too
             self.set_folder(folder)
-        options, config, out = self.data_options(), self.config(), self.output_path()
-        self.run_path = out
-        unfinished = {**self._unfinished_runs(), self._run_request(): str(out)}
+        options, config = self.data_options(), self.config()
+        request = self._run_request(options, config)
+        out = self.run_path = self.output_path(request)
+        unfinished = {**self._unfinished_runs(), request: str(out)}
         self.settings.setValue("training/unfinished", json.dumps(unfinished))
         self.curves.reset(config.epochs_cae, config.epochs_cnn)
         self.progress_bar.setValue(0)

@@ -19,7 +19,7 @@ from pathlib import Path
 from emotion_desktop.core import distributed, paths
 from emotion_desktop.core.balance import balance_model
 from emotion_desktop.core.callbacks import time_left
-from emotion_desktop.core.checkpoints import INPUT_SIZES
+from emotion_desktop.core.checkpoints import INPUT_SIZES, card_path, split_path
 from emotion_desktop.core.errors import (
     DatasetError,
     EmotionDesktopError,
@@ -90,6 +90,9 @@ class ProgressBar:
         self._origin, self._last_fraction, self._last_decile = None, 0.0, -1
 
 
+SEED_LIMIT = 2**32  # numpy's seeds stop here; torch's a little later, with a traceback
+
+
 def number_in(
     kind: type, low: float, high: float = math.inf, multiple_of: int = 1, closed_high: bool = True
 ) -> Callable[[str], float]:
@@ -147,7 +150,10 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
     )
     p.add_argument("--angles", choices=("all", "frontal"), default=DataOptions.angles)
     p.add_argument(
-        "--seed", type=int, default=DataOptions.seed, help="seed of the split and the training"
+        "--seed",
+        type=number_in(int, 0, SEED_LIMIT, closed_high=False),
+        default=DataOptions.seed,
+        help="seed of the split and the training",
     )
     p.add_argument(
         "--fold", type=int, default=DataOptions.fold, help="test fold of a person-disjoint split"
@@ -170,8 +176,7 @@ def _add_learnt_from_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    inputs = [*args.data, *([args.init] if args.init else [])]
-    check_output(args.out, inputs, "overwrite")  # retraining a model replaces it
+    check_model_output(args.out, [args.init] if args.init else [], args.data)  # may replace out
     distributed.init_from_env()
     try:
         # a fine-tuned model keeps its base's crops and network unless told
@@ -273,7 +278,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    check_output(args.out, [*args.members, *args.data], "overwrite")
+    check_model_output(args.out, args.members, args.data)
     bar = ProgressBar()
     result = combine_models(args.members, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
@@ -290,7 +295,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 def cmd_balance(args: argparse.Namespace) -> int:
     """Balance a model, print every tau's validation figures and the test figures it gives."""
-    check_output(args.out, [args.model, *args.data], "overwrite")
+    check_model_output(args.out, [args.model], args.data)
     bar = ProgressBar()
     result = balance_model(args.model, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
@@ -313,6 +318,18 @@ def cmd_balance(args: argparse.Namespace) -> int:
         )
     print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     return 0
+
+
+def check_model_output(out: Path, models: list[Path], data: list[Path]) -> None:
+    """Refuse a model ``out`` whose model, card or split file would replace an input: one of
+    ``models`` or their cards and split files (``balance m.pt --out m.split.pt`` would write
+    its card over m's split), or a ``data`` folder. A model file ends in .pt, so its card
+    (.json) and split file (.split.json) are its own, never another model's."""
+    if out.suffix.lower() != ".pt":
+        raise OutputError(f"{out}: a model file ends in .pt (its card and split file go beside it)")
+    inputs = [*data, *(f(m) for m in models for f in (Path, card_path, split_path))]
+    for written in (out, card_path(out), split_path(out)):
+        check_output(written, inputs, "overwrite")
 
 
 def check_output(out: Path, inputs: list[Path], existing: str) -> None:
@@ -344,15 +361,22 @@ def cmd_label(args: argparse.Namespace) -> int:
     existing = "append" if args.append else "overwrite" if args.overwrite else "refuse"
     if as_json and existing == "append":
         raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
-    check_output(args.out, args.paths, existing)
-    if is_image_file(args.out):  # it could be one of the photos in a folder being labelled
+    model = args.model or paths.active_model_path()
+    check_output(args.out, [*args.paths, model, card_path(model)], existing)
+    if is_image_file(args.out) or is_image_file(Path(os.path.realpath(args.out))):
+        # it could be one of the photos in a folder being labelled, or a link to one
         raise OutputError(f"{args.out} is named as an image: write the labels to a .csv or .json")
+    if not as_json and args.out.is_file() and args.out.stat().st_nlink > 1:
+        # rows are written into the file itself, so into every name it has (a photo's?)
+        raise OutputError(f"{args.out} has other names (hard links): write to another file")
     present = [p for p in args.paths if p.exists() or p.is_symlink()]  # a bad link: reported
     missing = [p for p in args.paths if p not in present]
     if not present:  # a mistyped folder must not empty the results of an earlier run
         raise OutputError(f"nothing to label: no file or folder at {', '.join(map(str, missing))}")
+    if not any(is_image_file(f) for f in iter_files(present)):  # before a results file opens
+        raise OutputError(f"no images to label in {', '.join(map(str, present))}")
     detector = FaceDetector(min_face=args.min_face)
-    predictor = Predictor.from_checkpoint(args.model or paths.active_model_path(), detector)
+    predictor = Predictor.from_checkpoint(model, detector)
     summary = LabelSummary()
     rows: list[LabelRow] = []
     try:
@@ -382,7 +406,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         f"{summary.faces} faces in {summary.images} images written to {args.out}; "
         f"{summary.problems} problems, {summary.skipped} non-image files skipped"
     )
-    return 2 if missing else 0
+    return 2 if missing or not summary.images else 0  # nothing labelled: say so by the status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -436,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--train-seed",
-        type=int,
+        type=number_in(int, 0, SEED_LIMIT, closed_high=False),
         help="seed of the initialisation, augmentation and batch order (default: --seed); "
         "models with one --seed and different --train-seed values make an ensemble",
     )
@@ -511,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except EmotionDesktopError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the system refuses: too long, unreadable, not a folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         message = {

@@ -16,6 +16,7 @@ import torch
 from emotion_desktop import cli
 from emotion_desktop.cli import ProgressBar, main
 from emotion_desktop.core.emotions import EMOTIONS
+from emotion_desktop.core.inference import Predictor
 from tests.conftest import draw_face, write_ferplus_folder
 from tests.test_inference import faceless
 
@@ -411,6 +412,75 @@ def test_label_refuses_outputs_that_would_lose_data_before_labelling(
     nested = tmp_path / "new" / "folder" / "labels.json"
     assert main([*base, str(photo), "--out", str(nested)]) == 0
     assert len(json.loads(nested.read_text())) == 1
+
+
+def test_label_never_writes_into_a_photo_of_a_folder_or_its_model(
+    tiny_model, shared_data, tmp_path, capsys
+) -> None:
+    """Only the paths on the command line were checked: a results file linked to a photo inside
+    a labelled folder, or the model itself, took the rows."""
+    photos = tmp_path / "photos"
+    shutil.copytree(shared_data / "faces" / "sad", photos)
+    photo = sorted(photos.glob("*.jpg"))[0]
+    original = photo.read_bytes()
+    model = tmp_path / "m.pt"
+    shutil.copy(tiny_model, model)
+    shutil.copy(tiny_model.with_suffix(".json"), model.with_suffix(".json"))
+    base = ["label", str(photos), "--model", str(model), "--whole-image"]
+    (tmp_path / "linked.csv").symlink_to(photo)
+    os.link(photo, tmp_path / "hard.csv")
+    for out, why in (("linked.csv", "named as an image"), ("hard.csv", "other names")):
+        assert main([*base, "--out", str(tmp_path / out), "--append"]) == 2
+        assert why in capsys.readouterr().err and photo.read_bytes() == original
+    for out in (model, model.with_suffix(".json")):
+        assert main([*base, "--out", str(out), "--overwrite"]) == 2
+        assert "one of the inputs" in capsys.readouterr().err
+    assert Predictor.from_checkpoint(model) is not None  # the model still loads
+
+
+def test_label_with_nothing_to_label_keeps_earlier_results_and_exits_2(
+    tiny_model, tmp_path, capsys
+) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no photos here")
+    results = tmp_path / "results.csv"
+    results.write_text("earlier results\n")
+    args = ["label", str(tmp_path / "notes"), "--model", str(tiny_model), "--overwrite"]
+    assert main([*args, "--out", str(results)]) == 2
+    assert "no images to label" in capsys.readouterr().err
+    assert results.read_text() == "earlier results\n"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a JPEG")
+    args = ["label", str(broken), "--model", str(tiny_model), "--out", str(tmp_path / "b.csv")]
+    assert main(args) == 2  # every image failed: the status says so, not only the problems
+
+
+def test_a_model_output_never_replaces_an_input_model_card_or_split(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    model = tmp_path / "m.pt"
+    for suffix in (".pt", ".json", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), model.with_suffix(suffix))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    data = ["--data", str(kdef_folder)]
+    for out in ("m.split.pt", "m"):  # its card over m's split file; no .pt: over m's card
+        assert main(["balance", str(model), *data, "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert "m.split.json is one of the inputs" in err and "ends in .pt" in err
+    assert main(["train", *data, "--out", str(tmp_path / "new.json")]) == 2
+    assert "ends in .pt" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:
+    long_name = tmp_path / ("a" * 300 + ".pt")
+    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(long_name)]) == 2
+    err = capsys.readouterr().err
+    assert "File name too long" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(kdef_folder), "--seed", "9" * 25, "--out", "x.pt"])
+    assert exit_info.value.code == 2 and "--seed" in capsys.readouterr().err
 
 
 def test_evaluate_says_which_split_it_tests(tiny_model, kdef_folder, capsys) -> None:

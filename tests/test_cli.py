@@ -473,6 +473,25 @@ def test_a_model_output_never_replaces_an_input_model_card_or_split(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
+@pytest.mark.parametrize("card", ["missing", "cut short"])
+def test_a_model_without_a_readable_card_is_refused_not_scored_whole(
+    card, tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """Read as empty, the card said the model never learnt KDEF: evaluate scored every face,
+    training faces too, and balance named the wrong sources."""
+    model = tmp_path / "m.pt"
+    for suffix in (".pt", ".json", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), model.with_suffix(suffix))
+    if card == "missing":
+        model.with_suffix(".json").unlink()
+    else:
+        model.with_suffix(".json").write_text(model.with_suffix(".json").read_text()[:300])
+    data = ["--data", str(kdef_folder)]
+    assert main(["evaluate", *data, "--model", str(model)]) == 2
+    assert main(["balance", str(model), *data, "--out", str(tmp_path / "b.pt")]) == 2
+    assert capsys.readouterr().err.count("has no readable card") == 2
+
+
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:
     long_name = tmp_path / ("a" * 300 + ".pt")
     assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(long_name)]) == 2

@@ -26,6 +26,7 @@ from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.checkpoints import (
     LoadedModel,
+    card_path,
     half_round_trip,
     load_model,
     read_card,
@@ -630,6 +631,18 @@ def saved_weights(card: dict) -> dict[str, float]:
     return weights
 
 
+def require_card(loaded: LoadedModel) -> dict:
+    """The model's card, where it can be read: it alone says which sources trained the model.
+    Read as empty (missing or damaged), every source would look never learnt and its training
+    faces would score the model as test faces: CheckpointError instead."""
+    if not loaded.card:
+        raise CheckpointError(
+            f"{loaded.path.name} has no readable card ({card_path(loaded.path).name}): it says "
+            "which faces trained the model, so its test faces cannot be told apart"
+        )
+    return loaded.card
+
+
 def prepare_saved_data(
     loaded: LoadedModel,
     folders: list[Path],
@@ -641,6 +654,7 @@ def prepare_saved_data(
     any order across kinds; two of one kind (labelled folders: ``folder``, ``folder-2``) are
     named by position, so they keep their training order. CheckpointError where they hold
     others."""
+    require_card(loaded)
     splits = saved_splits(loaded.path)
     training = loaded.card.get("training")
     val_fraction = (training if isinstance(training, dict) else {}).get(
@@ -721,7 +735,7 @@ def evaluate_on_folders(
     test); a source it never saw is tested on its own test part, or whole where it has no parts.
     """
     loaded = load_model(model_path)
-    learnt = learnt_sources(loaded.card)
+    learnt = learnt_sources(require_card(loaded))
     splits: dict[str, Split] = {}
     scans: list[Scan] | None = None  # scanned once, here and for prepare_data
     if options is None:

@@ -121,6 +121,13 @@ def _data_options(args: argparse.Namespace) -> DataOptions:
     weights = tuple(getattr(args, "weight", None) or ())
     if weights and len(weights) != len(args.data):
         raise DatasetError(f"give one --weight per --data ({len(args.data)}), or none")
+    person_only = [
+        f"--{n}" for n in ("fold", "folds") if getattr(args, n) != getattr(DataOptions, n)
+    ]
+    if person_only and args.split != "person":  # they would be ignored: a random split
+        raise DatasetError(
+            f"{' '.join(person_only)} choose a person-disjoint fold: add --split person"
+        )
     return DataOptions(
         args.data[0],
         args.split or "random",
@@ -159,7 +166,10 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
         "--fold", type=int, default=DataOptions.fold, help="test fold of a person-disjoint split"
     )
     p.add_argument(
-        "--folds", type=int, default=DataOptions.folds, help="number of person-disjoint folds"
+        "--folds",
+        type=number_in(int, 2),
+        default=DataOptions.folds,
+        help="number of person-disjoint folds",
     )
 
 

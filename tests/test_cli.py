@@ -492,6 +492,24 @@ def test_a_model_without_a_readable_card_is_refused_not_scored_whole(
     assert capsys.readouterr().err.count("has no readable card") == 2
 
 
+def test_fold_options_without_a_person_split_and_a_foreign_csv_are_refused(
+    tiny_model, kdef_folder, shared_data, tmp_path, capsys
+) -> None:
+    base = ["train", "--data", str(kdef_folder), *TINY, "--out", str(tmp_path / "m.pt")]
+    assert main([*base, "--fold", "2"]) == 2  # a random split: the fold was ignored
+    assert "add --split person" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--split", "person", "--folds", "1"])
+    assert "--folds" in capsys.readouterr().err and not (tmp_path / "m.pt").exists()
+    foreign = tmp_path / "budget.csv"
+    foreign.write_text("month,amount\njan,3\n")
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    label = ["label", str(photo), "--model", str(tiny_model), "--out", str(foreign), "--append"]
+    assert main(label) == 2
+    assert "not a results file" in capsys.readouterr().err
+    assert foreign.read_text() == "month,amount\njan,3\n"
+
+
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:
     long_name = tmp_path / ("a" * 300 + ".pt")
     assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(long_name)]) == 2

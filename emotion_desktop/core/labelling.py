@@ -252,6 +252,8 @@ class CsvRowWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
+            if has_rows and not self._holds_rows(self.path):
+                raise OutputError(f"{self.path} is not a results file of this app: not added to")
             mode = "a" if has_rows else "w"
             self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
             self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
@@ -259,6 +261,12 @@ class CsvRowWriter:
                 self._writer.writeheader()
         except OSError as exc:
             raise self._unwritable(exc) from exc
+
+    @staticmethod
+    def _holds_rows(path: Path) -> bool:
+        """Whether ``path`` starts with this app's CSV header (rows go on under it)."""
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            return tuple(next(csv.reader(f), ())) == CSV_COLUMNS
 
     def write(self, rows: Iterable[LabelRow]) -> None:
         try:

@@ -89,6 +89,9 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
     assert main(["evaluate", "--data", str(kdef_folder), "--model", str(ensemble), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+    tune = ["train", "--data", str(kdef_folder), "--init", str(ensemble), "--epochs-cnn", "1"]
+    assert main([*tune, "--out", str(tmp_path / "tuned.pt")]) == 2
+    assert "averages 2 networks: fine-tune one of them" in capsys.readouterr().err
 
     other_split = tmp_path / "s1.pt"
     assert (

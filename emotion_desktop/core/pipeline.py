@@ -386,6 +386,12 @@ def fine_tune_defaults(path: Path) -> TrainConfig:
     settings, with the crops and network read from the model file itself, which alone is sure
     to hold them (the card may be missing, or older than a setting such as the framing)."""
     base = load_model(path)
+    members = base.card.get("ensemble", {}).get("members")
+    if isinstance(members, list) and len(members) > 1:
+        raise CheckpointError(
+            f"{path.name} averages {len(members)} networks: fine-tune one of them (its members "
+            "are listed in its card) and combine again"
+        )
     try:
         config = TrainConfig.checked(base.card.get("training", {}))
     except TypeError as exc:

@@ -91,7 +91,7 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
     tune = ["train", "--data", str(kdef_folder), "--init", str(ensemble), "--epochs-cnn", "1"]
     assert main([*tune, "--out", str(tmp_path / "tuned.pt")]) == 2
-    assert "averages 2 networks: fine-tune one of them" in capsys.readouterr().err
+    assert "is an ensemble: fine-tune one of its members" in capsys.readouterr().err
 
     other_split = tmp_path / "s1.pt"
     assert (

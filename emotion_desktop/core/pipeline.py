@@ -385,13 +385,7 @@ def fine_tune_defaults(path: Path) -> TrainConfig:
     """The settings a fine-tune of the model at ``path`` starts from: its card's training
     settings, with the crops and network read from the model file itself, which alone is sure
     to hold them (the card may be missing, or older than a setting such as the framing)."""
-    base = load_model(path)
-    members = base.card.get("ensemble", {}).get("members")
-    if isinstance(members, list) and len(members) > 1:
-        raise CheckpointError(
-            f"{path.name} averages {len(members)} networks: fine-tune one of them (its members "
-            "are listed in its card) and combine again"
-        )
+    base = _one_network(path)
     try:
         config = TrainConfig.checked(base.card.get("training", {}))
     except TypeError as exc:
@@ -408,11 +402,17 @@ def fine_tune_defaults(path: Path) -> TrainConfig:
     )
 
 
-def _fine_tune_base(path: Path, config: TrainConfig) -> LoadedModel:
-    """The model at ``path``, refused unless it is one network shaped as ``config`` asks."""
+def _one_network(path: Path) -> LoadedModel:
+    """A fine-tune's base: one network (an ensemble's members are fine-tuned one by one)."""
     base = load_model(path)
     if not isinstance(base.model, EmotionCNN):
         raise CheckpointError(f"{path.name} is an ensemble: fine-tune one of its members")
+    return base
+
+
+def _fine_tune_base(path: Path, config: TrainConfig) -> LoadedModel:
+    """The model at ``path``, refused unless it is one network shaped as ``config`` asks."""
+    base = _one_network(path)
     if (base.model.config.input_size, base.model.config.third_pool, base.crop) != (
         config.input_size,
         config.third_pool,

@@ -68,6 +68,8 @@ SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 def source_test(model: Path, folder: Path) -> dict:
     """The model on one source's test split (the saved split where it learnt from it)."""
     (result,) = evaluate_on_folders(model, [folder], cache_dir=paths.cache_dir())
+    if result.absent:  # a trimmed or another copy: not the figure the split stands for
+        sys.exit(f"{folder} lacks {result.absent} of the {len(result.split.test)} test images")
     print(f"{result.name} test ({result.split.protocol} split):\n{result.scores.table()}")
     return {
         **result.scores.to_dict(),

@@ -256,6 +256,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         model, args.data, options, paths.cache_dir(), None if args.json else bar.update
     )
     for r in results:
+        if r.absent:  # another or a trimmed copy: fewer test faces than the split holds
+            print(
+                f"warning: {r.folder} lacks {r.absent} of the {len(r.split.test)} test images "
+                f"of {r.name}'s split; scored on the rest",
+                file=sys.stderr,
+            )
         if args.split and r.seen_in_training and r.split.protocol != "official":
             print(
                 f"warning: {r.name} is tested on a fresh split, not the one saved with the "
@@ -269,6 +275,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "source": r.name,
                 "folder": str(r.folder),
                 "seen_in_training": r.seen_in_training,
+                "absent_test_images": r.absent,
                 "split": r.split.describe(),
                 **r.scores.to_dict(),
             }

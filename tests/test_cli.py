@@ -513,6 +513,26 @@ def test_fold_options_without_a_person_split_and_a_foreign_csv_are_refused(
     assert foreign.read_text() == "month,amount\njan,3\n"
 
 
+def test_evaluate_says_when_the_folder_lacks_test_images_of_the_split(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """A trimmed or other copy of the data was scored on what it held, without a word."""
+    test_keys = json.loads(tiny_model.with_suffix(".split.json").read_text())["sources"]["kdef"]
+    trimmed = tmp_path / "kdef"
+    shutil.copytree(kdef_folder, trimmed)
+    args = ["evaluate", "--data", str(trimmed), "--model", str(tiny_model), "--json"]
+    assert main(args) == 0
+    full = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert full["absent_test_images"] == 0
+    for path in [p for p in sorted(trimmed.rglob("*.JPG")) if p.stem in test_keys["test"]][:2]:
+        path.unlink()
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    trimmed_record = json.loads(out.splitlines()[-1])
+    assert trimmed_record["absent_test_images"] == 2
+    assert trimmed_record["count"] == full["count"] - 2 and "lacks 2 of the" in err
+
+
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:
     long_name = tmp_path / ("a" * 300 + ".pt")
     assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(long_name)]) == 2

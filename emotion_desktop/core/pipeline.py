@@ -725,6 +725,7 @@ class SourceScores:
     scores: Scores
     split: Split
     seen_in_training: bool  # False: the model never learnt from this source
+    absent: int = 0  # test images the split lists that the folder does not hold
 
 
 def evaluate_on_folders(
@@ -773,6 +774,7 @@ def evaluate_on_folders(
             score_faces(loaded.model, s.test, flip=True),
             s.split,
             s.name in learnt,
+            len(set(s.split.test) - {r.key for r in s.scan.records}),
         )
         for s in data.sources
     ]

@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, epochs_cnn=args.epochs_cnn)
     figures: dict = {
         "model": str(args.model),
-        "networks": len(card.get("ensemble", {}).get("members", [])) or 1,
+        "networks": networks_of(card),
         "training_minutes": round(card.get("training", {}).get("seconds_total", 0) / 60, 1),
     }
     if "ferplus" in wanted:

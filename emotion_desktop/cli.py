@@ -90,9 +90,6 @@ class ProgressBar:
         self._origin, self._last_fraction, self._last_decile = None, 0.0, -1
 
 
-SEED_LIMIT = 2**32  # numpy's seeds stop here; torch's a little later, with a traceback
-
-
 def number_in(
     kind: type, low: float, high: float = math.inf, multiple_of: int = 1, closed_high: bool = True
 ) -> Callable[[str], float]:
@@ -115,6 +112,9 @@ def number_in(
         return value
 
     return parse
+
+
+seed_value = number_in(int, 0, 2**32, closed_high=False)  # numpy's seeds stop at 2^32
 
 
 def _data_options(args: argparse.Namespace) -> DataOptions:
@@ -158,7 +158,7 @@ def _add_data_arguments(p: argparse.ArgumentParser, split_default: str | None) -
     p.add_argument("--angles", choices=("all", "frontal"), default=DataOptions.angles)
     p.add_argument(
         "--seed",
-        type=number_in(int, 0, SEED_LIMIT, closed_high=False),
+        type=seed_value,
         default=DataOptions.seed,
         help="seed of the split and the training",
     )
@@ -477,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--train-seed",
-        type=number_in(int, 0, SEED_LIMIT, closed_high=False),
+        type=seed_value,
         help="seed of the initialisation, augmentation and batch order (default: --seed); "
         "models with one --seed and different --train-seed values make an ensemble",
     )

@@ -47,8 +47,9 @@ def training_prior(data: PreparedData) -> np.ndarray:
 
 
 @torch.inference_mode()
-def _logits(model: torch.nn.Module, faces: FaceSet) -> tuple[np.ndarray, np.ndarray]:
-    """The logits of each face and of its mirror image, before any class bias."""
+def mirrored_logits(model: torch.nn.Module, faces: FaceSet) -> tuple[np.ndarray, np.ndarray]:
+    """The logits of each face and of its mirror image (with the model's class bias, which
+    :func:`balance_model` zeroes first)."""
     x = to_tensor(faces.images)
     plain, mirrored = [], []
     for index in batches(len(x), 256):
@@ -130,7 +131,7 @@ def balance_model(
     model.class_bias.zero_()
     prior = training_prior(data)
     choice = choose_tau(
-        {s.name: (_logits(model, s.val), s.val.labels) for s in data.sources}, prior
+        {s.name: (mirrored_logits(model, s.val), s.val.labels) for s in data.sources}, prior
     )
     model.class_bias.copy_(torch.from_numpy(choice.bias).float())
     tests = {s.name: score_faces(model, s.test, True) for s in data.sources}

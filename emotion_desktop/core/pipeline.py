@@ -545,34 +545,14 @@ def combine_models(
 ) -> TrainResult:
     """Average models trained on one split with different seeds into one model file.
 
-    The members must share their network, crop settings, angles and splits (the split file
-    saved beside each), so the ensemble is tested on faces none of them saw; ``folders`` are the
-    sources they were trained on, in the same order. Its card keeps the first member's data and
+    The members must be averageable (:func:`load_members`); ``folders`` are the sources they
+    were trained on, in the same order. Its card keeps the first member's data and
     training settings and records each member's seed and figures beside the ensemble's own:
     test, validation, and the summed training time. ``half`` stores the weights as float16 (two
     members then take the room of one); the figures are measured as stored.
     """
-    if len(members) < 2:
-        raise CheckpointError("an ensemble needs two or more member models")
-    if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
-        raise CheckpointError("a member model is listed twice: give each network once")
-    loaded = [load_model(p) for p in members]
-    splits = [saved_splits(p) for p in members]
-    first, split, angles = loaded[0], splits[0], _angles_of(loaded[0].card)
-    for path, other, other_split in zip(members, loaded, splits):
-        if not isinstance(other.model, EmotionCNN) or other_split != split:
-            raise CheckpointError(f"{path.name} is not a single model trained on the same split")
-        if other.model.class_bias.any():
-            raise CheckpointError(
-                f"{path.name} is class-balanced: average the unbalanced members, then balance "
-                "the ensemble"
-            )
-        if (other.model.config, other.crop, _angles_of(other.card)) != (
-            first.model.config,
-            first.crop,
-            angles,
-        ):
-            raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
+    loaded, split = load_members(members)
+    first = loaded[0]
     data = prepare_saved_data(first, folders, cache_dir, step)
     val = data.val
 
@@ -610,6 +590,35 @@ def combine_models(
     )
     save_with_splits(out, model, first.crop, card, split, half)
     return TrainResult(out, card, tests[data.first.name], History())
+
+
+def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
+    """Networks that can be averaged, and the split they share; CheckpointError unless they
+    are two or more single, unbalanced networks of one network shape, crop settings and angles,
+    trained on the same split (the split file saved beside each), so that their average is
+    tested on faces none of them saw."""
+    if len(members) < 2:
+        raise CheckpointError("an ensemble needs two or more member models")
+    if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
+        raise CheckpointError("a member model is listed twice: give each network once")
+    loaded = [load_model(p) for p in members]
+    splits = [saved_splits(p) for p in members]
+    first, split, angles = loaded[0], splits[0], _angles_of(loaded[0].card)
+    for path, other, other_split in zip(members, loaded, splits):
+        if not isinstance(other.model, EmotionCNN) or other_split != split:
+            raise CheckpointError(f"{path.name} is not a single model trained on the same split")
+        if other.model.class_bias.any():
+            raise CheckpointError(
+                f"{path.name} is class-balanced: average the unbalanced members, then balance "
+                "the ensemble"
+            )
+        if (other.model.config, other.crop, _angles_of(other.card)) != (
+            first.model.config,
+            first.crop,
+            angles,
+        ):
+            raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
+    return loaded, split
 
 
 def _angles_of(card: dict) -> str:

@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import fields
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from emotion_desktop.core.labelling import (
     write_json,
 )
 from emotion_desktop.core.pipeline import (
+    Absent,
     DataOptions,
     combine_models,
     evaluate_on_folders,
@@ -235,11 +236,23 @@ def cmd_train(args: argparse.Namespace) -> int:
                         "data.sources",
                         file=sys.stderr,
                     )
+            warn_absent(result.absent)
             print(result.scores.table())
             print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     finally:
         distributed.shutdown()
     return 0
+
+
+def warn_absent(sources: Iterable[Absent]) -> None:
+    """Say where a folder lacked test images of the saved split (another or a trimmed copy of
+    the data): the test figures printed, and written into a card, are on the rest."""
+    for a in sources:
+        print(
+            f"warning: {a.folder} lacks {a.absent} of the {a.listed} test images of {a.name}'s "
+            "split; scored on the rest",
+            file=sys.stderr,
+        )
 
 
 SPLIT_CHOICES = ("angles", "seed", "fold", "folds")  # options that only shape a fresh split
@@ -255,13 +268,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results = evaluate_on_folders(
         model, args.data, options, paths.cache_dir(), None if args.json else bar.update
     )
+    warn_absent(Absent(r.name, r.folder, r.absent, len(r.split.test)) for r in results if r.absent)
     for r in results:
-        if r.absent:  # another or a trimmed copy: fewer test faces than the split holds
-            print(
-                f"warning: {r.folder} lacks {r.absent} of the {len(r.split.test)} test images "
-                f"of {r.name}'s split; scored on the rest",
-                file=sys.stderr,
-            )
         if args.split and r.seen_in_training and r.split.protocol != "official":
             print(
                 f"warning: {r.name} is tested on a fresh split, not the one saved with the "
@@ -299,6 +307,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     result = combine_models(args.members, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
+    warn_absent(result.absent)
     for member in result.card["ensemble"]["members"]:
         print(
             f"member {member['name']} (seed {member['seed']}): test "
@@ -316,6 +325,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     result = balance_model(args.model, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
+    warn_absent(result.absent)
     balance = result.card["class_balance"]
     names = balance["choices"][0]["validation"]
     print("tau  all    " + "  ".join(f"{n} validation acc / macro" for n in names))

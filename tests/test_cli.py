@@ -513,10 +513,11 @@ def test_fold_options_without_a_person_split_and_a_foreign_csv_are_refused(
     assert foreign.read_text() == "month,amount\njan,3\n"
 
 
-def test_evaluate_says_when_the_folder_lacks_test_images_of_the_split(
+def test_scoring_on_a_saved_split_says_when_the_folder_lacks_its_test_images(
     tiny_model, kdef_folder, tmp_path, capsys
 ) -> None:
-    """A trimmed or other copy of the data was scored on what it held, without a word."""
+    """A trimmed or other copy of the data was scored on what it held, without a word, and
+    balance, ensemble and a fine-tune wrote those figures into their cards."""
     test_keys = json.loads(tiny_model.with_suffix(".split.json").read_text())["sources"]["kdef"]
     trimmed = tmp_path / "kdef"
     shutil.copytree(kdef_folder, trimmed)
@@ -531,6 +532,29 @@ def test_evaluate_says_when_the_folder_lacks_test_images_of_the_split(
     trimmed_record = json.loads(out.splitlines()[-1])
     assert trimmed_record["absent_test_images"] == 2
     assert trimmed_record["count"] == full["count"] - 2 and "lacks 2 of the" in err
+    data = ["--data", str(trimmed), "--out"]
+    assert main(["balance", str(tiny_model), *data, str(tmp_path / "b.pt")]) == 0
+    assert "lacks 2 of the" in capsys.readouterr().err
+    tune = ["train", "--init", str(tiny_model), "--epochs-cnn", "1", *data, str(tmp_path / "t.pt")]
+    assert main(tune) == 0
+    assert "lacks 2 of the" in capsys.readouterr().err
+    pair = ["ensemble", str(tiny_model), str(tmp_path / "t.pt"), *data, str(tmp_path / "p.pt")]
+    assert main(pair) == 0
+    assert "lacks 2 of the" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "balance",
+                str(tiny_model),
+                "--data",
+                str(kdef_folder),
+                "--out",
+                str(tmp_path / "f.pt"),
+            ]
+        )
+        == 0
+    )
+    assert "lacks" not in capsys.readouterr().err
 
 
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:

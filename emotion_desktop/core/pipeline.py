@@ -14,7 +14,7 @@ import os
 import platform
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -104,6 +104,22 @@ class SourceData:
     skipped: dict[str, str]  # file key -> why it could not be used (unreadable, blank)
     test_duplicates_removed: int = 0  # training faces pixel-identical to a test face
 
+    @property
+    def absent_test_images(self) -> int:
+        """Test images its (saved) split lists that the folder does not hold: another or a
+        trimmed copy of the source, whose test figures are then on the rest."""
+        return len(set(self.split.test) - {r.key for r in self.scan.records})
+
+
+@dataclass(frozen=True)
+class Absent:
+    """A source whose folder lacks test images of the split it was scored on."""
+
+    name: str
+    folder: Path
+    absent: int
+    listed: int  # test images the split lists
+
 
 @dataclass
 class PreparedData:
@@ -132,6 +148,10 @@ class PreparedData:
 
     def splits(self) -> dict[str, Split]:
         return {s.name: s.split for s in self.sources}
+
+    def absent_test_images(self) -> list[Absent]:
+        absent = [(s, s.absent_test_images) for s in self.sources]
+        return [Absent(s.name, s.scan.folder, n, len(s.split.test)) for s, n in absent if n]
 
     def sample_weights(self) -> np.ndarray | None:
         """Per training face, its source's weight; None where every weight is 1."""
@@ -274,6 +294,7 @@ class TrainResult:
     card: dict
     scores: Scores
     history: History
+    absent: list[Absent] = field(default_factory=list)  # scored on fewer test faces than listed
 
 
 def check_writable(out: Path) -> None:
@@ -378,7 +399,7 @@ def train_from_folder(
                 "start again to save them."
             ) from exc
         resume.unlink(missing_ok=True)
-    return TrainResult(out, card, tests[data.first.name], history)
+    return TrainResult(out, card, tests[data.first.name], history, data.absent_test_images())
 
 
 def fine_tune_defaults(path: Path) -> TrainConfig:
@@ -589,7 +610,7 @@ def combine_models(
         **card_test_sections(tests, data.first.name, plain),
     )
     save_with_splits(out, model, first.crop, card, split, half)
-    return TrainResult(out, card, tests[data.first.name], History())
+    return TrainResult(out, card, tests[data.first.name], History(), data.absent_test_images())
 
 
 def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
@@ -783,7 +804,7 @@ def evaluate_on_folders(
             score_faces(loaded.model, s.test, flip=True),
             s.split,
             s.name in learnt,
-            len(set(s.split.test) - {r.key for r in s.scan.records}),
+            s.absent_test_images,
         )
         for s in data.sources
     ]

@@ -535,26 +535,22 @@ def test_scoring_on_a_saved_split_says_when_the_folder_lacks_its_test_images(
     data = ["--data", str(trimmed), "--out"]
     assert main(["balance", str(tiny_model), *data, str(tmp_path / "b.pt")]) == 0
     assert "lacks 2 of the" in capsys.readouterr().err
+    tests = json.loads((tmp_path / "b.json").read_text())["tests"]
+    assert tests["kdef"]["absent_test_images"] == 2 and tests["kdef"]["count"] == full["count"] - 2
     tune = ["train", "--init", str(tiny_model), "--epochs-cnn", "1", *data, str(tmp_path / "t.pt")]
     assert main(tune) == 0
     assert "lacks 2 of the" in capsys.readouterr().err
     pair = ["ensemble", str(tiny_model), str(tmp_path / "t.pt"), *data, str(tmp_path / "p.pt")]
     assert main(pair) == 0
     assert "lacks 2 of the" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "balance",
-                str(tiny_model),
-                "--data",
-                str(kdef_folder),
-                "--out",
-                str(tmp_path / "f.pt"),
-            ]
-        )
-        == 0
-    )
+    full_data = ["--data", str(kdef_folder), "--out", str(tmp_path / "f.pt")]
+    assert main(["balance", str(tiny_model), *full_data]) == 0
     assert "lacks" not in capsys.readouterr().err
+    assert (
+        "absent_test_images" not in json.loads((tmp_path / "f.json").read_text())["tests"]["kdef"]
+    )
+    assert main(["train", "--data", str(trimmed), *TINY, "--out", str(tmp_path / "new.pt")]) == 0
+    assert "lacks" not in capsys.readouterr().err  # a fresh split holds only what is there
 
 
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:

@@ -1,6 +1,7 @@
 """Choosing the pair of networks to ship: averaged and balanced as shipped, judged on
 validation faces only."""
 
+import json
 import runpy
 import shutil
 from pathlib import Path
@@ -17,12 +18,20 @@ ROOT = Path(__file__).resolve().parents[1]
 UNIFORM = np.full(7, 1 / 7)
 
 
-def _network(labels: np.ndarray, right: np.ndarray, sure: float, wrong_sure: float) -> tuple:
-    """A network's outputs (a face's and its mirror's alike): ``sure`` on the true class
-    where ``right``, elsewhere ``wrong_sure`` on the next class; the rest spread evenly."""
+def _probabilities(
+    labels: np.ndarray, right: np.ndarray, sure: float, wrong_sure: float
+) -> np.ndarray:
+    """``sure`` on the true class where ``right``, elsewhere ``wrong_sure`` on the next
+    class; the rest spread evenly."""
     p = np.where(right, sure, wrong_sure)
     out = np.repeat(((1 - p) / 6)[:, None], 7, axis=1)
     out[np.arange(len(labels)), np.where(right, labels, (labels + 1) % 7)] = p
+    return out
+
+
+def _network(labels: np.ndarray, right: np.ndarray, sure: float, wrong_sure: float) -> tuple:
+    """A network's outputs, a face's and its mirror's alike."""
+    out = _probabilities(labels, right, sure, wrong_sure)
     return out, out
 
 
@@ -63,6 +72,38 @@ def test_pairs_are_ranked_by_mean_macro_over_sources_not_pooled_accuracy() -> No
     assert ranked[-1].names == ("q", "q2")
     assert ranked[-1].accuracy == max(r.accuracy for r in ranked) > ranked[0].accuracy
     assert ranked[0].mean_macro > 0.85 > 0.5 > ranked[-1].mean_macro
+
+
+def test_each_face_is_read_with_its_mirror_image() -> None:
+    # both networks are unsurely wrong on every face and surely right on every mirror image
+    labels = np.arange(70) % 7
+    wrong = _probabilities(labels, labels < 0, 0.9, 0.4)
+    right = _probabilities(labels, labels >= 0, 0.9, 0.4)
+    outputs = {name: {"faces": (wrong, right)} for name in ("a", "b")}
+    (pair,) = rank_pairs(outputs, {"faces": labels}, UNIFORM)
+    assert pair.validation["faces"]["accuracy"] == 1.0
+
+
+def test_pairs_equal_in_mean_macro_are_ranked_by_all_faces_together() -> None:
+    # x (twice) reads all of a small source and 80% of a large one, y (twice) the reverse:
+    # the same mean macro, but y gets more faces right
+    small, large = np.arange(70) % 7, np.arange(700) % 7
+    most_small, most_large = np.arange(70) // 7 % 5 != 0, np.arange(700) // 7 % 5 != 0
+    x = {
+        "small": _network(small, small >= 0, 0.9, 0.9),
+        "large": _network(large, most_large, 0.9, 0.9),
+    }
+    y = {
+        "small": _network(small, most_small, 0.8, 0.8),
+        "large": _network(large, large >= 0, 0.8, 0.8),
+    }
+    ranked = rank_pairs(
+        {"x": x, "x2": x, "y": y, "y2": y}, {"small": small, "large": large}, UNIFORM
+    )
+    by_pair = {p.names: p for p in ranked}
+    assert by_pair[("y", "y2")].mean_macro == by_pair[("x", "x2")].mean_macro
+    assert by_pair[("y", "y2")].accuracy > by_pair[("x", "x2")].accuracy
+    assert ranked[0].names == ("y", "y2")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +147,15 @@ def test_networks_that_cannot_be_averaged_or_told_apart_are_refused(
         shutil.copy(networks[1].with_name(f"n1{suffix}"), tmp_path / f"n0{suffix}")
     with pytest.raises(CheckpointError, match="share a file name"):
         rank_networks([networks[0], tmp_path / "n0.pt"], [kdef_folder])
+    card = json.loads(networks[1].with_suffix(".json").read_text())
+    card["training"]["val_fraction"] = 0.3  # other validation faces: some trained networks[0]
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(networks[1], other / "n1.pt")
+    shutil.copy(networks[1].with_suffix(".split.json"), other / "n1.split.json")
+    (other / "n1.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="another share of validation faces"):
+        rank_networks([networks[0], other / "n1.pt"], [kdef_folder])
 
 
 def test_the_script_prints_each_pair_best_first(networks, kdef_folder, capsys) -> None:

@@ -62,13 +62,14 @@ def mirrored_logits(model: torch.nn.Module, faces: FaceSet) -> tuple[np.ndarray,
     )
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Each row's probabilities from its logits."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _predict(logits: tuple[np.ndarray, np.ndarray], bias: np.ndarray) -> np.ndarray:
     """The classes the mirrored average picks once ``bias`` is added (as ``mirrored_softmax``)."""
-
-    def softmax(z: np.ndarray) -> np.ndarray:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-
     plain, mirrored = logits
     return (softmax(plain + bias) + softmax(mirrored + bias)).argmax(axis=1)
 
@@ -152,10 +153,8 @@ def balance_model(
             "choices": choice.table,
             "tests_before": before,
         },
-        **card_test_sections(tests, data.first.name, plain),
+        **card_test_sections(tests, data, plain),
     )
     half = loaded.card.get("ensemble", {}).get("weights") == "float16"
     save_with_splits(Path(out), model, loaded.crop, card, data.splits(), half)
-    return TrainResult(
-        Path(out), card, tests[data.first.name], History(), data.absent_test_images()
-    )
+    return TrainResult(Path(out), card, tests[data.first.name], History(), data.absences())

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_desktop.core.balance import choose_tau, mirrored_logits, training_prior
+from emotion_desktop.core.balance import choose_tau, mirrored_logits, softmax, training_prior
 from emotion_desktop.core.callbacks import StepFn
+from emotion_desktop.core.checkpoints import half_round_trip
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.pipeline import load_members, prepare_saved_data
 
@@ -34,9 +35,11 @@ class PairScore:
     validation: dict[str, dict[str, float]]  # each source's accuracy and macro
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+def _mean_log(a: Outputs, b: Outputs) -> tuple[np.ndarray, np.ndarray]:
+    """Log of the two networks' mean probabilities, for the faces and for their mirrors, as
+    :meth:`EnsembleCNN.forward` computes it."""
+    plain, mirrored = (np.log(np.maximum((x + y) / 2, 1e-12)) for x, y in zip(a, b))
+    return plain, mirrored
 
 
 def rank_pairs(
@@ -50,13 +53,7 @@ def rank_pairs(
     ranked = []
     for a, b in itertools.combinations(outputs, 2):
         validation = {
-            source: (
-                tuple(
-                    np.log(np.maximum((outputs[a][source][i] + outputs[b][source][i]) / 2, 1e-12))
-                    for i in range(2)
-                ),
-                labels[source],
-            )
+            source: (_mean_log(outputs[a][source], outputs[b][source]), labels[source])
             for source in labels
         }
         choice = choose_tau(validation, prior)
@@ -74,18 +71,19 @@ def rank_networks(
 ) -> list[PairScore]:
     """Every pair of the saved ``networks`` (averageable: :func:`load_members`), named by file
     stem, ranked on the validation faces of their shared split; ``folders`` are the sources
-    they were trained on."""
+    they were trained on. Each network is rounded to float16 first, as ``ensemble`` stores it
+    before ``balance`` chooses."""
     loaded, _ = load_members(networks)
     names = [path.stem for path in networks]
     if len(set(names)) < len(names):
         raise CheckpointError("two networks share a file name: the table names them by it")
     data = prepare_saved_data(loaded[0], folders, cache_dir, step)
-    outputs = {
-        name: {
-            s.name: tuple(_softmax(z) for z in mirrored_logits(network.model.eval(), s.val))
-            for s in data.sources
-        }
-        for name, network in zip(names, loaded)
-    }
+    outputs = {}
+    for name, network in zip(names, loaded):
+        model = half_round_trip(network.model).eval()
+        outputs[name] = {}
+        for s in data.sources:
+            plain, mirrored = mirrored_logits(model, s.val)
+            outputs[name][s.name] = (softmax(plain), softmax(mirrored))
     labels = {s.name: s.val.labels for s in data.sources}
     return rank_pairs(outputs, labels, training_prior(data))

@@ -149,7 +149,8 @@ class PreparedData:
     def splits(self) -> dict[str, Split]:
         return {s.name: s.split for s in self.sources}
 
-    def absent_test_images(self) -> list[Absent]:
+    def absences(self) -> list[Absent]:
+        """The sources whose folders lack test images of their (saved) splits."""
         absent = [(s, s.absent_test_images) for s in self.sources]
         return [Absent(s.name, s.scan.folder, n, len(s.split.test)) for s, n in absent if n]
 
@@ -399,7 +400,7 @@ def train_from_folder(
                 "start again to save them."
             ) from exc
         resume.unlink(missing_ok=True)
-    return TrainResult(out, card, tests[data.first.name], history, data.absent_test_images())
+    return TrainResult(out, card, tests[data.first.name], history, data.absences())
 
 
 def fine_tune_defaults(path: Path) -> TrainConfig:
@@ -479,11 +480,18 @@ def _source_card(source: SourceData) -> dict:
     }
 
 
-def card_test_sections(tests: dict[str, Scores], first: str, plain: Scores) -> dict:
+def card_test_sections(tests: dict[str, Scores], data: PreparedData, plain: Scores) -> dict:
     """The card's test figures: ``test`` (the first source), ``test_without_flip`` (the same
-    faces without the mirrored average) and ``tests`` (every source)."""
+    faces without the mirrored average) and ``tests`` (every source, with the count of its
+    split's test images that its folder lacked, where any did: the figures are on the rest)."""
     flipped = {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()}
-    return {"test": flipped[first], "test_without_flip": plain.to_dict(), "tests": flipped}
+    for a in data.absences():
+        flipped[a.name]["absent_test_images"] = a.absent
+    return {
+        "test": flipped[data.first.name],
+        "test_without_flip": plain.to_dict(),
+        "tests": flipped,
+    }
 
 
 def make_card(
@@ -538,7 +546,7 @@ def make_card(
             "device": distributed.device_name(),
         },
         "history": {k: v for k, v in vars(history).items() if k != "seconds"},
-        **card_test_sections(tests, first.name, plain),
+        **card_test_sections(tests, data, plain),
         "terms_of_use": " ".join(TERMS[k] for k in sorted(kinds) if k in TERMS),
     }
 
@@ -607,10 +615,10 @@ def combine_models(
             "seed": [f["seed"] for f in member_figures],
             "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
         },
-        **card_test_sections(tests, data.first.name, plain),
+        **card_test_sections(tests, data, plain),
     )
     save_with_splits(out, model, first.crop, card, split, half)
-    return TrainResult(out, card, tests[data.first.name], History(), data.absent_test_images())
+    return TrainResult(out, card, tests[data.first.name], History(), data.absences())
 
 
 def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
@@ -639,6 +647,8 @@ def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Spli
             angles,
         ):
             raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
+        if _val_fraction_of(other) != _val_fraction_of(first):  # other validation faces
+            raise CheckpointError(f"{path.name} drew another share of validation faces")
     return loaded, split
 
 
@@ -692,16 +702,10 @@ def prepare_saved_data(
     others."""
     require_card(loaded)
     splits = saved_splits(loaded.path)
-    training = loaded.card.get("training")
-    val_fraction = (training if isinstance(training, dict) else {}).get(
-        "val_fraction", TrainConfig.val_fraction
-    )
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
-        raise CheckpointError(  # another fraction would draw other validation faces
-            f"{loaded.path.name}'s card gives its validation fraction as {val_fraction!r}"
-        )
     options = saved_data_options(loaded.card, folders)
-    data = prepare_data(options, loaded.crop, val_fraction, cache_dir, step, splits=splits)
+    data = prepare_data(
+        options, loaded.crop, _val_fraction_of(loaded), cache_dir, step, splits=splits
+    )
     trained = trained_sources(loaded.card)  # a fine-tune's splits also hold its base's sources
     if set(data.names) != set(trained):
         raise CheckpointError(
@@ -712,6 +716,21 @@ def prepare_saved_data(
     for source in data.sources:
         source.weight = weights.get(source.name, source.weight)
     return data
+
+
+def _val_fraction_of(loaded: LoadedModel) -> float:
+    """The share of training faces a saved model drew for validation (with its split's seed);
+    CheckpointError where its card gives no number (another fraction would draw other
+    validation faces)."""
+    training = loaded.card.get("training")
+    val_fraction = (training if isinstance(training, dict) else {}).get(
+        "val_fraction", TrainConfig.val_fraction
+    )
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
+        raise CheckpointError(
+            f"{loaded.path.name}'s card gives its validation fraction as {val_fraction!r}"
+        )
+    return float(val_fraction)
 
 
 def trained_sources(card: dict) -> list[str]:

@@ -112,22 +112,8 @@ def networks(kdef_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> lis
     folder = tmp_path_factory.mktemp("networks")
     tiny = ["--epochs-cae", "0", "--epochs-cnn", "1", "--input-size", "24"]
     for seed in range(3):
-        out = folder / f"n{seed}.pt"
-        assert (
-            cli(
-                [
-                    "train",
-                    "--data",
-                    str(kdef_folder),
-                    *tiny,
-                    "--train-seed",
-                    str(seed),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        args = ["train", "--data", str(kdef_folder), *tiny, "--train-seed", str(seed)]
+        assert cli([*args, "--out", str(folder / f"n{seed}.pt")]) == 0
     return sorted(folder.glob("n?.pt"))
 
 

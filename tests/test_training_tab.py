@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from emotion_desktop.core import paths
 from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
 from emotion_desktop.gui.active_model import ActiveModel
+from emotion_desktop.gui.model_manager import training_time
 from emotion_desktop.gui.training import PRESETS, TrainingTab
 from emotion_desktop.gui.training_plots import MAX_BATCH_POINTS, TrainingCurves
 
@@ -282,6 +283,22 @@ def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(ta
     assert "KDEF" in tab.active_model.description() and "FER+" in tab.active_model.description()
     tab.manager.default_button.click()
     assert paths.active_model_path() == paths.default_model_path()
+
+
+@pytest.mark.parametrize(
+    ("training", "shown"),
+    [
+        (
+            {"seconds_total": 405.0, "device": "NVIDIA H100 80GB HBM3"},
+            "7 min on NVIDIA H100 80GB HBM3",
+        ),
+        ({"seconds_total": 14886.0, "device": "cpu"}, "4 h 8 min"),
+        ({"seconds_total": 20.0}, "1 min"),  # cards older than the device field
+        ({"device": "cpu"}, ""),
+    ],
+)
+def test_the_training_time_says_which_gpu_it_took(training, shown) -> None:
+    assert training_time({"training": training}) == shown
 
 
 def test_export_asks_before_replacing_the_file_it_adds_pt_to(tab, tmp_path, monkeypatch) -> None:

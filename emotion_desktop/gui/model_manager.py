@@ -34,13 +34,17 @@ COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF 
 
 
 def training_time(card: dict) -> str:
-    """The card's total training time as ``1 h 12 min`` or ``9 min``; '' where not recorded."""
+    """The card's total training time as ``1 h 12 min`` or ``9 min``, with the GPU it took
+    where it was not the CPU (the shipped default's 7 minutes are hours on a CPU); '' where
+    not recorded."""
     training = card.get("training")
-    seconds = training.get("seconds_total") if isinstance(training, dict) else None
+    training = training if isinstance(training, dict) else {}
+    seconds, device = training.get("seconds_total"), training.get("device")
     if not isinstance(seconds, (int, float)) or seconds < 0:
         return ""
     hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
+    spent = f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
+    return f"{spent} on {device}" if isinstance(device, str) and device != "cpu" else spent
 
 
 class ModelManager(QWidget):

@@ -157,4 +157,4 @@ def balance_model(
     )
     half = loaded.card.get("ensemble", {}).get("weights") == "float16"
     save_with_splits(Path(out), model, loaded.crop, card, data.splits(), half)
-    return TrainResult(Path(out), card, tests[data.first.name], History(), data.absences())
+    return TrainResult(Path(out), card, tests[data.first.name], History(), data.absences)

@@ -149,8 +149,10 @@ class PreparedData:
     def splits(self) -> dict[str, Split]:
         return {s.name: s.split for s in self.sources}
 
+    @cached_property
     def absences(self) -> list[Absent]:
-        """The sources whose folders lack test images of their (saved) splits."""
+        """The sources whose folders lack test images of their (saved) splits (read by the
+        card and by the result, found once)."""
         absent = [(s, s.absent_test_images) for s in self.sources]
         return [Absent(s.name, s.scan.folder, n, len(s.split.test)) for s, n in absent if n]
 
@@ -400,7 +402,7 @@ def train_from_folder(
                 "start again to save them."
             ) from exc
         resume.unlink(missing_ok=True)
-    return TrainResult(out, card, tests[data.first.name], history, data.absences())
+    return TrainResult(out, card, tests[data.first.name], history, data.absences)
 
 
 def fine_tune_defaults(path: Path) -> TrainConfig:
@@ -485,7 +487,7 @@ def card_test_sections(tests: dict[str, Scores], data: PreparedData, plain: Scor
     faces without the mirrored average) and ``tests`` (every source, with the count of its
     split's test images that its folder lacked, where any did: the figures are on the rest)."""
     flipped = {name: {**t.to_dict(), "test_time_flip": True} for name, t in tests.items()}
-    for a in data.absences():
+    for a in data.absences:
         flipped[a.name]["absent_test_images"] = a.absent
     return {
         "test": flipped[data.first.name],
@@ -618,7 +620,7 @@ def combine_models(
         **card_test_sections(tests, data, plain),
     )
     save_with_splits(out, model, first.crop, card, split, half)
-    return TrainResult(out, card, tests[data.first.name], History(), data.absences())
+    return TrainResult(out, card, tests[data.first.name], History(), data.absences)
 
 
 def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
@@ -633,6 +635,7 @@ def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Spli
     loaded = [load_model(p) for p in members]
     splits = [saved_splits(p) for p in members]
     first, split, angles = loaded[0], splits[0], _angles_of(loaded[0].card)
+    val_fraction = _val_fraction_of(first)
     for path, other, other_split in zip(members, loaded, splits):
         if not isinstance(other.model, EmotionCNN) or other_split != split:
             raise CheckpointError(f"{path.name} is not a single model trained on the same split")
@@ -647,7 +650,7 @@ def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Spli
             angles,
         ):
             raise CheckpointError(f"{path.name} differs in network, crop settings or angles")
-        if _val_fraction_of(other) != _val_fraction_of(first):  # other validation faces
+        if _val_fraction_of(other) != val_fraction:  # other validation faces
             raise CheckpointError(f"{path.name} drew another share of validation faces")
     return loaded, split
 

@@ -838,3 +838,30 @@ def test_a_resumed_runs_time_left_counts_only_its_own_pace(monkeypatch) -> None:
     bar.update(0.5, "cnn epoch 33/64")  # the first epoch of the resumed run
     bar.update(0.6, "cnn epoch 39/64")
     assert stream.getvalue().splitlines()[-1].endswith("cnn epoch 39/64 eta 40s")
+
+
+def test_train_never_deletes_a_model_that_sits_where_its_progress_goes(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """A run keeps its progress in OUT.partial.pt and deletes it once OUT is saved: a model of
+    that name (as --init, or met by a later --out) was deleted with its card orphaned."""
+    base = tmp_path / "x.partial.pt"
+    for suffix in (".pt", ".json", ".split.json"):  # with its card and split, as saved
+        shutil.copyfile(tiny_model.with_suffix(suffix), tmp_path / f"x.partial{suffix}")
+    before = base.read_bytes()
+    for extra in (["--init", str(base)], []):
+        argv = ["train", "--data", str(kdef_folder), *TINY, *extra, "--out", str(tmp_path / "x.pt")]
+        assert main(argv) == 2
+        assert "holds another file" in capsys.readouterr().err
+        assert base.read_bytes() == before and not (tmp_path / "x.pt").exists()
+
+
+def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, capsys) -> None:
+    from emotion_desktop.core.training import ResumeFile
+
+    progress = tmp_path / "x.partial.pt"
+    ResumeFile(progress, {"another": "run"}).save(stage="cnn", epoch=3)
+    before = progress.read_bytes()
+    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(tmp_path / "x.pt")]) == 2
+    assert "another training run" in capsys.readouterr().err
+    assert progress.read_bytes() == before

@@ -48,7 +48,15 @@ from emotion_desktop.core.kdef import (
 from emotion_desktop.core.metrics import Scores, score
 from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
 from emotion_desktop.core.sources import Scan, scan_source, source_names
-from emotion_desktop.core.training import History, ProgressFn, TrainConfig, evaluate, fit
+from emotion_desktop.core.training import (
+    History,
+    ProgressFn,
+    ResumeFile,
+    TrainConfig,
+    evaluate,
+    fit,
+    run_identity,
+)
 
 KDEF_TERMS = (
     "Trained on the Karolinska Directed Emotional Faces (KDEF; Lundqvist, Flykt & Ohman, 1998, "
@@ -356,6 +364,7 @@ def train_from_folder(
         "base": _file_digest(base) if base is not None else None,
     }
     resume = resume_path(out)
+    ResumeFile.check_owner(resume, run_identity(config, identity))
     train, val = data.train, data.val
     present = sorted({NAMES[int(i)] for i in np.unique(train.labels)})
     if len(present) < 2:

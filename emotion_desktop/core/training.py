@@ -258,6 +258,12 @@ def reconstruction_loss(cae: ConvAutoEncoder, x: torch.Tensor, batch_size: int =
     return total / max(len(x), 1)
 
 
+def run_identity(config: TrainConfig, identity: dict) -> dict:
+    """What a resume file must record to be continued by a run: its configuration and the
+    caller's ``identity`` (its data and splits)."""
+    return {"config": config.to_dict(), **identity}
+
+
 class ResumeFile:
     """The state of an unfinished run, rewritten atomically after every epoch.
 
@@ -275,6 +281,30 @@ class ResumeFile:
                 state = {}
             if isinstance(state, dict) and state.get("identity") == identity:
                 self.state = state
+
+    @staticmethod
+    def check_owner(path: Path, identity: dict) -> None:
+        """CheckpointError unless ``path`` is absent or holds the progress of the run that
+        ``identity`` names (see :func:`run_identity`). A run rewrites its resume file every
+        epoch and deletes it once its model is saved, so anything else there (a model saved as
+        ``x.partial.pt``, a fine-tune's base, another run's progress) would be lost."""
+        if not path.exists():
+            return
+        try:
+            state = safe_torch_load(path, max_bytes=None)
+        except CheckpointError:
+            state = None
+        if not isinstance(state, dict) or "identity" not in state:
+            raise CheckpointError(
+                f"{path} is where this run would keep its progress and delete it when done, but "
+                "it holds another file (a model?): rename that file, or choose another --out"
+            )
+        if state["identity"] != identity:
+            raise CheckpointError(
+                f"{path} holds the progress of another training run (other data or parameters): "
+                f"finish that run with its own settings, or delete {path.name} (or choose "
+                "another --out) to start this one"
+            )
 
     def save(self, **state: object) -> None:
         self.state = {**self.state, **state, "identity": self.identity}
@@ -496,7 +526,7 @@ def fit(
     if len(train_images) == 0:
         raise DatasetError("there are no training images")
     config.model_config().validate()
-    resume = ResumeFile(resume_path, {"config": config.to_dict(), **(identity or {})})
+    resume = ResumeFile(resume_path, run_identity(config, identity or {}))
     history = History(**resume.state["history"]) if "history" in resume.state else History()
     device = distributed.device()
     x, x_val = to_tensor(train_images).to(device), to_tensor(val_images).to(device)

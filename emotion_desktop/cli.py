@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -19,14 +18,13 @@ from pathlib import Path
 from emotion_desktop.core import distributed, paths
 from emotion_desktop.core.balance import balance_model
 from emotion_desktop.core.callbacks import time_left
-from emotion_desktop.core.checkpoints import INPUT_SIZES, card_path, split_path
+from emotion_desktop.core.checkpoints import INPUT_SIZES, card_path
 from emotion_desktop.core.errors import (
     DatasetError,
     EmotionDesktopError,
     OutputError,
 )
 from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, STUDIO_FRAMINGS, FaceDetector
-from emotion_desktop.core.files import same_file
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CsvRowWriter,
@@ -39,6 +37,7 @@ from emotion_desktop.core.labelling import (
     shard,
     write_json,
 )
+from emotion_desktop.core.outputs import check_model_output, check_results_output
 from emotion_desktop.core.pipeline import (
     Absent,
     DataOptions,
@@ -347,31 +346,6 @@ def cmd_balance(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_model_output(out: Path, models: list[Path], data: list[Path]) -> None:
-    """Refuse a model ``out`` whose model, card or split file would replace an input: one of
-    ``models`` or their cards and split files (``balance m.pt --out m.split.pt`` would write
-    its card over m's split), or a ``data`` folder. A model file ends in .pt, so its card
-    (.json) and split file (.split.json) are its own, never another model's."""
-    if out.suffix.lower() != ".pt":
-        raise OutputError(f"{out}: a model file ends in .pt (its card and split file go beside it)")
-    inputs = [*data, *(f(m) for m in models for f in (Path, card_path, split_path))]
-    for written in (out, card_path(out), split_path(out)):
-        check_output(written, inputs, "overwrite")
-
-
-def check_output(out: Path, inputs: list[Path], existing: str) -> None:
-    """Refuse an output that would destroy data: one of the inputs (by path, link or hard
-    link), a special file (a device, a pipe), or an existing file unless ``existing`` is
-    "append" or "overwrite"."""
-    target = Path(os.path.realpath(out))  # never raises, unlike resolve() on a symlink loop
-    if any(target == Path(os.path.realpath(p)) or same_file(out, p) for p in inputs):
-        raise OutputError(f"{out} is one of the inputs: choose another --out")
-    if out.exists() and not out.is_file():
-        raise OutputError(f"{out} is not a regular file: choose another --out")
-    if out.exists() and existing == "refuse":
-        raise OutputError(f"{out} exists: give --append to add to it or --overwrite to replace it")
-
-
 def shard_spec(text: str) -> tuple[int, int]:
     """``K/N`` for ``--shard``: two whole numbers with 1 <= K <= N."""
     try:
@@ -389,13 +363,8 @@ def cmd_label(args: argparse.Namespace) -> int:
     if as_json and existing == "append":
         raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
     model = args.model or paths.active_model_path()
-    check_output(args.out, [*args.paths, model, card_path(model)], existing)
-    if is_image_file(args.out) or is_image_file(Path(os.path.realpath(args.out))):
-        # it could be one of the photos in a folder being labelled, or a link to one
-        raise OutputError(f"{args.out} is named as an image: write the labels to a .csv or .json")
-    if not as_json and args.out.is_file() and args.out.stat().st_nlink > 1:
-        # rows are written into the file itself, so into every name it has (a photo's?)
-        raise OutputError(f"{args.out} has other names (hard links): write to another file")
+    inputs = [*args.paths, model, card_path(model)]
+    check_results_output(args.out, inputs, existing, in_place=not as_json)
     present = [p for p in args.paths if p.exists() or p.is_symlink()]  # a bad link: reported
     missing = [p for p in args.paths if p not in present]
     if not present:  # a mistyped folder must not empty the results of an earlier run

@@ -336,3 +336,19 @@ def test_presets_are_the_shipped_models_recipes(preset: str, model: str) -> None
     # The tab always finds KDEF faces by head framing; the shipped default predates it.
     assert replace(PRESETS[preset], seed=0, studio=recipe.studio) == replace(recipe, seed=0)
     assert PRESETS[preset].studio == "head"
+
+
+def test_export_never_writes_a_card_over_the_models_own_split(tab, own_model, monkeypatch) -> None:
+    """Export of m to m.split.pt wrote m's card over m.split.json, and m could no longer be
+    evaluated on its test faces: Export refuses it as the CLI refuses such an --out."""
+    split = own_model.with_suffix(".split.json")
+    before = split.read_bytes()
+    target = (str(own_model.with_name(f"{own_model.stem}.split.pt")), "Models (*.pt)")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: target)
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    tab.manager.refresh()
+    tab.manager.select(own_model)
+    tab.manager.export_button.click()
+    assert split.read_bytes() == before
+    assert len(warnings) == 1 and "one of the inputs" in warnings[0]

@@ -16,6 +16,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import card_path, split_path
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.files import atomic_write_text
+from emotion_desktop.core.outputs import check_model_output
 
 NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")
 
@@ -91,13 +92,13 @@ def export_model(model: Path, target: Path) -> list[Path]:
     """Copy a model (shipped or not) with its card and splits to ``target`` (a ``.pt`` path).
 
     Returns the files written. An existing file at the target is the caller's to confirm: the
-    save dialog asks before this is called.
+    save dialog asks before this is called. One of the model's own files is refused
+    (OutputError), as the CLI refuses it.
     """
     model, target = Path(model), Path(target)
     if target.suffix != ".pt":
         target = target.with_name(target.name + ".pt")
-    if target.resolve() == model.resolve():
-        raise ModelFileError("choose another place than the model itself")
+    check_model_output(target, [model], [])  # Export of m to m.split.pt: m's card over its split
     written = []
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import read_card
-from emotion_desktop.core.errors import ModelFileError
+from emotion_desktop.core.errors import ModelFileError, OutputError
 from emotion_desktop.core.model_files import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
 from emotion_desktop.gui.dialogs import confirm
@@ -207,6 +207,6 @@ class ModelManager(QWidget):
         rename or delete may have changed the active model's path."""
         try:
             action()
-        except ModelFileError as exc:
+        except (ModelFileError, OutputError) as exc:
             QMessageBox.warning(self, "Models", str(exc))
         self.active_model.changed.emit()

@@ -865,3 +865,22 @@ def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, cap
     assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(tmp_path / "x.pt")]) == 2
     assert "another training run" in capsys.readouterr().err
     assert progress.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_label_writes_a_file_name_that_is_not_utf8(tiny_model, shared_data, tmp_path, suffix):
+    """Linux allows any bytes in a name: 'bad\\xff\\xfe.jpg' stopped the CSV with a
+    UnicodeEncodeError, losing the rest of the folder."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    faces = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[:2]
+    shutil.copy(faces[0], os.fsdecode(bytes(photos) + b"/bad\xff\xfe.jpg"))
+    shutil.copy(faces[1], photos / "later.jpg")
+    out = tmp_path / f"rows{suffix}"
+    assert main(["label", str(photos), "--out", str(out), "--model", str(tiny_model)]) == 0
+    text = out.read_bytes().decode("utf-8")  # readable by any UTF-8 reader
+    if suffix == ".csv":
+        names = [Path(r["file"]).name for r in csv.DictReader(io.StringIO(text))]
+    else:
+        names = [Path(r["file"]).name for r in json.loads(text)]
+    assert names == ["bad\\xff\\xfe.jpg", "later.jpg"]

@@ -209,3 +209,16 @@ def test_a_full_disk_keeps_the_earlier_json_results(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", FULL_DISK, str(out)], timeout=120)
     assert run.returncode == 3 and out.read_text() == '[{"file": "earlier-run.jpg"}]'
     assert [p.name for p in tmp_path.iterdir()] == ["labels.json"]  # no temporary left
+
+
+def test_an_export_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """The Batch tab's Export CSV raised on a name with bytes that are not UTF-8."""
+    from emotion_desktop.core.faces import Box
+    from emotion_desktop.core.inference import FaceResult
+    from emotion_desktop.core.labelling import write_csv
+
+    name = Path(os.fsdecode(b"bad\xff\xfe.jpg"))
+    row = LabelRow(name, 0, FaceResult(Box(1, 2, 3, 4), (1 / 7,) * 7))
+    write_csv(tmp_path / "rows.csv", [row])
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as f:
+        assert [r["file"] for r in csv.DictReader(f)] == ["bad\\xff\\xfe.jpg"]

@@ -59,6 +59,14 @@ def unreadable_reason(path: Path) -> str | None:
     return None
 
 
+def path_text(path: Path | str) -> str:
+    """``path`` as text any UTF-8 reader takes. A Linux file name may hold bytes that are not
+    UTF-8 (``bad\\xff.jpg``); Python keeps them as lone surrogates, which no UTF-8 file can
+    hold, so they are written as ``\\xff`` escapes: one odd name must not stop a results file
+    or make it unreadable for every spreadsheet and data frame."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file, through links and hard links alike: comparing paths
     misses a hard-linked copy, which then reads as a second file. False where either is missing

@@ -29,7 +29,7 @@ from emotion_desktop.core.faces import (
     FaceDetector,
     read_gray,
 )
-from emotion_desktop.core.files import atomic_write_text, unreadable_reason, walk
+from emotion_desktop.core.files import atomic_write_text, path_text, unreadable_reason, walk
 from emotion_desktop.core.inference import FaceResult, Predictor
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 
@@ -62,7 +62,7 @@ class LabelRow:
     def as_record(self) -> dict[str, object]:
         b = self.result.box
         return {
-            "file": str(self.file),
+            "file": path_text(self.file),
             "face": self.face,
             "x": b.x,
             "y": b.y,

@@ -7,11 +7,14 @@ model the desktop then loads. Errors the user can cause end in one line on stder
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
 
@@ -521,8 +524,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a ``timeout``, a scheduler's time limit, a closed terminal), raised
+    as Ctrl+C is, so that a run ends as an interrupted one does: ``label --out x.json``
+    writes the rows it has, where the default action killed it with no file at all."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _terminations_interrupt():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _terminations_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` while a command runs (signals reach the
+    main thread only; the handlers before are restored after, for a caller such as a test)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    before = {signum: signal.signal(signum, _raise_terminated) for signum in kinds}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "label":
         configure_for_labelling()
     else:
@@ -536,13 +574,14 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         message = {
             "train": "interrupted; run the same command again to resume from the last epoch",
             "label": "interrupted; the rows written so far are kept",
         }.get(args.command, "interrupted")
-        print(message, file=sys.stderr)
-        return 130
+        with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) takes stderr with it
+            print(message, file=sys.stderr)
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

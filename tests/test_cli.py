@@ -3,6 +3,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -884,3 +885,26 @@ def test_label_writes_a_file_name_that_is_not_utf8(tiny_model, shared_data, tmp_
     else:
         names = [Path(r["file"]).name for r in json.loads(text)]
     assert names == ["bad\\xff\\xfe.jpg", "later.jpg"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_label_json_keeps_its_rows_when_terminated(tiny_model, shared_data, tmp_path, signum):
+    """A job scheduler's time limit (SIGTERM) or a closed terminal (SIGHUP) killed label with
+    no JSON file at all, where Ctrl+C kept the rows."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "-blank.png"), faceless())  # its "no face" line: labelling began
+    for i in range(20):
+        for p in sorted((shared_data / "faces" / "happy").glob("*.jpg")):
+            shutil.copy(p, photos / f"{i:02d}-{p.name}")
+    out = tmp_path / "rows.json"
+    cmd = [sys.executable, "-m", "emotion_desktop.cli", "label", str(photos), "--out", str(out)]
+    run = subprocess.Popen([*cmd, "--model", str(tiny_model)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "no face found" in run.stderr.readline()
+        run.send_signal(signum)
+        assert run.wait(timeout=60) == 128 + signum
+    finally:
+        run.kill()
+    rows = json.loads(out.read_text())
+    assert len(rows) < 200 and all(r["emotion"] for r in rows)  # stopped, with what it had

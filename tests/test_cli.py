@@ -908,3 +908,22 @@ def test_label_json_keeps_its_rows_when_terminated(tiny_model, shared_data, tmp_
         run.kill()
     rows = json.loads(out.read_text())
     assert len(rows) < 200 and all(r["emotion"] for r in rows)  # stopped, with what it had
+
+
+def test_append_never_glues_a_row_onto_a_cut_one(tiny_model, shared_data, tmp_path, capsys):
+    """A file whose last row was cut (a full disk), or whose header lacks its line end, got the
+    next row glued on: a 25-field row, exit 0."""
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    out = tmp_path / "rows.csv"
+    label = ["label", str(photo), "--model", str(tiny_model), "--out", str(out)]
+    assert main(label) == 0
+    whole = out.read_text()
+    header, row = whole.splitlines()
+    out.write_text(whole + row[:30])  # the second run's row, cut short
+    assert main([*label, "--append"]) == 2
+    assert "cut short" in capsys.readouterr().err and out.read_text() == whole + row[:30]
+    out.write_text(header)  # no line end after the header
+    assert main([*label, "--append"]) == 0
+    with out.open(newline="") as f:
+        records = list(csv.reader(f))
+    assert [len(r) for r in records] == [len(records[0])] * 2 and records[0] == header.split(",")

@@ -254,11 +254,14 @@ class CsvRowWriter:
             has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
             if has_rows and not self._holds_rows(self.path):
                 raise OutputError(f"{self.path} is not a results file of this app: not added to")
+            header_unended = has_rows and self._header_unended(self.path)
             mode = "a" if has_rows else "w"
             self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
             self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
             if not has_rows:
                 self._writer.writeheader()
+            elif header_unended:
+                self._file.write("\r\n")
         except OSError as exc:
             raise self._unwritable(exc) from exc
 
@@ -267,6 +270,24 @@ class CsvRowWriter:
         """Whether ``path`` starts with this app's CSV header (rows go on under it)."""
         with path.open(newline="", encoding="utf-8", errors="replace") as f:
             return tuple(next(csv.reader(f), ())) == CSV_COLUMNS
+
+    @staticmethod
+    def _header_unended(path: Path) -> bool:
+        """Whether the file ends in its header without a line end (the row added goes on a new
+        line). A file that ends in a row without one holds a row cut short by a full disk or a
+        crash: rows added to it would be glued onto that row, so it is refused."""
+        with path.open("rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) == b"\n":
+                return False
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            records = csv.reader(f)
+            if tuple(next(records, ())) == CSV_COLUMNS and next(records, None) is None:
+                return True
+        raise OutputError(
+            f"{path} ends in a row cut short (a full disk or a crash?): remove its last line, "
+            "or write to another file"
+        )
 
     def write(self, rows: Iterable[LabelRow]) -> None:
         try:

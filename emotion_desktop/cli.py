@@ -372,8 +372,13 @@ def cmd_label(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if p not in present]
     if not present:  # a mistyped folder must not empty the results of an earlier run
         raise OutputError(f"nothing to label: no file or folder at {', '.join(map(str, missing))}")
-    if not any(is_image_file(f) for f in iter_files(present)):  # before a results file opens
-        raise OutputError(f"no images to label in {', '.join(map(str, present))}")
+
+    def files() -> Iterator[Path]:
+        return shard(iter_files(present), *args.shard) if args.shard else iter_files(present)
+
+    if not any(is_image_file(f) for f in files()):  # before a results file opens
+        share = f" (share {args.shard[0]}/{args.shard[1]})" if args.shard else ""
+        raise OutputError(f"no images to label in {', '.join(map(str, present))}{share}")
     detector = FaceDetector(min_face=args.min_face)
     predictor = Predictor.from_checkpoint(model, detector)
     summary = LabelSummary()
@@ -381,8 +386,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     try:
         writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
         try:
-            files = shard(iter_files(present), *args.shard) if args.shard else None
-            for events in label_paths(present, predictor, args.whole_image, files=files):
+            for events in label_paths(present, predictor, args.whole_image, files=files()):
                 summary.add(events)
                 found = [e for e in events if isinstance(e, LabelRow)]
                 if as_json:

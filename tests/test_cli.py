@@ -927,3 +927,12 @@ def test_append_never_glues_a_row_onto_a_cut_one(tiny_model, shared_data, tmp_pa
     with out.open(newline="") as f:
         records = list(csv.reader(f))
     assert [len(r) for r in records] == [len(records[0])] * 2 and records[0] == header.split(",")
+
+
+def test_an_empty_share_keeps_the_results_it_would_overwrite(tiny_model, shared_data, tmp_path):
+    folder = shared_data / "faces" / "happy"  # 10 photos: share 50 of 50 holds none
+    out = tmp_path / "rows.csv"
+    out.write_text("earlier results\n")
+    args = ["label", str(folder), "--shard", "50/50", "--overwrite", "--out", str(out)]
+    assert main([*args, "--model", str(tiny_model)]) == 2
+    assert out.read_text() == "earlier results\n"

@@ -222,3 +222,14 @@ def test_an_export_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     write_csv(tmp_path / "rows.csv", [row])
     with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as f:
         assert [r["file"] for r in csv.DictReader(f)] == ["bad\\xff\\xfe.jpg"]
+
+
+def test_a_folder_a_thousand_levels_deep_is_walked(tmp_path: Path) -> None:
+    """The walk recursed: label, train, evaluate and a Batch run stopped with RecursionError."""
+    deep = tmp_path
+    for _ in range(1000):  # mkdir(parents=True) recurses too
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "face.jpg").write_bytes(b"")
+    (tmp_path / "top.jpg").write_bytes(b"")
+    assert list(iter_files([tmp_path])) == [deep / "face.jpg", tmp_path / "top.jpg"]

@@ -20,26 +20,46 @@ def walk(folder: Path) -> Iterator[Path]:
     """Everything below ``folder`` that is not a folder, sorted, one listing at a time: files,
     and whatever else sits there (a pipe, a broken link) for the caller to report with
     :func:`unreadable_reason`. A folder that cannot be listed is yielded itself. Links to
-    folders are the one thing left out, on purpose: following them can make cycles."""
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except FileNotFoundError:  # removed since its parent was listed: nothing there
-        return
-    except OSError:
+    folders are the one thing left out, on purpose: following them can make cycles.
+
+    A stack of listings, not recursion: a folder 1,000 levels deep stopped the walk (and the
+    whole run) with a RecursionError."""
+    top = _listing(Path(folder))
+    if top is None:
         yield Path(folder)
         return
-    for entry in entries:
+    stack = [iter(top)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         path = Path(entry.path)
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from walk(path)
+                listing = _listing(path)
+                if listing is None:
+                    yield path
+                else:
+                    stack.append(iter(listing))
                 continue
             if entry.is_symlink() and entry.is_dir():
                 continue
         except OSError:  # a link to itself (ELOOP): unreadable_reason says so
             pass
         yield path
+
+
+def _listing(folder: Path) -> list[os.DirEntry] | None:
+    """A folder's entries by name; empty where it was removed since its parent was listed,
+    None where it cannot be listed."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return None
 
 
 def unreadable_reason(path: Path) -> str | None:

@@ -232,4 +232,10 @@ def test_a_folder_a_thousand_levels_deep_is_walked(tmp_path: Path) -> None:
         deep.mkdir()
     (deep / "face.jpg").write_bytes(b"")
     (tmp_path / "top.jpg").write_bytes(b"")
-    assert list(iter_files([tmp_path])) == [deep / "face.jpg", tmp_path / "top.jpg"]
+    try:
+        assert list(iter_files([tmp_path])) == [deep / "face.jpg", tmp_path / "top.jpg"]
+    finally:  # pytest's clean-up (shutil.rmtree) recurses as well
+        (deep / "face.jpg").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent

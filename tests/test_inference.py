@@ -39,8 +39,8 @@ def test_whole_image_mode_classifies_a_faceless_crop(tiny_model: Path) -> None:
 
 
 def test_photos_are_framed_as_training_framed_them(tiny_model: Path, tmp_path: Path) -> None:
-    """A crop-sized image is the face already, and a whole image gets no margin, as in
-    training; Batch once padded both with the model's margin (a mean 43 grey levels off)."""
+    """A crop-sized image labelled as the face (whole image) is framed as training framed it,
+    with no margin; Batch once padded it with the model's margin (a mean 43 grey levels off)."""
     import cv2
 
     from emotion_desktop.core.dataset import prepare_face
@@ -48,7 +48,7 @@ def test_photos_are_framed_as_training_framed_them(tiny_model: Path, tmp_path: P
 
     predictor = Predictor.from_checkpoint(tiny_model)
     for name, gray, whole in (
-        ("fer.png", draw_face("HA", 1)[20:68, 10:58], False),
+        ("fer.png", draw_face("HA", 1)[20:68, 10:58], True),
         ("faceless.png", faceless(), True),
     ):
         cv2.imwrite(str(tmp_path / name), gray)
@@ -68,3 +68,21 @@ def test_generated_faces_are_recognised(tiny_model: Path) -> None:
         crops.append(crop_face(gray, locate_studio_face(gray, detector)[0], predictor.crop))
     predicted = predictor.predict(np.stack(crops)).argmax(1)
     assert (predicted == np.arange(7)).sum() >= 4  # 1 in 7 by chance
+
+
+def test_a_tiny_image_is_no_face_unless_labelled_whole(tiny_model: Path, tmp_path: Path) -> None:
+    """A crop-sized image got an emotion without the whole-image option, and a 1x1 image one
+    with or without it."""
+    import cv2
+
+    from emotion_desktop.core.labelling import Problem, label_paths
+
+    cv2.imwrite(str(tmp_path / "crop.png"), draw_face("HA", 1)[20:68, 10:58])  # 48x48
+    cv2.imwrite(str(tmp_path / "dot.png"), np.full((1, 1), 128, np.uint8))
+    predictor = Predictor.from_checkpoint(tiny_model)
+    reasons = []
+    for whole in (False, True):
+        events = [e for batch in label_paths([tmp_path], predictor, whole) for e in batch]
+        reasons.append({e.file.name: e.reason for e in events if isinstance(e, Problem)})
+    assert "face crop's size" in reasons[0]["crop.png"] and "crop.png" not in reasons[1]
+    assert all("too small to hold one" in r["dot.png"] for r in reasons)

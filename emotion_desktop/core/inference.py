@@ -12,6 +12,7 @@ from emotion_desktop.core.checkpoints import LoadedModel, load_model
 from emotion_desktop.core.dataset import crop_whole, is_face_crop, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.faces import (
+    MIN_DETECT_SIDE,
     Box,
     FaceDetector,
     crop_face,
@@ -86,15 +87,17 @@ class Predictor:
         self, gray: np.ndarray, whole_image: bool = False, detector: FaceDetector | None = None
     ) -> tuple[list[Box], list[np.ndarray]]:
         """The faces of a grey photo, largest first, and their crops, framed as training framed
-        its photos (:func:`~emotion_desktop.core.dataset.prepare_face`): an image no larger
-        than a crop is a face crop already; else the faces the detector (this predictor's, or a
-        thread's own) finds, with the model's margin; else, where ``whole_image`` (folders of
-        pre-cropped faces), the image itself with no margin added; else none."""
-        small = is_face_crop(gray)
-        boxes = [] if small else (detector or self.detector).detect(gray)
+        its photos (:func:`~emotion_desktop.core.dataset.prepare_face`): the faces the detector
+        (this predictor's, or a thread's own) finds, with the model's margin; else, where
+        ``whole_image`` (folders of pre-cropped faces), the image itself with no margin added;
+        else none. An image no larger than a face crop is not searched, and one smaller than
+        the cascades' window holds no face at all: a 1x1 image got an emotion."""
+        if min(gray.shape) < MIN_DETECT_SIDE:
+            return [], []
+        boxes = [] if is_face_crop(gray) else (detector or self.detector).detect(gray)
         if boxes:
             return boxes, [crop_face(gray, b, self.crop) for b in boxes]
-        if small or whole_image:
+        if whole_image:
             return [whole_image_box(gray)], [crop_whole(gray, self.crop)]
         return [], []
 

@@ -22,9 +22,11 @@ from typing import IO
 
 import numpy as np
 
+from emotion_desktop.core.dataset import is_face_crop
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import ImageError, OutputError
 from emotion_desktop.core.faces import (
+    MIN_DETECT_SIDE,
     Box,
     FaceDetector,
     read_gray,
@@ -133,8 +135,21 @@ def _find_faces(
         return [Problem(path, str(exc))]
     boxes, crops = predictor.frame(gray, whole_image, detector)
     if not boxes:
-        return [Problem(path, "no face found")]
+        return [Problem(path, _no_face_reason(gray, factor))]
     return _Found(path, [b.scaled(factor) for b in boxes], crops)
+
+
+def _no_face_reason(gray: np.ndarray, factor: float) -> str:
+    """Why an image gave no face; for one too small to search, what its size allows."""
+    if factor != 1 or not is_face_crop(gray):  # read reduced: a large image
+        return "no face found"
+    h, w = gray.shape
+    if min(h, w) < MIN_DETECT_SIDE:
+        return f"no face: {w}x{h} pixels is too small to hold one"
+    return (
+        f"no face searched: {w}x{h} pixels is a face crop's size; label it with the whole image "
+        "as the face if it is one"
+    )
 
 
 def _classify(pending: list[_Found | list[Event]], predictor: Predictor) -> list[list[Event]]:

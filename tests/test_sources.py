@@ -1,5 +1,6 @@
 """Labelled sources besides KDEF: FER+'s majority rule, labelled folders, mixing by weight."""
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -169,3 +170,23 @@ def test_a_test_face_of_one_source_trains_no_other_source(tmp_path: Path, ferplu
     ferplus, folder = prepare_data(options, CropSettings(size=24), 0.0, None).sources
     assert (ferplus.test_duplicates_removed, len(ferplus.train)) == (7, 21)
     assert (folder.test_duplicates_removed, len(folder.test)) == (0, 7)
+
+
+def test_a_misspelled_emotion_folder_is_counted_and_named(tmp_path: Path) -> None:
+    """A 'suprised' folder was dropped with no warning and no skipped count."""
+    _write_labelled(tmp_path, SYNONYM_FOLDERS)
+    (tmp_path / "suprised").mkdir()
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / "suprised" / f"{i}.png"), draw_face("SU", i))
+    found = scan_source(tmp_path)
+    assert found.skipped["in a folder named as no emotion"] == 2
+    assert "rename it to one of" in found.unreadable["suprised/"]
+
+
+def test_a_kdef_folder_with_emotion_folders_beside_is_not_guessed(kdef_folder, tmp_path) -> None:
+    """KDEF beside happy/ and sad/ was read as a labelled folder, the KDEF images ignored."""
+    mixed = tmp_path / "kdef"
+    shutil.copytree(kdef_folder, mixed)
+    _write_labelled(mixed, {"happy": "HA", "sad": "SA"})
+    with pytest.raises(DatasetError, match="holds KDEF images and also folders named as emotions"):
+        scan_source(mixed)

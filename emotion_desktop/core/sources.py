@@ -25,7 +25,7 @@ from pathlib import Path
 from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.files import unreadable_reason, walk
-from emotion_desktop.core.kdef import IMAGE_SUFFIXES, ScanResult, scan
+from emotion_desktop.core.kdef import IMAGE_SUFFIXES, ScanResult, parse_name, scan
 
 # Names a labelled folder may use for each emotion (lower case).
 SYNONYMS: dict[str, str] = {
@@ -196,6 +196,32 @@ def _emotion_folders(folder: Path) -> list[tuple[Path, str]]:
     ]
 
 
+def _unnamed_folders(root: Path, result: SourceScan, also_known: frozenset[str]) -> None:
+    """Count and name the sub-folders of ``root`` that are no emotion's (``suprised/``): their
+    images were dropped without a word. ``also_known`` are names meant for something else."""
+    for d in sorted(root.iterdir()):
+        name = d.name.lower()
+        if not d.is_dir() or _emotion_of(d.name) is not None or name in also_known:
+            continue
+        images = sum(1 for p in walk(d) if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            continue
+        result.skipped["in a folder named as no emotion"] += images
+        result.unreadable[f"{d.relative_to(result.folder).as_posix()}/"] = (
+            f"{images} images in a folder named as no emotion: rename it to one of "
+            f"{', '.join(NAMES)}"
+        )
+
+
+def has_kdef_images(folder: Path, besides: set[Path]) -> bool:
+    """Whether ``folder`` holds KDEF-named images outside the folders ``besides``."""
+    for entry in sorted(folder.iterdir()):
+        found = (p.suffix.lower() in IMAGE_SUFFIXES and parse_name(p) for p in walk(entry))
+        if entry not in besides and any(found):  # walk(file) gives the file itself
+            return True
+    return False
+
+
 def is_labelled_folder(folder: Path) -> bool:
     try:
         if _emotion_folders(folder):
@@ -220,6 +246,7 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
     roots: list[tuple[Path, str | None]] = parts or [(folder, None)]
     keys: set[str] = set()
     for root, part in roots:
+        _unnamed_folders(root, result, frozenset(PART_NAMES) if root == folder else frozenset())
         for sub, emotion in _emotion_folders(root):
             for path in sorted(walk(sub)):
                 reason = unreadable_reason(path)
@@ -257,6 +284,14 @@ def scan_source(folder: Path | str) -> Scan:
     if folder.is_dir() and is_ferplus(folder):
         return scan_ferplus(folder)
     if folder.is_dir() and is_labelled_folder(folder):
+        labelled = {d for d, _ in _emotion_folders(folder)}
+        labelled |= {d for d in folder.iterdir() if d.is_dir() and d.name.lower() in PART_NAMES}
+        if has_kdef_images(folder, labelled):  # which did the user mean? never guess silently
+            raise DatasetError(
+                f"{folder} holds KDEF images and also folders named as emotions "
+                f"({', '.join(sorted(d.name for d in labelled))}): move those folders out to "
+                "train on KDEF, or the KDEF images out to train on the folders"
+            )
         return scan_labelled_folder(folder)
     return scan(folder)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_desktop.core.metrics import percent
+
 root = Path(__file__).resolve().parents[1]
 card_file = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "resources/models/default.json"
 source = sys.argv[2] if len(sys.argv) > 2 else "kdef"
@@ -38,7 +40,7 @@ for i in range(7):
     cv2.putText(img, names[i], (10, top + i * cell + 42), font, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(
         img,
-        f"{test['per_class_accuracy'][names[i]]:.0%}",
+        percent(test["per_class_accuracy"][names[i]]),
         (left + 7 * cell + 15, top + i * cell + 42),
         font,
         0.55,

@@ -13,7 +13,7 @@ from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
 class Scores:
     accuracy: float
     macro_accuracy: float  # mean of per-class recall: fair where classes are unbalanced
-    per_class: dict[str, float]
+    per_class: dict[str, float | None]  # None: no faces of the class (not 0% recall)
     confusion: list[list[int]]  # rows: true class, columns: predicted class, in NAMES order
     count: int
 
@@ -32,7 +32,7 @@ class Scores:
         damaged: a card is read from disk, and a bad one must not stop the window."""
         try:
             confusion = [[int(v) for v in row] for row in figures["confusion_matrix"]]
-            per_class = {n: float(figures["per_class_accuracy"][n]) for n in NAMES}
+            per_class = {n: _recall(figures["per_class_accuracy"][n]) for n in NAMES}
             scores = cls(
                 float(figures["accuracy"]),
                 float(figures["macro_accuracy"]),
@@ -54,9 +54,18 @@ class Scores:
             "true \\ predicted".ljust(16) + "".join(f"{s:>6}" for s in short) + "  recall",
         ]
         for name, row in zip(NAMES, self.confusion):
-            recall = f"{self.per_class[name]:.1%}" if sum(row) else "no faces"  # not 0.0%
+            recall = percent(self.per_class[name], ".1%")
             lines.append(f"{name:<16}" + "".join(f"{v:>6}" for v in row) + f"  {recall}")
         return "\n".join(lines)
+
+
+def _recall(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def percent(recall: float | None, spec: str = ".0%") -> str:
+    """A class's recall as text; "no faces" where the test set held none of the class."""
+    return "no faces" if recall is None else format(recall, spec)
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
@@ -70,7 +79,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
     return Scores(
         accuracy=float((y_true == y_pred).mean()) if len(y_true) else 0.0,
         macro_accuracy=float(recall[present].mean()) if present.any() else 0.0,
-        per_class={n: float(r) for n, r in zip(NAMES, recall)},
+        per_class={n: float(r) if p else None for n, r, p in zip(NAMES, recall, present)},
         confusion=confusion.tolist(),
         count=int(len(y_true)),
     )

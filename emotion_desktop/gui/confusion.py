@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.metrics import Scores
+from emotion_desktop.core.metrics import Scores, percent
 
 
 class ConfusionTable(QTableWidget):
@@ -43,7 +43,7 @@ class ConfusionTable(QTableWidget):
                 colour = QColor(shade, shade, 255) if r == c else QColor(255, shade, shade)
                 item.setBackground(colour)
                 self.setItem(r, c, item)
-            self.setItem(r, len(NAMES), QTableWidgetItem(f"{scores.per_class[NAMES[r]]:.0%}"))
+            self.setItem(r, len(NAMES), QTableWidgetItem(percent(scores.per_class[NAMES[r]])))
 
     def value(self, row: int, column: int) -> str:
         item = self.item(row, column)

@@ -1,12 +1,15 @@
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from emotion_desktop.core import dataset
 from emotion_desktop.core.dataset import augment, build_faces, cache_file
+from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import scan
 from tests.conftest import write_kdef_folder
@@ -86,3 +89,15 @@ def test_augment_keeps_shape_and_range_and_is_seeded() -> None:
     c = augment(x, torch.Generator().manual_seed(2))
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
     assert torch.equal(a, b) and not torch.equal(a, c) and not torch.equal(a, x)
+
+
+def test_a_folder_removed_while_faces_are_prepared_stops_the_run(tmp_path: Path) -> None:
+    """Training went on with the faces it had, saved 'accuracy 0.00% (0 faces)' and exit 0."""
+    folder = write_kdef_folder(tmp_path / "kdef", people=2)
+    records = scan(folder).records
+
+    def unmount(fraction: float, message: str) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    with pytest.raises(DatasetError, match="vanished while their faces were prepared"):
+        build_faces(records, folder, CropSettings(size=24), tmp_path / "cache", unmount)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -225,6 +226,13 @@ def build_faces(
             step((i + 1) / len(records), f"preparing faces {i + 1}/{len(records)}")
     if path and computed:
         _save_cache(path, fresh, settings.size)
+    vanished = sum(1 for r, img, _ in results if img is None and not os.path.lexists(r.path))
+    if vanished:  # the scan listed them: training on the rest would be silently wrong
+        raise DatasetError(
+            f"{vanished} of the {len(records)} images in {folder} vanished while their faces "
+            "were prepared (was the folder moved, removed or unmounted?); the faces done are "
+            "kept: start again once the folder is back"
+        )
     keep = [(r, img, how) for r, img, how in results if img is not None]
     if not keep:
         reasons = Counter(note for _, img, note in results if img is None)

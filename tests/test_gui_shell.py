@@ -133,6 +133,20 @@ def test_a_step_that_outlasts_the_close_is_joined_before_the_app_ends(qtbot) -> 
     assert saved.is_set() and running_threads() == 0
 
 
+def test_a_run_ends_its_thread_without_the_gui_event_loop(qtbot) -> None:
+    """After ``app.exec()`` returns nothing delivers queued signals: a run that ends then (one
+    started by the window's close) must still end its thread, or wait_for_workers hangs."""
+    task = Task()
+    task.start(lambda report, cancelled: "done")
+    deadline = time.monotonic() + 5
+    while running_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)  # no events processed, as after the app's loop
+    left = running_threads()
+    qtbot.waitUntil(lambda: not task.is_running(), timeout=5000)
+    assert left == 0
+    assert wait_for_workers(timeout_s=5)
+
+
 def test_a_task_can_start_again_right_after_stop(qtbot) -> None:
     task = Task()
     results = []

@@ -1,4 +1,5 @@
 import json
+import time
 from dataclasses import replace
 
 import pytest
@@ -12,6 +13,7 @@ from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.model_manager import training_time
 from emotion_desktop.gui.training import PRESETS, TrainingTab
 from emotion_desktop.gui.training_plots import MAX_BATCH_POINTS, TrainingCurves
+from emotion_desktop.gui.workers import running_threads
 
 pytestmark = pytest.mark.gui
 
@@ -336,3 +338,28 @@ def test_presets_are_the_shipped_models_recipes(preset: str, model: str) -> None
     # The tab always finds KDEF faces by head framing; the shipped default predates it.
     assert replace(PRESETS[preset], seed=0, studio=recipe.studio) == replace(recipe, seed=0)
     assert PRESETS[preset].studio == "head"
+
+
+@pytest.mark.parametrize("box", ["kdef", "second source"])
+def test_quit_during_a_scan_replaced_by_another_ends(
+    qtbot, settings, kdef_folder, ferplus_folder, box
+) -> None:
+    """Picking a folder while the last one's scan ran, then quitting, hung the app for good:
+    the close started the waiting scan, whose thread ended only on a signal the finished event
+    loop never delivered. After the window's close nothing processes events (as after
+    ``app.exec()``): every worker thread must end on its own, within seconds."""
+    from emotion_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    tab = window.training
+    choose = tab.set_folder if box == "kdef" else tab.set_extra_folder
+    choose(str(ferplus_folder))
+    choose(str(kdef_folder))  # while the first scan runs: it is scanned once that one stops
+    window.close()
+    deadline = time.monotonic() + 10
+    while running_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)  # no event processing here, as in app.main after the loop ends
+    left = running_threads()
+    qtbot.waitUntil(lambda: running_threads() == 0, timeout=10_000)  # frees what was stuck
+    assert left == 0, "a worker thread was still waiting after the window closed"

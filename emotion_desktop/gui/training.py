@@ -92,6 +92,7 @@ class TrainingTab(QWidget):
         self._applying = False  # parameters being set from a preset, not edited by the user
         self._rescan = False  # the folder changed while a scan was running
         self._extra_scanning = ""  # the second source the running scan reads
+        self._closing = False  # shutdown began: a stopped scan starts no other
         self.run_path: Path | None = None  # the model file of the latest run
         self.setAcceptDrops(True)
 
@@ -488,6 +489,8 @@ class TrainingTab(QWidget):
 
     def _on_extra_scan_stopped(self) -> None:
         folder = self.extra_folder.text()
+        if self._closing:  # the window's close joined the scan: no new one after it
+            return
         if folder and folder != self._extra_scanning:  # changed while it ran
             self.set_extra_folder(folder)
 
@@ -501,7 +504,7 @@ class TrainingTab(QWidget):
         event.acceptProposedAction()
 
     def _on_scan_stopped(self) -> None:
-        if self._rescan:
+        if self._rescan and not self._closing:
             self._rescan = False
             self.set_folder(self.folder_box.currentText())
 
@@ -649,7 +652,11 @@ class TrainingTab(QWidget):
         self.time_label.setText(self.time_label.text().split(" · about")[0])
 
     def shutdown(self) -> None:
-        """Stop and join both worker threads (the run can be resumed next time)."""
+        """Stop and join both worker threads (the run can be resumed next time).
+
+        A folder picked while its scan ran is scanned when that scan stops; here it must not
+        be, or a thread starts after the join, which the window's close never waits for."""
+        self._closing = True
         self.scan_task.stop()
         self.extra_scan_task.stop()
         self.train_task.stop()

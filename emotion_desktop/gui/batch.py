@@ -247,7 +247,10 @@ class BatchTab(QWidget):
             setting(s, "batch/write_as_you_go", False) and bool(self.live_csv_edit.text())
         )
         self.live_csv_box.blockSignals(False)
-        self.min_confidence.setValue(setting(s, "batch/min_confidence", 0.0))
+        spin = self.min_confidence
+        self.min_confidence.setValue(
+            setting(s, "batch/min_confidence", 0.0, spin.minimum(), spin.maximum())
+        )
         emotion = setting(s, "batch/emotion", "")
         self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
         self._on_emotion_filter_changed()

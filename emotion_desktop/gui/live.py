@@ -190,8 +190,12 @@ class LiveTab(QWidget):
         layout.addWidget(self.status)
 
     def _restore(self) -> None:
-        self.smoothing_slider.setValue(setting(self.settings, "live/smoothing", 60))
-        self.threshold_slider.setValue(setting(self.settings, "live/threshold", 45))
+        for slider, key, default in (
+            (self.smoothing_slider, "live/smoothing", 60),
+            (self.threshold_slider, "live/threshold", 45),
+        ):
+            saved = setting(self.settings, key, default, slider.minimum(), slider.maximum())
+            slider.setValue(saved)
         self.mirror_box.setChecked(setting(self.settings, "live/mirror", False))
         self.loop_box.setChecked(setting(self.settings, "live/loop", True))
         self._on_smoothing_slider_changed(self.smoothing_slider.value())

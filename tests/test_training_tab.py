@@ -363,3 +363,21 @@ def test_quit_during_a_scan_replaced_by_another_ends(
     left = running_threads()
     qtbot.waitUntil(lambda: running_threads() == 0, timeout=10_000)  # frees what was stuck
     assert left == 0, "a worker thread was still waiting after the window closed"
+
+
+def test_a_folder_name_too_long_for_the_system_gives_one_clear_message(
+    tab, qtbot, tmp_path
+) -> None:
+    """A typed path with a component over NAME_MAX (255) once showed "unexpected error:
+    OSError(36)" for the scan and again for Start."""
+    folder = str(tmp_path / ("a" * 300))
+    tab.folder_box.setEditText(folder)
+    tab.folder_box.activated.emit(0)
+    qtbot.waitUntil(lambda: not tab.scan_task.is_running(), timeout=10_000)
+    shown = tab.found_label.text()
+    assert "unexpected" not in shown and "File name too long" in shown and "aaaa" in shown
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=10_000)
+    message = tab.message.text()
+    assert "unexpected" not in message and "File name too long" in message
+    assert tab.start_button.isEnabled()

@@ -254,11 +254,14 @@ def scan_source(folder: Path | str) -> Scan:
     labelled folder (one sub-folder per emotion), else KDEF (DatasetError where none is found).
     """
     folder = Path(folder).expanduser()
-    if folder.is_dir() and is_ferplus(folder):
-        return scan_ferplus(folder)
-    if folder.is_dir() and is_labelled_folder(folder):
-        return scan_labelled_folder(folder)
-    return scan(folder)
+    try:
+        if folder.is_dir() and is_ferplus(folder):
+            return scan_ferplus(folder)
+        if folder.is_dir() and is_labelled_folder(folder):
+            return scan_labelled_folder(folder)
+        return scan(folder)
+    except OSError as exc:  # a name too long (ENAMETOOLONG), a folder that cannot be entered
+        raise DatasetError(f"cannot read the folder {folder}: {exc.strerror or exc}") from exc
 
 
 def source_names(scans: Sequence[Scan]) -> list[str]:

@@ -80,6 +80,7 @@ class BatchTab(QWidget):
         self._run_images = 0
         self._run_seconds = 0.0
         self._total: int | None = None
+        self._run_model = ""  # the stem of the model the run in progress (or the last) labels with
         self._ended_by = DONE  # what the status line says ended the last run
         self._has_run = False  # a run started since the last Clear: its status stays shown
         self._unexported = 0  # rows no file holds: Clear and Quit ask before dropping them
@@ -329,9 +330,9 @@ class BatchTab(QWidget):
         self._writing_rows = csv_path is not None
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
-        self._run.start(
-            labelling_task(request, self.active_model.path(), self._gate, previous, self._run_ended)
-        )
+        model = self.active_model.path()  # the run's own: a model picked during it is the next's
+        self._run_model = model.stem
+        self._run.start(labelling_task(request, model, self._gate, previous, self._run_ended))
         self._count.start(counting_task(paths))
         self._update_controls()
 
@@ -466,6 +467,7 @@ class BatchTab(QWidget):
         if self._gate.is_paused() and not finished:
             parts.append("paused")
         parts.append(f"{self.results.rowCount():,} faces")
+        parts.append(f"model {self._run_model}")  # the window's status bar names the active one
         if self.skipped:
             parts.append(f"{self.skipped:,} non-image file{'s' * (self.skipped != 1)} skipped")
         self.status.setText(" · ".join(parts).replace(": ·", ":"))

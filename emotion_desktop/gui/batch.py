@@ -433,7 +433,9 @@ class BatchTab(QWidget):
 
     def _on_count_finished(self, total: int) -> None:
         self._total = total
-        self._update_progress()
+        # a count that ends after the run (a failed model load is quick) must not turn the
+        # run's "Stopped by an error:" line back into a running one's "0 of 6 images"
+        self._update_progress(finished=not self._run.is_running())
 
     def _on_run_failed(self, message: str) -> None:
         self._ended_by = "Stopped by an error:"

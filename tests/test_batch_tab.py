@@ -22,7 +22,7 @@ from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch import BatchTab
-from emotion_desktop.gui.batch_model import COL_THUMB, ResultsModel
+from emotion_desktop.gui.batch_model import COL_MODEL, COL_THUMB, ResultsModel
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60_000
@@ -466,3 +466,31 @@ def test_ticking_write_as_i_go_asks_for_the_file_then_never_again(
     assert drop(tab.drop_zone, [photos])
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=60_000)
     assert target.is_file()
+
+
+def test_rows_name_the_model_of_their_run_when_another_is_picked_during_it(
+    qtbot, tab, many_photos, tiny_model, tmp_path
+) -> None:
+    """The running rows were the old model's while the status bar named the new one, and
+    nothing in the table or the files said which model a row came from."""
+    assert drop(tab.drop_zone, [many_photos])
+    qtbot.waitUntil(lambda: tab.results.rowCount() > 0, timeout=RUN_TIMEOUT_MS)
+    tab.active_model.set_active(None)  # the shipped default, while the run goes on
+    before = tab.results.rowCount()
+    qtbot.waitUntil(lambda: tab.results.rowCount() > before, timeout=RUN_TIMEOUT_MS)
+    assert f"model {tiny_model.stem}" in tab.status.text()  # the running rows' model
+    tab.cancel()
+    wait_until_stopped(qtbot, tab)
+    model = tab.results
+    assert model.headerData(COL_MODEL, Qt.Orientation.Horizontal) == "Model"
+    shown = {model.data(model.index(r, COL_MODEL)) for r in range(model.rowCount())}
+    assert shown == {tiny_model.stem} != {tab.active_model.path().stem}
+    assert f"model {tiny_model.stem}" in tab.status.text()
+
+    assert tab.export(tmp_path / "rows.csv") == model.rowCount()
+    with open(tmp_path / "rows.csv", newline="") as f:
+        written = list(csv.DictReader(f))
+    assert CSV_COLUMNS[-1] == "model" and list(written[0]) == list(CSV_COLUMNS)
+    assert {w["model"] for w in written} == {tiny_model.stem}
+    tab.export(tmp_path / "rows.json")
+    assert {r["model"] for r in json.loads((tmp_path / "rows.json").read_text())} == {"tiny"}

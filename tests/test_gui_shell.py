@@ -133,6 +133,20 @@ def test_a_step_that_outlasts_the_close_is_joined_before_the_app_ends(qtbot) -> 
     assert saved.is_set() and running_threads() == 0
 
 
+def test_a_run_ends_its_thread_without_the_gui_event_loop(qtbot) -> None:
+    """After ``app.exec()`` returns nothing delivers queued signals: a run that ends then (one
+    started by the window's close) must still end its thread, or wait_for_workers hangs."""
+    task = Task()
+    task.start(lambda report, cancelled: "done")
+    deadline = time.monotonic() + 5
+    while running_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)  # no events processed, as after the app's loop
+    left = running_threads()
+    qtbot.waitUntil(lambda: not task.is_running(), timeout=5000)
+    assert left == 0
+    assert wait_for_workers(timeout_s=5)
+
+
 def test_a_task_can_start_again_right_after_stop(qtbot) -> None:
     task = Task()
     results = []
@@ -203,6 +217,30 @@ def test_the_window_opens_with_a_damaged_setting(qtbot, tmp_path, key, value) ->
     window = MainWindow(QSettings(str(path), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     assert window.tabs.count() == 3
+    window.close()
+
+
+OUT_OF_RANGE_SETTINGS = [  # each once raised OverflowError or RecursionError as the window opened
+    ("window/tab", "2147483648", lambda w: w.tabs.currentIndex() == 0),
+    ("live/smoothing", str(2**70), lambda w: w.live.smoothing_slider.value() == 60),
+    ("live/threshold", str(-(2**70)), lambda w: w.live.threshold_slider.value() == 45),
+    ("batch/min_confidence", "1e308", lambda w: w.batch.min_confidence.value() == 0),
+    ("training/extra_weight", "1e308", lambda w: w.training.extra_weight.value() == 3.0),
+    ("training/parameters", "[" * 100_000, lambda w: w.training.preset.currentText() == "Quick"),
+    ("training/unfinished", "[" * 100_000, lambda w: w.training.output_path().suffix == ".pt"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "shows_default"), OUT_OF_RANGE_SETTINGS)
+def test_the_window_opens_with_defaults_for_out_of_range_settings(
+    qtbot, tmp_path, key, value, shows_default
+) -> None:
+    path = tmp_path / "settings.ini"
+    group, name = key.split("/")
+    path.write_text(f"[{group}]\n{name}={value}\n")
+    window = MainWindow(QSettings(str(path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.tabs.count() == 3 and shows_default(window)
     window.close()
 
 

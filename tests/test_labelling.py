@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.labelling import (
     CSV_COLUMNS,
@@ -51,7 +53,19 @@ def test_csv_has_the_columns_and_one_row_per_face(tiny_model, shared_data, tmp_p
     with open(tmp_path / "out.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3
-    assert abs(sum(float(rows[0][n]) for n in CSV_COLUMNS[8:]) - 1) < 0.01
+    assert CSV_COLUMNS[-1] == "model" and {r["model"] for r in rows} == {tiny_model.stem}
+    assert abs(sum(float(rows[0][n]) for n in CSV_COLUMNS[8:-1]) - 1) < 0.01
+
+
+def test_a_results_file_without_the_model_column_is_not_appended_to(tmp_path) -> None:
+    """Rows with a model column under the older header would be rows of another shape."""
+    old = tmp_path / "old.csv"
+    header = ("file", "face", "x", "y", "w", "h", "emotion", "confidence", *NAMES)  # before it
+    old.write_text(",".join(header) + "\n")
+    before = old.read_bytes()
+    with pytest.raises(OutputError, match="not added to"):
+        CsvRowWriter(old, append=True)
+    assert old.read_bytes() == before
 
 
 def test_the_walk_is_lazy(tmp_path: Path) -> None:

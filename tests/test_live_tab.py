@@ -403,3 +403,38 @@ def test_f5_starts_and_stops(qtbot, tab: LiveTab, with_model: Path, video: Path)
     qtbot.waitUntil(tab.is_running, timeout=WAIT_MS)
     qtbot.keyClick(tab, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=WAIT_MS)
+
+
+FULL_DISK = Path("/dev/full")  # every write fails with ENOSPC, as on a full disk
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="needs /dev/full (Linux)")
+def test_recording_to_a_full_disk_says_so_and_live_keeps_running(
+    qtbot, tab: LiveTab, with_model: Path, video: Path
+) -> None:
+    """Record on a full disk stopped Live with "unexpected error: OSError(28)", and turning
+    Record off afterwards raised on the GUI thread."""
+    tab.set_video_file(video)
+    tab.start()
+    tab.start_recording(FULL_DISK)
+    qtbot.waitUntil(lambda: "cannot write the recording" in tab.message_text(), timeout=WAIT_MS)
+    message = tab.message_text()
+    assert message == "cannot write the recording /dev/full: No space left on device"
+    assert not tab.record_button.isChecked()  # the recording stopped, Live did not
+    frame = tab.latest().frame.index
+    qtbot.waitUntil(lambda: tab.latest().frame.index > frame + 2, timeout=WAIT_MS)
+    assert tab.is_running() and "unexpected" not in tab.message_text()
+    tab.record_button.click()  # Record on again, and off: no error reaches the user
+    tab.record_button.click()
+    assert not tab.record_button.isChecked() and "unexpected" not in tab.message_text()
+    assert tab.is_running()
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="needs /dev/full (Linux)")
+def test_turning_record_off_on_a_full_disk_says_so(tab: LiveTab) -> None:
+    """The rows (here the header) still buffered are written at close: on a full disk that
+    raised OSError on the GUI thread."""
+    tab.start_recording(FULL_DISK)
+    tab.record_button.click()  # off
+    assert not tab.record_button.isChecked()
+    assert tab.message_text() == "cannot write the recording /dev/full: No space left on device"

@@ -1,4 +1,5 @@
 import json
+import time
 from dataclasses import replace
 
 import pytest
@@ -12,6 +13,7 @@ from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.model_manager import training_time
 from emotion_desktop.gui.training import PRESETS, TrainingTab
 from emotion_desktop.gui.training_plots import MAX_BATCH_POINTS, TrainingCurves
+from emotion_desktop.gui.workers import running_threads
 
 pytestmark = pytest.mark.gui
 
@@ -352,3 +354,46 @@ def test_export_never_writes_a_card_over_the_models_own_split(tab, own_model, mo
     tab.manager.export_button.click()
     assert split.read_bytes() == before
     assert len(warnings) == 1 and "one of the inputs" in warnings[0]
+
+
+@pytest.mark.parametrize("box", ["kdef", "second source"])
+def test_quit_during_a_scan_replaced_by_another_ends(
+    qtbot, settings, kdef_folder, ferplus_folder, box
+) -> None:
+    """Picking a folder while the last one's scan ran, then quitting, hung the app for good:
+    the close started the waiting scan, whose thread ended only on a signal the finished event
+    loop never delivered. After the window's close nothing processes events (as after
+    ``app.exec()``): every worker thread must end on its own, within seconds."""
+    from emotion_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    tab = window.training
+    choose = tab.set_folder if box == "kdef" else tab.set_extra_folder
+    choose(str(ferplus_folder))
+    choose(str(kdef_folder))  # while the first scan runs: it is scanned once that one stops
+    window.close()
+    deadline = time.monotonic() + 10
+    while running_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)  # no event processing here, as in app.main after the loop ends
+    left = running_threads()
+    qtbot.waitUntil(lambda: running_threads() == 0, timeout=10_000)  # frees what was stuck
+    assert left == 0, "a worker thread was still waiting after the window closed"
+
+
+def test_a_folder_name_too_long_for_the_system_gives_one_clear_message(
+    tab, qtbot, tmp_path
+) -> None:
+    """A typed path with a component over NAME_MAX (255) once showed "unexpected error:
+    OSError(36)" for the scan and again for Start."""
+    folder = str(tmp_path / ("a" * 300))
+    tab.folder_box.setEditText(folder)
+    tab.folder_box.activated.emit(0)
+    qtbot.waitUntil(lambda: not tab.scan_task.is_running(), timeout=10_000)
+    shown = tab.found_label.text()
+    assert "unexpected" not in shown and "File name too long" in shown and "aaaa" in shown
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=10_000)
+    message = tab.message.text()
+    assert "unexpected" not in message and "File name too long" in message
+    assert tab.start_button.isEnabled()

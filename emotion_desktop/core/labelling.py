@@ -46,16 +46,18 @@ CSV_COLUMNS: tuple[str, ...] = (
     "emotion",
     "confidence",
     *NAMES,
+    "model",  # last: readers by position of the columns before it keep working
 )
 
 
 @dataclass(frozen=True)
 class LabelRow:
-    """One face of one image."""
+    """One face of one image; ``model``: the stem of the model file that labelled it."""
 
     file: Path
     face: int
     result: FaceResult
+    model: str = ""
 
     @property
     def box(self) -> Box:
@@ -73,6 +75,7 @@ class LabelRow:
             "emotion": self.result.label,
             "confidence": round(self.result.confidence, 4),
             **{n: round(p, 4) for n, p in zip(NAMES, self.result.probabilities)},
+            "model": self.model,
         }
 
 
@@ -157,12 +160,18 @@ def _classify(pending: list[_Found | list[Event]], predictor: Predictor) -> list
     found = [p for p in pending if isinstance(p, _Found)]
     crops = [c for p in found for c in p.crops]
     probs = iter(predictor.predict(np.stack(crops)) if crops else ())
+    model = predictor.path.stem if predictor.path else ""
     out: list[list[Event]] = []
     for item in pending:
         if isinstance(item, _Found):
             out.append(
                 [
-                    LabelRow(item.path, i, FaceResult(box, tuple(float(p) for p in next(probs))))
+                    LabelRow(
+                        item.path,
+                        i,
+                        FaceResult(box, tuple(float(p) for p in next(probs))),
+                        model,
+                    )
                     for i, box in enumerate(item.boxes)
                 ]
             )

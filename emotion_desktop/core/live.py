@@ -9,6 +9,7 @@ and the tests call the same functions.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import threading
 import time
@@ -23,6 +24,7 @@ import numpy as np
 from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.checkpoints import LoadedModel
 from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.faces import FaceDetector, to_gray
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.tracking import FaceTracker, TrackedFace
@@ -276,12 +278,24 @@ def process_frames(
         )
         recorder = recording.read() if recording is not None else None
         if recorder is not None:
-            recorder.write(result)
+            try:
+                recorder.write(result)
+            except OutputError as exc:  # a full disk ends the recording, not the camera
+                report(RecordingFailed(recorder.path, str(exc)))
         report(result)
     return count
 
 
 RECORD_COLUMNS = ("timestamp", "frame", "face_id", "x", "y", "w", "h", "label", *NAMES)
+
+
+@dataclass(frozen=True)
+class RecordingFailed:
+    """Reported by :func:`process_frames` when the recorder could not write (a full disk): the
+    recorder is closed, its rows so far kept, and the frames go on."""
+
+    path: Path
+    message: str
 
 
 class CsvRecorder:
@@ -290,6 +304,8 @@ class CsvRecorder:
     Made on the GUI thread (so a folder that cannot be written is a message there) and written
     by the Live worker; a lock lets the tab close it while the worker writes, and rows for a
     closed recorder are dropped. Each frame's rows are flushed: a crash loses none of them.
+    A write that fails (a full disk) closes it and is an :class:`OutputError` naming the file,
+    as is a close that cannot write the rows still buffered.
     """
 
     def __init__(self, path: Path) -> None:
@@ -320,10 +336,22 @@ class CsvRecorder:
         with self._lock:
             if self._file.closed:
                 return
-            self._writer.writerows(rows)
-            self._file.flush()
+            try:
+                self._writer.writerows(rows)
+                self._file.flush()
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # the same error, raised below
+                    self._file.close()  # closes even when its flush of the same rows fails
+                raise self._unwritable(exc) from exc
             self.rows += len(rows)
 
+    def _unwritable(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write the recording {self.path}: {exc.strerror or exc}")
+
     def close(self) -> None:
+        """Close the file (again: nothing); OutputError where its last rows cannot be written."""
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:
+                raise self._unwritable(exc) from exc

@@ -281,19 +281,28 @@ def scan_source(folder: Path | str) -> Scan:
     labelled folder (one sub-folder per emotion), else KDEF (DatasetError where none is found).
     """
     folder = Path(folder).expanduser()
-    if folder.is_dir() and is_ferplus(folder):
-        return scan_ferplus(folder)
-    if folder.is_dir() and is_labelled_folder(folder):
-        labelled = {d for d, _ in _emotion_folders(folder)}
-        labelled |= {d for d in folder.iterdir() if d.is_dir() and d.name.lower() in PART_NAMES}
-        if has_kdef_images(folder, labelled):  # which did the user mean? never guess silently
-            raise DatasetError(
-                f"{folder} holds KDEF images and also folders named as emotions "
-                f"({', '.join(sorted(d.name for d in labelled))}): move those folders out to "
-                "train on KDEF, or the KDEF images out to train on the folders"
-            )
-        return scan_labelled_folder(folder)
-    return scan(folder)
+    try:
+        if folder.is_dir() and is_ferplus(folder):
+            return scan_ferplus(folder)
+        if folder.is_dir() and is_labelled_folder(folder):
+            return _scan_labelled_alone(folder)
+        return scan(folder)
+    except OSError as exc:  # a name too long (ENAMETOOLONG), a folder that cannot be entered
+        raise DatasetError(f"cannot read the folder {folder}: {exc.strerror or exc}") from exc
+
+
+def _scan_labelled_alone(folder: Path) -> SourceScan:
+    """A labelled folder, refused where it also holds KDEF images: which did the user mean?
+    Read as a labelled folder, its KDEF images were ignored without a word."""
+    labelled = {d for d, _ in _emotion_folders(folder)}
+    labelled |= {d for d in folder.iterdir() if d.is_dir() and d.name.lower() in PART_NAMES}
+    if has_kdef_images(folder, labelled):
+        raise DatasetError(
+            f"{folder} holds KDEF images and also folders named as emotions "
+            f"({', '.join(sorted(d.name for d in labelled))}): move those folders out to "
+            "train on KDEF, or the KDEF images out to train on the folders"
+        )
+    return scan_labelled_folder(folder)
 
 
 def source_names(scans: Sequence[Scan]) -> list[str]:

@@ -80,6 +80,7 @@ class BatchTab(QWidget):
         self._run_images = 0
         self._run_seconds = 0.0
         self._total: int | None = None
+        self._run_model = ""  # the stem of the model the run in progress (or the last) labels with
         self._ended_by = DONE  # what the status line says ended the last run
         self._has_run = False  # a run started since the last Clear: its status stays shown
         self._unexported = 0  # rows no file holds: Clear and Quit ask before dropping them
@@ -247,7 +248,10 @@ class BatchTab(QWidget):
             setting(s, "batch/write_as_you_go", False) and bool(self.live_csv_edit.text())
         )
         self.live_csv_box.blockSignals(False)
-        self.min_confidence.setValue(setting(s, "batch/min_confidence", 0.0))
+        spin = self.min_confidence
+        self.min_confidence.setValue(
+            setting(s, "batch/min_confidence", 0.0, spin.minimum(), spin.maximum())
+        )
         emotion = setting(s, "batch/emotion", "")
         self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
         self._on_emotion_filter_changed()
@@ -326,9 +330,9 @@ class BatchTab(QWidget):
         self._writing_rows = csv_path is not None
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
-        self._run.start(
-            labelling_task(request, self.active_model.path(), self._gate, previous, self._run_ended)
-        )
+        model = self.active_model.path()  # the run's own: a model picked during it is the next's
+        self._run_model = model.stem
+        self._run.start(labelling_task(request, model, self._gate, previous, self._run_ended))
         self._count.start(counting_task(paths))
         self._update_controls()
 
@@ -429,7 +433,9 @@ class BatchTab(QWidget):
 
     def _on_count_finished(self, total: int) -> None:
         self._total = total
-        self._update_progress()
+        # a count that ends after the run (a failed model load is quick) must not turn the
+        # run's "Stopped by an error:" line back into a running one's "0 of 6 images"
+        self._update_progress(finished=not self._run.is_running())
 
     def _on_run_failed(self, message: str) -> None:
         self._ended_by = "Stopped by an error:"
@@ -463,6 +469,7 @@ class BatchTab(QWidget):
         if self._gate.is_paused() and not finished:
             parts.append("paused")
         parts.append(f"{self.results.rowCount():,} faces")
+        parts.append(f"model {self._run_model}")  # the window's status bar names the active one
         if self.skipped:
             parts.append(f"{self.skipped:,} non-image file{'s' * (self.skipped != 1)} skipped")
         self.status.setText(" · ".join(parts).replace(": ·", ":"))

@@ -39,9 +39,11 @@ HEADERS: tuple[str, ...] = (
     "Emotion",
     "Confidence",
     *(e.title for e in EMOTIONS),
+    "Model",
 )
 COL_THUMB, COL_FILE, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(6)
 FIRST_PROB = 6
+COL_MODEL = FIRST_PROB + len(EMOTIONS)  # last, as in the CSV: the model that labelled the row
 _Index = QModelIndex | QPersistentModelIndex
 _Key = tuple[str, int]  # a face: its file and its number in that file
 
@@ -88,7 +90,8 @@ class ResultsModel(QAbstractTableModel):
             return str(row.file)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_EMOTION:
             return QColor(EMOTIONS[row.result.index].colour).darker(130)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= COL_FACE and col != COL_EMOTION:
+        right = col >= COL_FACE and col not in (COL_EMOTION, COL_MODEL)
+        if role == Qt.ItemDataRole.TextAlignmentRole and right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -195,6 +198,8 @@ def _display(row: LabelRow, col: int) -> str | None:
         return row.result.label
     if col == COL_CONFIDENCE:
         return f"{row.result.confidence:.0%}"
+    if col == COL_MODEL:
+        return row.model
     if col >= FIRST_PROB:
         return f"{row.result.probabilities[col - FIRST_PROB]:.2f}"
     return None
@@ -212,6 +217,8 @@ def _sort_key(row: LabelRow, col: int) -> object:
         return row.result.label
     if col == COL_CONFIDENCE:
         return row.result.confidence
+    if col == COL_MODEL:
+        return row.model
     return row.result.probabilities[col - FIRST_PROB]
 
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference
-from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.errors import CheckpointError, OutputError
 from emotion_desktop.core.inference import Predictor
 from emotion_desktop.core.live import (
     CsvRecorder,
@@ -47,6 +47,7 @@ from emotion_desktop.core.live import (
     LivePipeline,
     LiveResult,
     Mailbox,
+    RecordingFailed,
     TrackingSettings,
     capture_frames,
     make_predictor,
@@ -190,8 +191,12 @@ class LiveTab(QWidget):
         layout.addWidget(self.status)
 
     def _restore(self) -> None:
-        self.smoothing_slider.setValue(setting(self.settings, "live/smoothing", 60))
-        self.threshold_slider.setValue(setting(self.settings, "live/threshold", 45))
+        for slider, key, default in (
+            (self.smoothing_slider, "live/smoothing", 60),
+            (self.threshold_slider, "live/threshold", 45),
+        ):
+            saved = setting(self.settings, key, default, slider.minimum(), slider.maximum())
+            slider.setValue(saved)
         self.mirror_box.setChecked(setting(self.settings, "live/mirror", False))
         self.loop_box.setChecked(setting(self.settings, "live/loop", True))
         self._on_smoothing_slider_changed(self.smoothing_slider.value())
@@ -377,7 +382,10 @@ class LiveTab(QWidget):
         self._process.stop()
 
     @Slot(object)
-    def _on_process_progress_changed(self, result: LiveResult) -> None:
+    def _on_process_progress_changed(self, result: LiveResult | RecordingFailed) -> None:
+        if isinstance(result, RecordingFailed):
+            self._on_recording_failed(result)
+            return
         self._latest = result
         self._step_ms.append(result.timings.total_ms)
         face = largest([f for f in result.faces if not f.missed])
@@ -561,6 +569,14 @@ class LiveTab(QWidget):
             if path is not None:
                 self._show_message(f"Recording saved to {path}")
 
+    def _on_recording_failed(self, failure: RecordingFailed) -> None:
+        """The worker could not write the recording (a full disk): it is closed, Record is
+        off, and Live goes on. A recording started since is not this one: left alone."""
+        recorder = self._recording.read()
+        if recorder is not None and recorder.path == failure.path:
+            self.stop_recording()
+        self._show_message(failure.message)
+
     def start_recording(self, path: Path | None = None) -> Path:
         """Write a CSV row per face per processed frame until :meth:`stop_recording`."""
         self._stop_recording()
@@ -583,7 +599,11 @@ class LiveTab(QWidget):
         if recorder is None:
             return None
         self._recording.post(None)
-        recorder.close()
+        try:
+            recorder.close()
+        except OutputError as exc:  # its last rows could not be written: a full disk
+            self._show_message(str(exc))
+            return None
         return recorder.path
 
 

@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
             # first start: most of the screen, the Training tab needs the room
             screen = self.screen().availableGeometry()
             self.resize(min(1500, int(screen.width() * 0.9)), min(950, int(screen.height() * 0.9)))
-        self.tabs.setCurrentIndex(setting(self.settings, "window/tab", 0))
+        self.tabs.setCurrentIndex(
+            setting(self.settings, "window/tab", 0, minimum=0, maximum=self.tabs.count() - 1)
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         unexported = self.batch.unexported()

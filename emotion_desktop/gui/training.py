@@ -49,7 +49,7 @@ from emotion_desktop.core.sources import Scan, scan_source
 from emotion_desktop.core.training import Progress, TrainConfig
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.model_manager import ModelManager
-from emotion_desktop.gui.settings import setting
+from emotion_desktop.gui.settings import json_setting, setting
 from emotion_desktop.gui.training_plots import TrainingCurves
 from emotion_desktop.gui.training_result import ResultView
 from emotion_desktop.gui.workers import Task
@@ -92,6 +92,7 @@ class TrainingTab(QWidget):
         self._applying = False  # parameters being set from a preset, not edited by the user
         self._rescan = False  # the folder changed while a scan was running
         self._extra_scanning = ""  # the second source the running scan reads
+        self._closing = False  # shutdown began: a stopped scan starts no other
         self.run_path: Path | None = None  # the model file of the latest run
         self.setAcceptDrops(True)
 
@@ -386,6 +387,17 @@ class TrainingTab(QWidget):
         self.use_cae.setChecked(config.use_cae)
         self._applying = False
 
+    def _check_ranges(self, config: TrainConfig) -> None:
+        """ValueError where a saved parameter lies outside its box's range: a spin box takes no
+        int beyond Qt's (2**70 raised OverflowError) and would clamp the rest to another run."""
+        for spin, value in (
+            (self.epochs_cae, config.epochs_cae),
+            (self.epochs_cnn, config.epochs_cnn),
+            (self.batch_size, config.batch_size),
+        ):
+            if not spin.minimum() <= value <= spin.maximum():
+                raise ValueError(f"a saved training parameter is out of range: {value!r}")
+
     def _on_preset_changed(self, name: str) -> None:
         if name in PRESETS:
             self.apply_config(PRESETS[name])
@@ -410,9 +422,10 @@ class TrainingTab(QWidget):
         self.settings.setValue("training/parameters", json.dumps(values))
 
     def _restore(self) -> None:
+        values = json_setting(self.settings, "training/parameters", {})
         try:
-            values = json.loads(setting(self.settings, "training/parameters", "{}"))
             config = TrainConfig.checked(values)
+            self._check_ranges(config)
         except (ValueError, TypeError):
             values, config = {}, PRESETS["Quick"]  # damaged: the defaults
         self.apply_config(config if values else PRESETS["Quick"])
@@ -426,7 +439,10 @@ class TrainingTab(QWidget):
         self.folder_box.addItems(recent)
         if recent:
             self.set_folder(recent[0])
-        self.extra_weight.setValue(setting(self.settings, "training/extra_weight", 3.0))
+        weight = self.extra_weight
+        self.extra_weight.setValue(
+            setting(self.settings, "training/extra_weight", 3.0, weight.minimum(), weight.maximum())
+        )
         self.set_extra_folder(setting(self.settings, "training/extra_folder", ""))
 
     def recent_folders(self) -> list[str]:
@@ -488,6 +504,8 @@ class TrainingTab(QWidget):
 
     def _on_extra_scan_stopped(self) -> None:
         folder = self.extra_folder.text()
+        if self._closing:  # the window's close joined the scan: no new one after it
+            return
         if folder and folder != self._extra_scanning:  # changed while it ran
             self.set_extra_folder(folder)
 
@@ -501,7 +519,7 @@ class TrainingTab(QWidget):
         event.acceptProposedAction()
 
     def _on_scan_stopped(self) -> None:
-        if self._rescan:
+        if self._rescan and not self._closing:
             self._rescan = False
             self.set_folder(self.folder_box.currentText())
 
@@ -537,12 +555,7 @@ class TrainingTab(QWidget):
 
     def _unfinished_runs(self) -> dict[str, str]:
         """Each unfinished run's file by its request, for those whose resume file is there."""
-        try:
-            runs = json.loads(setting(self.settings, "training/unfinished", "{}"))
-        except ValueError:  # a damaged settings file: nothing to resume
-            runs = {}
-        if not isinstance(runs, dict):
-            return {}
+        runs = json_setting(self.settings, "training/unfinished", {})  # damaged: none
         return {
             request: out
             for request, out in runs.items()
@@ -649,7 +662,11 @@ class TrainingTab(QWidget):
         self.time_label.setText(self.time_label.text().split(" · about")[0])
 
     def shutdown(self) -> None:
-        """Stop and join both worker threads (the run can be resumed next time)."""
+        """Stop and join both worker threads (the run can be resumed next time).
+
+        A folder picked while its scan ran is scanned when that scan stops; here it must not
+        be, or a thread starts after the join, which the window's close never waits for."""
+        self._closing = True
         self.scan_task.stop()
         self.extra_scan_task.stop()
         self.train_task.stop()

@@ -14,11 +14,12 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from emotion_desktop.core.errors import EmotionDesktopError, TrainingCancelled
 
@@ -60,15 +61,24 @@ def running_threads() -> int:
     return sum(1 for t in _RUNNING if t.isRunning())
 
 
-def wait_for_workers() -> None:
-    """Join every worker thread still running, for the end of the app once its window is gone.
+def wait_for_workers(timeout_s: float | None = None) -> bool:
+    """Join every worker thread still running, for the end of the app once its window is gone;
+    True when all ended (within ``timeout_s`` where one is given; None waits as long as it takes).
 
     The window's close joins each task for ten seconds, but a step that cannot be cancelled (a
     finished training run saving its model, a camera that is slow to open) may take longer, and
     a QThread destroyed while it runs aborts the whole process: whatever it was saving is lost.
+    No events are processed here any more, so each thread is told to quit directly: its run
+    ends it on its own thread too (see :meth:`Task.start`), never through the GUI's event loop.
     """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     for thread in list(_RUNNING):
-        thread.wait()
+        thread.quit()  # a run still going keeps running; the thread ends after it
+        if deadline is None:
+            thread.wait()
+        elif not thread.wait(max(0, round((deadline - time.monotonic()) * 1000))):
+            return False
+    return True
 
 
 class _Runner(QObject):
@@ -164,7 +174,10 @@ class Task(QObject):
         self._runner.succeeded.connect(self._on_succeeded)
         self._runner.failed.connect(self._on_failed)
         self._runner.cancelled.connect(self._on_cancelled)
-        self._runner.done.connect(self._thread.quit)
+        # Direct: the worker thread ends its own event loop when the run is done. Queued to the
+        # QThread object (which lives on the GUI thread), the quit waited for the GUI's event
+        # loop, and a run started as the window closed kept its thread, and the app, forever.
+        self._runner.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         thread = self._thread
         # Bound to this thread: a late ``finished`` of a thread that stop() already joined must
         # not tear down the next run's thread.

@@ -276,8 +276,8 @@ class CsvRowWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
-            if has_rows and not self._holds_rows(self.path):
-                raise OutputError(f"{self.path} is not a results file of this app: not added to")
+            if has_rows:
+                self._check_header(self.path)
             header_unended = has_rows and self._header_unended(self.path)
             mode = "a" if has_rows else "w"
             self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
@@ -290,10 +290,19 @@ class CsvRowWriter:
             raise self._unwritable(exc) from exc
 
     @staticmethod
-    def _holds_rows(path: Path) -> bool:
-        """Whether ``path`` starts with this app's CSV header (rows go on under it)."""
+    def _check_header(path: Path) -> None:
+        """OutputError unless ``path`` starts with this app's CSV header (rows go on under it):
+        another CSV, or one of an older version whose rows have other columns."""
         with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            return tuple(next(csv.reader(f), ())) == CSV_COLUMNS
+            header = tuple(next(csv.reader(f), ()))
+        if header == CSV_COLUMNS:
+            return
+        if header == tuple(c for c in CSV_COLUMNS if c != "model"):
+            raise OutputError(
+                f"{path} was written by an older version of this app, without the model column: "
+                "write the new rows to another file"
+            )
+        raise OutputError(f"{path} is not a results file of this app: not added to")
 
     @staticmethod
     def _header_unended(path: Path) -> bool:

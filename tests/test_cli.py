@@ -838,3 +838,60 @@ def test_a_resumed_runs_time_left_counts_only_its_own_pace(monkeypatch) -> None:
     bar.update(0.5, "cnn epoch 33/64")  # the first epoch of the resumed run
     bar.update(0.6, "cnn epoch 39/64")
     assert stream.getvalue().splitlines()[-1].endswith("cnn epoch 39/64 eta 40s")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process, as a user runs it; a hang fails the test after 60 s."""
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_desktop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_hostile_file(path: Path, kind: str, card: str = "{}") -> None:
+    """Replace ``path`` with JSON nested 100,000 deep, a named pipe (opening it for reading
+    blocks until someone writes), or ``card`` padded past 16 MB (valid, but no card the app
+    writes is near that size)."""
+    path.unlink(missing_ok=True)
+    if kind == "deep":
+        path.write_text("[" * 100_000)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(json.dumps({**json.loads(card), "padding": "x" * 17 * 2**20}))
+
+
+@pytest.mark.parametrize("kind", ["deep", "fifo", "huge"])
+def test_a_hostile_card_reads_as_damaged_and_never_hangs(
+    kind, tiny_model, kdef_folder, shared_data, tmp_path
+) -> None:
+    """Such a card gave a RecursionError traceback, hung, or was read into 2 GB: label needs
+    no card, and evaluate refuses a model without a readable one."""
+    model = tmp_path / "m.pt"
+    for suffix in (".pt", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), model.with_suffix(suffix))
+    write_hostile_file(
+        model.with_suffix(".json"), kind, tiny_model.with_suffix(".json").read_text()
+    )
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    labelled = run_cli("label", str(photo), "--model", str(model), "--out", str(tmp_path / "x.csv"))
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    evaluated = run_cli("evaluate", "--data", str(kdef_folder), "--model", str(model))
+    assert evaluated.returncode == 2, evaluated.stderr[-2000:]
+    assert evaluated.stderr.startswith("error:") and len(evaluated.stderr.splitlines()) == 1
+    assert "has no readable card" in evaluated.stderr
+
+
+def test_a_pipe_at_the_active_model_record_leaves_the_default_active(shared_data, tmp_path):
+    """Reading the record blocked every `label` for good; now it reads as no record."""
+    from emotion_desktop.core import paths
+
+    record = paths.data_dir() / "active_model.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(record)
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    done = run_cli("label", str(photo), "--out", str(tmp_path / "x.csv"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert paths.active_model_path() == paths.default_model_path()

@@ -25,7 +25,7 @@ from emotion_desktop.core.faces import (
     STUDIO_FRAMINGS,
     CropSettings,
 )
-from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
+from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
 FORMAT_VERSION = 1
@@ -37,6 +37,10 @@ KIND = "emotion_desktop.EmotionCNN"
 MAX_MODEL_BYTES = 2**30
 MAX_MEMBERS = 16
 INPUT_SIZES = range(16, 129)  # the CLI's --input-size range
+# The shipped cards are 25 KB (a card grows with its training curves and test sources): a
+# card over this is not one the app wrote, and is refused unread rather than parsed into
+# gigabytes (a 200 MB card took `label` to 2 GB).
+MAX_CARD_BYTES = 16 * 2**20
 
 
 def card_path(checkpoint: Path) -> Path:
@@ -208,8 +212,8 @@ def read_card(checkpoint: Path) -> dict:
     the model. Values inside stay as found: format them with a type check.
     """
     try:
-        card = json.loads(card_path(checkpoint).read_text())
-    except (OSError, ValueError):
+        card = read_json(card_path(checkpoint), MAX_CARD_BYTES)
+    except (OSError, ValueError):  # a pipe, a huge file and "[" * 100000 alike
         return {}
     if not isinstance(card, dict):
         return {}

@@ -37,8 +37,9 @@ from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.files import atomic_write_text, same_file
+from emotion_desktop.core.files import atomic_write_text, read_json, same_file
 from emotion_desktop.core.kdef import (
+    MAX_SPLIT_BYTES,
     Split,
     filter_angles,
     make_split,
@@ -197,7 +198,7 @@ def load_splits(path: Path, single: str) -> dict[str, Split]:
     """Splits by source name. A bare split (files written before every split was named) is the
     one source ``single`` (the card's only source: KDEF, or another where the card says so)."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = read_json(Path(path), MAX_SPLIT_BYTES)
         if isinstance(data, dict) and "sources" in data:
             return {name: Split.from_dict(s) for name, s in data["sources"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

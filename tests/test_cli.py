@@ -895,3 +895,21 @@ def test_a_pipe_at_the_active_model_record_leaves_the_default_active(shared_data
     done = run_cli("label", str(photo), "--out", str(tmp_path / "x.csv"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert paths.active_model_path() == paths.default_model_path()
+
+
+def test_a_photo_or_nan_model_is_one_line_and_exit_2(shared_data, tmp_path, capsys) -> None:
+    """A JPEG given as --model was said to 'could run code'; NaN weights labelled every face
+    'afraid', confidence nan, and exited 0."""
+    from tests.test_checkpoints import _save
+
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    next(iter(payload["state_dict"].values())).fill_(float("nan"))
+    torch.save(payload, tmp_path / "nan.pt")
+    for model, said in ((photo, "is not a PyTorch model file"), (tmp_path / "nan.pt", "NaN")):
+        out = tmp_path / f"{model.stem}.csv"
+        assert main(["label", str(photo), "--model", str(model), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and len(err.splitlines()) == 1 and said in err
+        assert "could run code" not in err

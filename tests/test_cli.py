@@ -913,3 +913,22 @@ def test_a_photo_or_nan_model_is_one_line_and_exit_2(shared_data, tmp_path, caps
         err = capsys.readouterr().err
         assert err.startswith("error:") and len(err.splitlines()) == 1 and said in err
         assert "could run code" not in err
+
+
+def test_an_ensemble_of_more_members_than_a_model_holds_is_refused_first(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """17 members said 'saved', and then every loader refused the file."""
+    members = []
+    for i in range(17):
+        member = tmp_path / f"m{i}.pt"
+        for suffix in (".pt", ".json", ".split.json"):
+            shutil.copy(tiny_model.with_suffix(suffix), member.with_suffix(suffix))
+        members.append(str(member))
+    out = tmp_path / "all.pt"
+    started = time.perf_counter()
+    assert main(["ensemble", *members, "--data", str(kdef_folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.splitlines()) == 1
+    assert "at most 16 member models, not 17" in err and not out.exists()
+    assert time.perf_counter() - started < 5  # before a member is loaded or a face scored

@@ -25,6 +25,7 @@ from emotion_desktop import __version__
 from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.checkpoints import (
+    MAX_MEMBERS,
     LoadedModel,
     card_path,
     half_round_trip,
@@ -626,11 +627,16 @@ def combine_models(
 
 def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
     """Networks that can be averaged, and the split they share; CheckpointError unless they
-    are two or more single, unbalanced networks of one network shape, crop settings and angles,
-    trained on the same split (the split file saved beside each), so that their average is
-    tested on faces none of them saw."""
+    are two to MAX_MEMBERS single, unbalanced networks of one network shape, crop settings and
+    angles, trained on the same split (the split file saved beside each), so that their average
+    is tested on faces none of them saw."""
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
+    if len(members) > MAX_MEMBERS:  # every loader refuses the file (load_model): say so first
+        raise CheckpointError(
+            f"an ensemble holds at most {MAX_MEMBERS} member models, not {len(members)}: "
+            "choose the members to keep"
+        )
     if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
         raise CheckpointError("a member model is listed twice: give each network once")
     loaded = [load_model(p) for p in members]

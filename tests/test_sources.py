@@ -1,5 +1,6 @@
 """Labelled sources besides KDEF: FER+'s majority rule, labelled folders, mixing by weight."""
 
+import re
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import make_split
 from emotion_desktop.core.sources import ferplus_target, scan_source, source_names
-from tests.conftest import draw_face
+from tests.conftest import draw_face, write_ferplus_folder
 
 
 @pytest.mark.parametrize(
@@ -169,3 +170,15 @@ def test_a_test_face_of_one_source_trains_no_other_source(tmp_path: Path, ferplu
     ferplus, folder = prepare_data(options, CropSettings(size=24), 0.0, None).sources
     assert (ferplus.test_duplicates_removed, len(ferplus.train)) == (7, 21)
     assert (folder.test_duplicates_removed, len(folder.test)) == (0, 7)
+
+
+def test_a_ferplus_label_line_too_long_for_a_row_is_refused_by_file_and_line(tmp_path) -> None:
+    """A 1 GB line was read whole (2.2 GB) before it was refused; one of 100 KB passed as a
+    malformed row, silently."""
+    folder = write_ferplus_folder(tmp_path / "ferplus")
+    labels = folder / "FER2013Train" / "label.csv"
+    with labels.open("a") as f:
+        f.write("x" * 100_000 + "\n")
+    lines = labels.read_text().count("\n")
+    with pytest.raises(DatasetError, match=re.escape(f"{labels} line {lines} is over 64 KB")):
+        scan_source(folder)

@@ -94,3 +94,11 @@ def test_a_hostile_card_in_the_models_folder_never_stops_the_window_opening(kind
         timeout=60,
     )
     assert done.returncode == 0 and "smoke test passed" in done.stdout, done.stderr[-2000:]
+
+
+def test_smoke_test_of_a_folder_says_to_give_an_image(qtbot, tiny_model, tmp_path, capsys):
+    """A folder was called 'a pipe, device or socket'."""
+    paths.set_active_model(tiny_model)
+    assert app.main(["--smoke-test", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder: give an image file" in err and "pipe" not in err

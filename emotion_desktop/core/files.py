@@ -47,6 +47,11 @@ def unreadable_reason(path: Path) -> str | None:
     """Why ``path`` (from :func:`walk`) is not a regular file that can be read; None if it is."""
     try:
         mode = os.stat(path).st_mode
+    except PermissionError as exc:
+        # a folder with read but not search permission lists its files, none of which opens
+        if not os.access(os.path.dirname(path) or ".", os.X_OK):
+            return "cannot enter this folder: permission denied"
+        return f"cannot read it: {exc.strerror or exc}"
     except OSError as exc:
         return f"cannot read it: {exc.strerror or exc}"
     if stat.S_ISDIR(mode):

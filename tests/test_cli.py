@@ -204,7 +204,7 @@ def test_label_json_and_whole_image(tiny_model, tmp_path) -> None:
         (["evaluate", "--data", "{kdef}", "--model", "{tmp}/missing.pt"], "no model file"),
         (
             ["label", "{kdef}", "--out", "{tmp}/o.csv", "--model", "{tmp}/junk.pt"],
-            "truncated or not a PyTorch file",
+            "is not a PyTorch model file",  # b"junk": no zip, no pickle
         ),
     ],
 )

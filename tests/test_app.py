@@ -78,3 +78,27 @@ def test_install_launcher_writes_a_valid_desktop_entry(tmp_path, monkeypatch):
     if shutil.which("desktop-file-validate"):
         result = subprocess.run(["desktop-file-validate", str(written[0])], capture_output=True)
         assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("kind", ["deep", "fifo"])
+def test_a_hostile_card_in_the_models_folder_never_stops_the_window_opening(kind, own_model):
+    """A RecursionError (deep JSON) or a read that never returns (a named pipe) in listing the
+    user's models kept the window from opening; in a fresh process so a hang fails in 60 s."""
+    from tests.test_cli import write_hostile_file
+
+    write_hostile_file(own_model.with_suffix(".json"), kind)
+    done = subprocess.run(
+        [sys.executable, "-m", "emotion_desktop", "--smoke-test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "smoke test passed" in done.stdout, done.stderr[-2000:]
+
+
+def test_smoke_test_of_a_folder_says_to_give_an_image(qtbot, tiny_model, tmp_path, capsys):
+    """A folder was called 'a pipe, device or socket'."""
+    paths.set_active_model(tiny_model)
+    assert app.main(["--smoke-test", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder: give an image file" in err and "pipe" not in err

@@ -1,7 +1,12 @@
 import pickle
+import subprocess
+import sys
 import time
+import zipfile
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -213,3 +218,65 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
     with pytest.raises(CheckpointError, match="No space left"):
         pipeline.save_with_splits(out, model, CropSettings(size=24), {"run": "new"}, new)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files  # old, whole, alone
+
+
+def _hostile_model(tmp_path: Path, kind: str) -> Path:
+    """A small file that unpacked to gigabytes: a weight of 300 million elements over one stored
+    float16 (stride 0; ``.float()`` makes it 1.2 GB), or every zip entry deflated with one data
+    record of 1.2 GB of zeros (torch.save stores entries; 9 MB of these reached 2.3 GB)."""
+    good = tmp_path / "good.pt"
+    _save(good)
+    hostile = tmp_path / f"{kind}.pt"
+    if kind == "stride0":
+        payload = torch.load(good, weights_only=True)
+        name = next(iter(payload["state_dict"]))
+        payload["state_dict"][name] = torch.zeros(1, dtype=torch.float16).expand(300_000_000)
+        torch.save(payload, hostile)
+        return hostile
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(hostile, "w", zipfile.ZIP_DEFLATED) as dst:
+        data = next(n for n in src.namelist() if "/data/" in n and n[-1].isdigit())
+        for name in src.namelist():
+            if name != data:
+                dst.writestr(name, src.read(name))
+                continue
+            with dst.open(name, "w", force_zip64=True) as f:
+                for _ in range(72):
+                    f.write(bytes(2**24))
+    return hostile
+
+
+@pytest.mark.parametrize("kind", ["stride0", "bomb"])
+def test_a_small_file_unpacking_to_gigabytes_is_refused_in_little_memory(tmp_path, kind) -> None:
+    hostile = _hostile_model(tmp_path, kind)
+    assert hostile.stat().st_size < 8 * 2**20
+    code = (
+        "import resource, sys\n"
+        "from emotion_desktop.core.checkpoints import load_model\n"
+        "try:\n    load_model(sys.argv[1])\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(hostile)], capture_output=True, text=True, timeout=60
+    )
+    *message, peak_mb = done.stdout.splitlines()
+    assert message and message[0].startswith("CheckpointError"), done.stderr[-2000:]
+    assert int(peak_mb) < 1024
+
+
+def test_weights_that_are_not_numbers_are_refused(tmp_path: Path) -> None:
+    """A model with NaN weights labelled every face 'afraid', confidence nan."""
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    next(iter(payload["state_dict"].values())).view(-1)[0] = float("nan")
+    torch.save(payload, tmp_path / "nan.pt")
+    with pytest.raises(CheckpointError, match=r"weights that are not numbers \(NaN or infinite\)"):
+        load_model(tmp_path / "nan.pt")
+
+
+def test_a_photo_given_as_a_model_is_not_said_to_run_code(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(cv2.imencode(".jpg", np.zeros((8, 8), np.uint8))[1].tobytes())
+    with pytest.raises(CheckpointError, match="is not a PyTorch model file") as refused:
+        load_model(photo)
+    assert "could run code" not in str(refused.value)

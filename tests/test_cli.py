@@ -205,7 +205,7 @@ def test_label_json_and_whole_image(tiny_model, tmp_path) -> None:
         (["evaluate", "--data", "{kdef}", "--model", "{tmp}/missing.pt"], "no model file"),
         (
             ["label", "{kdef}", "--out", "{tmp}/o.csv", "--model", "{tmp}/junk.pt"],
-            "truncated or not a PyTorch file",
+            "is not a PyTorch model file",  # b"junk": no zip, no pickle
         ),
     ],
 )
@@ -936,3 +936,97 @@ def test_an_empty_share_keeps_the_results_it_would_overwrite(tiny_model, shared_
     args = ["label", str(folder), "--shard", "50/50", "--overwrite", "--out", str(out)]
     assert main([*args, "--model", str(tiny_model)]) == 2
     assert out.read_text() == "earlier results\n"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process, as a user runs it; a hang fails the test after 60 s."""
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_desktop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_hostile_file(path: Path, kind: str, card: str = "{}") -> None:
+    """Replace ``path`` with JSON nested 100,000 deep, a named pipe (opening it for reading
+    blocks until someone writes), or ``card`` padded past 16 MB (valid, but no card the app
+    writes is near that size)."""
+    path.unlink(missing_ok=True)
+    if kind == "deep":
+        path.write_text("[" * 100_000)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(json.dumps({**json.loads(card), "padding": "x" * 17 * 2**20}))
+
+
+@pytest.mark.parametrize("kind", ["deep", "fifo", "huge"])
+def test_a_hostile_card_reads_as_damaged_and_never_hangs(
+    kind, tiny_model, kdef_folder, shared_data, tmp_path
+) -> None:
+    """Such a card gave a RecursionError traceback, hung, or was read into 2 GB: label needs
+    no card, and evaluate refuses a model without a readable one."""
+    model = tmp_path / "m.pt"
+    for suffix in (".pt", ".split.json"):
+        shutil.copy(tiny_model.with_suffix(suffix), model.with_suffix(suffix))
+    write_hostile_file(
+        model.with_suffix(".json"), kind, tiny_model.with_suffix(".json").read_text()
+    )
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    labelled = run_cli("label", str(photo), "--model", str(model), "--out", str(tmp_path / "x.csv"))
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    evaluated = run_cli("evaluate", "--data", str(kdef_folder), "--model", str(model))
+    assert evaluated.returncode == 2, evaluated.stderr[-2000:]
+    assert evaluated.stderr.startswith("error:") and len(evaluated.stderr.splitlines()) == 1
+    assert "has no readable card" in evaluated.stderr
+
+
+def test_a_pipe_at_the_active_model_record_leaves_the_default_active(shared_data, tmp_path):
+    """Reading the record blocked every `label` for good; now it reads as no record."""
+    from emotion_desktop.core import paths
+
+    record = paths.data_dir() / "active_model.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(record)
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    done = run_cli("label", str(photo), "--out", str(tmp_path / "x.csv"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert paths.active_model_path() == paths.default_model_path()
+
+
+def test_a_photo_or_nan_model_is_one_line_and_exit_2(shared_data, tmp_path, capsys) -> None:
+    """A JPEG given as --model was said to 'could run code'; NaN weights labelled every face
+    'afraid', confidence nan, and exited 0."""
+    from tests.test_checkpoints import _save
+
+    photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
+    _save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    next(iter(payload["state_dict"].values())).fill_(float("nan"))
+    torch.save(payload, tmp_path / "nan.pt")
+    for model, said in ((photo, "is not a PyTorch model file"), (tmp_path / "nan.pt", "NaN")):
+        out = tmp_path / f"{model.stem}.csv"
+        assert main(["label", str(photo), "--model", str(model), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and len(err.splitlines()) == 1 and said in err
+        assert "could run code" not in err
+
+
+def test_an_ensemble_of_more_members_than_a_model_holds_is_refused_first(
+    tiny_model, kdef_folder, tmp_path, capsys
+) -> None:
+    """17 members said 'saved', and then every loader refused the file."""
+    members = []
+    for i in range(17):
+        member = tmp_path / f"m{i}.pt"
+        for suffix in (".pt", ".json", ".split.json"):
+            shutil.copy(tiny_model.with_suffix(suffix), member.with_suffix(suffix))
+        members.append(str(member))
+    out = tmp_path / "all.pt"
+    started = time.perf_counter()
+    assert main(["ensemble", *members, "--data", str(kdef_folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.splitlines()) == 1
+    assert "at most 16 member models, not 17" in err and not out.exists()
+    assert time.perf_counter() - started < 5  # before a member is loaded or a face scored

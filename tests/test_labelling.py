@@ -253,3 +253,46 @@ def test_a_folder_a_thousand_levels_deep_is_walked(tmp_path: Path) -> None:
         while deep != tmp_path:
             deep.rmdir()
             deep = deep.parent
+
+
+def test_the_files_of_a_folder_that_cannot_be_entered_say_so(tiny_model, shared_data, tmp_path):
+    """A folder with read but no search permission lists its photos, and none of them opens:
+    each was reported as 'no such file or folder'."""
+    if os.geteuid() == 0:
+        pytest.skip("root enters any folder, whatever its x bit, so this cannot happen as root")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    shutil.copy(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0], locked / "a.jpg")
+    locked.chmod(0o600)
+    try:
+        events = [
+            e for b in label_paths([locked], Predictor.from_checkpoint(tiny_model)) for e in b
+        ]
+    finally:
+        locked.chmod(0o700)
+    problems = {e.file.name: e.reason for e in events if isinstance(e, Problem)}
+    assert problems == {"a.jpg": "cannot enter this folder: permission denied"}
+
+
+def test_an_unenterable_folder_as_a_user_meets_it(tiny_model, shared_data, tmp_path, monkeypatch):
+    """The test above as the system answers a user without search permission on ``locked``
+    (root is never refused): its files are listed, and looking at one is refused."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    shutil.copy(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0], locked / "a.jpg")
+    real_stat, real_lstat, real_access = os.stat, os.lstat, os.access
+
+    def refused(real):
+        def call(path, *args, **kwargs):
+            if Path(path).parent == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "stat", refused(real_stat))
+    monkeypatch.setattr(os, "lstat", refused(real_lstat))
+    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != locked and real_access(p, m))
+    events = [e for b in label_paths([locked], Predictor.from_checkpoint(tiny_model)) for e in b]
+    problems = {e.file.name: e.reason for e in events if isinstance(e, Problem)}
+    assert problems == {"a.jpg": "cannot enter this folder: permission denied"}

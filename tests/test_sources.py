@@ -1,5 +1,6 @@
 """Labelled sources besides KDEF: FER+'s majority rule, labelled folders, mixing by weight."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.faces import CropSettings
 from emotion_desktop.core.kdef import make_split
 from emotion_desktop.core.sources import ferplus_target, scan_source, source_names
-from tests.conftest import draw_face
+from tests.conftest import draw_face, write_ferplus_folder
 
 
 @pytest.mark.parametrize(
@@ -190,3 +191,15 @@ def test_a_kdef_folder_with_emotion_folders_beside_is_not_guessed(kdef_folder, t
     _write_labelled(mixed, {"happy": "HA", "sad": "SA"})
     with pytest.raises(DatasetError, match="holds KDEF images and also folders named as emotions"):
         scan_source(mixed)
+
+
+def test_a_ferplus_label_line_too_long_for_a_row_is_refused_by_file_and_line(tmp_path) -> None:
+    """A 1 GB line was read whole (2.2 GB) before it was refused; one of 100 KB passed as a
+    malformed row, silently."""
+    folder = write_ferplus_folder(tmp_path / "ferplus")
+    labels = folder / "FER2013Train" / "label.csv"
+    with labels.open("a") as f:
+        f.write("x" * 100_000 + "\n")
+    lines = labels.read_text().count("\n")
+    with pytest.raises(DatasetError, match=re.escape(f"{labels} line {lines} is over 64 KB")):
+        scan_source(folder)

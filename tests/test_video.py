@@ -137,3 +137,46 @@ def test_cancel_stops_a_stalled_cameras_retries() -> None:
     checks = []
     assert cancelled.read(cancelled=lambda: checks.append(1) or True) is None
     assert len(checks) == 1
+
+
+def test_frames_over_the_pixel_limit_are_refused_at_open(tmp_path: Path) -> None:
+    """A 3 MB video of 10,000 x 10,000 frames took Live to 1.8 GB; stills stop at 80 MP."""
+    path = tmp_path / "huge.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (9_000, 9_000))
+    black = np.zeros((9_000, 9_000, 3), np.uint8)  # 81 M pixels
+    for _ in range(2):
+        writer.write(black)
+    writer.release()
+    assert path.stat().st_size < 10 * 2**20
+    with pytest.raises(VideoSourceError, match="9000x9000 frames, more than 80,000,000 pixels"):
+        VideoSource(path).open()
+
+
+class _SilentHugeStream:
+    """A capture that says nothing of its frame size at open, then delivers an 80,000,001-pixel
+    frame (one row: 240 MB, not the 2 GB a square one would take)."""
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def get(self, prop: int) -> float:
+        return 0.0
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        return True, np.zeros((1, 80_000_001, 3), np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_frame_over_the_pixel_limit_is_refused_as_read(monkeypatch) -> None:
+    """A stream need not say its frame size at open: each frame is checked as it arrives."""
+    monkeypatch.setattr(cv2, "VideoCapture", _SilentHugeStream)
+    source = VideoSource("rtsp://camera.local/stream")
+    source.open()
+    with pytest.raises(VideoSourceError, match="80000001x1 frames, more than 80,000,000"):
+        source.read()
+    source.close()

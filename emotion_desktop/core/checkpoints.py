@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pickle
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from emotion_desktop.core.faces import (
     STUDIO_FRAMINGS,
     CropSettings,
 )
-from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text
+from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
 from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
 FORMAT_VERSION = 1
@@ -37,6 +38,13 @@ KIND = "emotion_desktop.EmotionCNN"
 MAX_MODEL_BYTES = 2**30
 MAX_MEMBERS = 16
 INPUT_SIZES = range(16, 129)  # the CLI's --input-size range
+# The shipped cards are 25 KB (a card grows with its training curves and test sources): a
+# card over this is not one the app wrote, and is refused unread rather than parsed into
+# gigabytes (a 200 MB card took `label` to 2 GB).
+MAX_CARD_BYTES = 16 * 2**20
+# How a file torch.save writes begins (a zip archive), and how a bare pickle does (protocol 2+).
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_MAGIC = b"\x80"
 
 
 def card_path(checkpoint: Path) -> Path:
@@ -79,11 +87,15 @@ def save_model(
     atomic_write_text(card_path(path), json.dumps(card, indent=2) + "\n")
 
 
-def safe_torch_load(path: Path, max_bytes: int | None = MAX_MODEL_BYTES) -> Any:
+def safe_torch_load(path: Path, max_bytes: int | None = MAX_MODEL_BYTES, mmap: bool = False) -> Any:
     """``torch.load(weights_only=True)`` with every failure turned into one CheckpointError.
 
     ``max_bytes`` refuses a larger file unread; None for a file this app wrote for itself (a
-    run's resume file holds the network four times over: best weights and the optimiser's)."""
+    run's resume file holds the network four times over: best weights and the optimiser's).
+    Only the zip archives torch.save writes are read, and only with their entries stored: a
+    compressed entry is never inflated (9 MB of deflated zeros unpacked to 2 GB). ``mmap``
+    maps the weights instead of reading them, so a file's claims can be checked against the
+    network (:func:`load_model`) before any of it is in memory."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no model file at {path}")
@@ -93,8 +105,9 @@ def safe_torch_load(path: Path, max_bytes: int | None = MAX_MODEL_BYTES) -> Any:
             f"{path} is {size / 2**20:.0f} MB, more than any model this app makes "
             f"({max_bytes // 2**20} MB); it was not read"
         )
+    _check_archive(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path} holds Python objects other than weights and was not loaded (it could run "
@@ -104,10 +117,38 @@ def safe_torch_load(path: Path, max_bytes: int | None = MAX_MODEL_BYTES) -> Any:
         raise CheckpointError(f"{path} is truncated or not a PyTorch file ({exc})") from exc
 
 
+def _check_archive(path: Path) -> None:
+    """CheckpointError unless ``path`` is a zip archive of stored (uncompressed) entries, as
+    torch.save writes; a file that is no pickle at all (a photo) is not said to run code."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+        if head != ZIP_MAGIC:
+            if head.startswith(PICKLE_MAGIC):
+                raise CheckpointError(
+                    f"{path} is a bare Python pickle, not a model saved by emotion_desktop, and "
+                    "was not loaded (it could run code)"
+                )
+            raise CheckpointError(
+                f"{path} is not a PyTorch model file: give a .pt model saved by emotion_desktop"
+            )
+        with zipfile.ZipFile(path) as archive:
+            packed = [
+                i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED
+            ]
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise CheckpointError(f"{path} is truncated or not a PyTorch file ({exc})") from exc
+    if packed:
+        raise CheckpointError(
+            f"{path} holds compressed entries ({packed[0]}), which torch.save never writes; it "
+            "was not unpacked (it could fill memory): use a model saved by emotion_desktop"
+        )
+
+
 def load_model(path: Path) -> LoadedModel:
     """Rebuild the network a checkpoint describes; CheckpointError for anything else."""
     path = Path(path)
-    payload = safe_torch_load(path)
+    payload = safe_torch_load(path, mmap=True)
     if not isinstance(payload, dict) or payload.get("kind") != KIND:
         raise CheckpointError(f"{path} is not an emotion_desktop model (no '{KIND}' header)")
     if payload.get("format_version") != FORMAT_VERSION:
@@ -125,8 +166,15 @@ def load_model(path: Path) -> LoadedModel:
                 f"{MAX_MEMBERS} members of {INPUT_SIZES.start} to {INPUT_SIZES.stop - 1} pixels)"
             )
         _check_crop(crop, config)
+        weights = _checked_weights(payload["state_dict"], config, members)
+        weights = {k: v.float() for k, v in weights.items()}
+        if not all(bool(torch.isfinite(v).all()) for v in weights.values()):
+            raise CheckpointError(
+                f"{path} holds weights that are not numbers (NaN or infinite): its training "
+                "diverged or the file is damaged; retrain it or use another model"
+            )
         model = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
-        model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        model.load_state_dict(weights)
         model.class_bias.copy_(_class_bias(payload.get("class_bias")))
     except (TypeError, KeyError, ValueError, RuntimeError, AttributeError) as exc:
         raise CheckpointError(
@@ -134,6 +182,32 @@ def load_model(path: Path) -> LoadedModel:
         ) from exc
     model.eval()
     return LoadedModel(model, crop, read_card(path), path)
+
+
+def _checked_weights(
+    state_dict: object, config: ModelConfig, members: int
+) -> dict[str, torch.Tensor]:
+    """``state_dict`` if it holds a tensor of the network's shape under each of its names;
+    ValueError otherwise. Checked on the mapped file before anything is converted or copied:
+    a 5 KB file can hold a tensor of a billion elements over one stored number (stride 0),
+    which ``.float()`` would have made 4 GB. The shapes come from the network built on the
+    meta device, which allocates nothing."""
+    with torch.device("meta"):
+        skeleton = EmotionCNN(config) if members == 1 else EnsembleCNN.empty(config, members)
+    expected = {k: v.shape for k, v in skeleton.state_dict().items()}
+    if not isinstance(state_dict, dict):
+        raise ValueError("it holds no weights")
+    if state_dict.keys() != expected.keys():
+        names = sorted(expected.keys() - state_dict.keys()) or ["none"]
+        raise ValueError(
+            f"weights missing: {names[0]}; unexpected: {len(state_dict.keys() - expected.keys())}"
+        )
+    for name, shape in expected.items():
+        tensor = state_dict[name]
+        if not isinstance(tensor, torch.Tensor) or tensor.shape != shape:
+            found = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor)
+            raise ValueError(f"{name} is {found}, where this network has {tuple(shape)}")
+    return state_dict
 
 
 def _check_crop(crop: CropSettings, config: ModelConfig) -> None:
@@ -208,8 +282,8 @@ def read_card(checkpoint: Path) -> dict:
     the model. Values inside stay as found: format them with a type check.
     """
     try:
-        card = json.loads(card_path(checkpoint).read_text())
-    except (OSError, ValueError):
+        card = read_json(card_path(checkpoint), MAX_CARD_BYTES)
+    except (OSError, ValueError):  # a pipe, a huge file and "[" * 100000 alike
         return {}
     if not isinstance(card, dict):
         return {}

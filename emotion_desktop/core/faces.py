@@ -104,6 +104,8 @@ def check_regular_file(path: Path) -> None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{path} is a folder: give an image file")
     if not stat.S_ISREG(mode):
         raise ImageError(f"{path} is not a regular file (a pipe, device or socket)")
 

@@ -8,6 +8,7 @@ record, cards) do not import torch: that import costs a second of start-up.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import tempfile
@@ -66,6 +67,11 @@ def unreadable_reason(path: Path) -> str | None:
     """Why ``path`` (from :func:`walk`) is not a regular file that can be read; None if it is."""
     try:
         mode = os.stat(path).st_mode
+    except PermissionError as exc:
+        # a folder with read but not search permission lists its files, none of which opens
+        if not os.access(os.path.dirname(path) or ".", os.X_OK):
+            return "cannot enter this folder: permission denied"
+        return f"cannot read it: {exc.strerror or exc}"
     except OSError as exc:
         return f"cannot read it: {exc.strerror or exc}"
     if stat.S_ISDIR(mode):
@@ -122,3 +128,35 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode()))
+
+
+def read_small_text(path: Path, max_bytes: int) -> str:
+    """The text of a small file the app keeps beside its own (a card, a split, a record).
+
+    OSError, with the file unread, unless ``path`` is a regular file of at most ``max_bytes``:
+    opening a named pipe for reading blocks until someone writes to it, a device can stream
+    without end, and a file of gigabytes would be read whole (and parsed into several times its
+    size) before anything could refuse it. The file is opened without blocking and checked on
+    the open descriptor, so nothing swapped in after a check is read either."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, device or socket)", str(path))
+        if info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, f"larger than {max_bytes // 2**20} MB", str(path))
+        data = f.read(max_bytes + 1)  # it may have grown since fstat
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {max_bytes // 2**20} MB", str(path))
+    return data.decode()
+
+
+def read_json(path: Path, max_bytes: int) -> Any:
+    """:func:`read_small_text` parsed as JSON; ValueError where it is not JSON, including
+    nesting too deep for the parser ("[" * 100000 raises RecursionError, which no reader
+    expects from a damaged file)."""
+    text = read_small_text(path, max_bytes)
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ValueError(f"{path} is nested too deeply to be JSON the app wrote") from exc

@@ -10,7 +10,6 @@ paths, so a saved split reproduces on another machine or another layout of the s
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import defaultdict
@@ -21,8 +20,11 @@ from typing import Protocol
 
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_CODE
 from emotion_desktop.core.errors import DatasetError
-from emotion_desktop.core.files import unreadable_reason, walk
+from emotion_desktop.core.files import read_json, unreadable_reason, walk
 
+# A split file lists each face's key once per model: the shipped default's, of 36,000 faces,
+# is 1 MB. Larger files are refused unread (see files.read_small_text).
+MAX_SPLIT_BYTES = 64 * 2**20
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 ANGLES: tuple[str, ...] = ("S", "HL", "HR", "FL", "FR")
 FRONTAL_ANGLES: tuple[str, ...] = ("S",)
@@ -229,7 +231,7 @@ class Split:
     @classmethod
     def load(cls, path: Path) -> Split:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
+            return cls.from_dict(read_json(Path(path), MAX_SPLIT_BYTES))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"cannot read the split file {path}: {exc}") from exc
 

@@ -128,8 +128,13 @@ def _find_faces(
     # Path.is_dir before Python 3.12, never raises (PermissionError in an unenterable folder)
     if os.path.isdir(path):
         return [Problem(path, str(unreadable_reason(path)))]
-    if not os.path.lexists(path):  # a Recent folder since removed, an unplugged drive
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        # a Recent folder since removed, an unplugged drive
         return [Problem(path, "no such file or folder")]
+    except OSError:  # there, but in a folder that can be listed and not entered
+        return [Problem(path, str(unreadable_reason(path)))]
     if not is_image_file(path):
         return [Skipped(path)]
     try:

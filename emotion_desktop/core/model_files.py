@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import card_path, split_path
+from emotion_desktop.core.checkpoints import MAX_CARD_BYTES, card_path, split_path
 from emotion_desktop.core.errors import ModelFileError
-from emotion_desktop.core.files import atomic_write_text
+from emotion_desktop.core.files import atomic_write_text, read_json
 from emotion_desktop.core.outputs import check_model_output
 
 NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")
@@ -64,7 +64,7 @@ def rename_model(model: Path, name: str) -> Path:
             old.rename(target.with_name(name + old.name[len(model.stem) :]))
         card = card_path(target)
         if card.is_file():
-            data = json.loads(card.read_text())
+            data = read_json(card, MAX_CARD_BYTES)
             if isinstance(data, dict):
                 data["name"] = name
                 atomic_write_text(card, json.dumps(data, indent=1))

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from platformdirs import PlatformDirs
 
-from emotion_desktop.core.files import atomic_write_text
+from emotion_desktop.core.files import atomic_write_text, read_json
 
 APP_NAME = "emotion-desktop"
 _dirs = PlatformDirs(APP_NAME, appauthor=False)
+MAX_RECORD_BYTES = 2**16  # the active-model record holds one path
 
 
 def _override(var: str, default: str) -> Path:
@@ -73,7 +74,7 @@ def _active_file() -> Path:
 def active_model_path() -> Path:
     """The model the user chose in the Training tab, or the shipped default."""
     try:
-        chosen = Path(json.loads(_active_file().read_text())["path"])
+        chosen = Path(read_json(_active_file(), MAX_RECORD_BYTES)["path"])
     except (OSError, ValueError, KeyError, TypeError):
         return default_model_path()
     return chosen if chosen.is_file() else default_model_path()

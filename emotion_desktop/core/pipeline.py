@@ -25,6 +25,7 @@ from emotion_desktop import __version__
 from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.checkpoints import (
+    MAX_MEMBERS,
     LoadedModel,
     card_path,
     half_round_trip,
@@ -37,8 +38,9 @@ from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.files import atomic_write_text, same_file
+from emotion_desktop.core.files import atomic_write_text, read_json, same_file
 from emotion_desktop.core.kdef import (
+    MAX_SPLIT_BYTES,
     Split,
     filter_angles,
     make_split,
@@ -205,7 +207,7 @@ def load_splits(path: Path, single: str) -> dict[str, Split]:
     """Splits by source name. A bare split (files written before every split was named) is the
     one source ``single`` (the card's only source: KDEF, or another where the card says so)."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = read_json(Path(path), MAX_SPLIT_BYTES)
         if isinstance(data, dict) and "sources" in data:
             return {name: Split.from_dict(s) for name, s in data["sources"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -634,11 +636,16 @@ def combine_models(
 
 def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Split]]:
     """Networks that can be averaged, and the split they share; CheckpointError unless they
-    are two or more single, unbalanced networks of one network shape, crop settings and angles,
-    trained on the same split (the split file saved beside each), so that their average is
-    tested on faces none of them saw."""
+    are two to MAX_MEMBERS single, unbalanced networks of one network shape, crop settings and
+    angles, trained on the same split (the split file saved beside each), so that their average
+    is tested on faces none of them saw."""
     if len(members) < 2:
         raise CheckpointError("an ensemble needs two or more member models")
+    if len(members) > MAX_MEMBERS:  # every loader refuses the file (load_model): say so first
+        raise CheckpointError(
+            f"an ensemble holds at most {MAX_MEMBERS} member models, not {len(members)}: "
+            "choose the members to keep"
+        )
     if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
         raise CheckpointError("a member model is listed twice: give each network once")
     loaded = [load_model(p) for p in members]

@@ -14,6 +14,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from emotion_desktop import MAX_IMAGE_PIXELS
 from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.errors import VideoSourceError
 
@@ -82,6 +83,11 @@ class VideoSource:
         if not capture.isOpened():
             capture.release()
             raise VideoSourceError(_open_failure(self))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        if width * height > MAX_IMAGE_PIXELS:
+            capture.release()
+            raise VideoSourceError(_too_large(self, width, height))
         self._capture = capture
         self.fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self._frames_read = 0
@@ -94,7 +100,9 @@ class VideoSource:
         read for OpenCV's timeout, and closing the window must not wait for all of them).
 
         A camera that stops delivering frames (unplugged, taken by another program), a stream
-        that breaks off and a file whose first frame cannot be decoded raise VideoSourceError.
+        that breaks off, a file whose first frame cannot be decoded and a frame over the still
+        images' pixel limit (one whose size the source did not say at open) raise
+        VideoSourceError.
         """
         if self._capture is None:
             raise VideoSourceError(f"{self.description} is not open")
@@ -107,6 +115,8 @@ class VideoSource:
                 break
             if (cancelled is not None and cancelled()) or not self._worth_retrying():
                 return None
+        if frame.shape[0] * frame.shape[1] > MAX_IMAGE_PIXELS:
+            raise VideoSourceError(_too_large(self, frame.shape[1], frame.shape[0]))
         self._failures = 0
         self._frames_read += 1
         if self.realtime and self.is_file and self.fps > 0:
@@ -163,6 +173,15 @@ def _open_failure(source: VideoSource) -> str:
     if source.is_file:
         return f"{source.description} is not a video OpenCV can open (damaged or unsupported)"
     return f"the stream {source.description} could not be opened (check the address)"
+
+
+def _too_large(source: VideoSource, width: int, height: int) -> str:
+    """Frames are held to the still images' pixel limit: each 10,000 x 10,000 frame of a 3 MB
+    MJPEG file is 300 MB decoded, and Live's copies of it took the app to 1.8 GB."""
+    return (
+        f"{source.description} has {width}x{height} frames, more than {MAX_IMAGE_PIXELS:,} "
+        "pixels; scale the video down first"
+    )
 
 
 def list_cameras(max_index: int = 4) -> list[int]:

@@ -295,6 +295,10 @@ def test_export_writes_what_the_filter_shows(qtbot, tab, photos, tmp_path) -> No
     for name in ("x.csv", "x.json"):
         assert tab.export(blocker / name) == 0
         assert tab.message.text().startswith(f"Cannot write {blocker / name}")
+    photo = next((photos / "nested").iterdir())  # the CLI's --out policy: never over a photo
+    before = photo.read_bytes()
+    assert tab.export(photo) == 0 and photo.read_bytes() == before
+    assert "named as an image" in tab.message.text()
 
 
 def test_clear_asks_before_forgetting_faces_no_file_holds(

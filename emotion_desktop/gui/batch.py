@@ -33,8 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.emotions import EMOTIONS
+from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.labelling import write_csv, write_json
+from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch_drop import DropZone
 from emotion_desktop.gui.batch_model import (
@@ -540,10 +542,14 @@ class BatchTab(QWidget):
         """Write the faces the table shows (filters apply) as CSV, or JSON for ``.json``."""
         rows = self.shown.shown_rows()
         try:
+            check_results_output(path, [], "overwrite", in_place=False)  # as the CLI's --out
             if path.suffix.lower() == ".json":
                 write_json(path, rows)
             else:
                 write_csv(path, rows)
+        except OutputError as exc:
+            self._show_message(str(exc))
+            return 0
         except OSError as exc:
             self._show_message(f"Cannot write {path}: {exc.strerror or exc}")
             return 0

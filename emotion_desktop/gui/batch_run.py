@@ -27,6 +27,7 @@ from emotion_desktop.core.labelling import (
     iter_files,
     label_paths,
 )
+from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.gui.workers import TaskFn
 
 REPORT_EVERY_S = 0.1
@@ -161,6 +162,10 @@ def labelling_task(
         except CheckpointError as exc:
             raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
         predictor = Predictor(loaded, FaceDetector())
+        if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
+            inputs = [*request.paths, loaded.path]
+            existing = "append" if request.append else "overwrite"
+            check_results_output(request.csv_path, inputs, existing, in_place=True)
         writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
         start = time.monotonic()
         paused = 0.0

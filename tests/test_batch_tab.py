@@ -348,16 +348,44 @@ def test_rows_whose_file_was_replaced_or_cut_down_count_as_unexported_again(
     assert shown < 2 and tab.unexported() == 2
 
 
-def test_a_full_disk_while_writing_as_i_go_names_the_file(qtbot, tab, photos) -> None:
-    """The second flush, on close, raised a bare OSError: "unexpected error: OSError"."""
-    full = Path("/dev/full")
-    if not full.exists():
-        pytest.skip("no /dev/full on this system")
-    tab.live_csv_edit.setText(str(full))
+def test_a_full_disk_while_writing_as_i_go_names_the_file(
+    qtbot, tab, photos, tmp_path, monkeypatch
+) -> None:
+    """The second flush, on close, raised a bare OSError: "unexpected error: OSError". The
+    disk fills after the header (/dev/full is refused up front now, as the CLI refuses it)."""
+    import csv as csv_module
+    import errno
+
+    from emotion_desktop.core.labelling import CSV_COLUMNS, CsvRowWriter
+
+    class FullDisk:
+        def __init__(self, file) -> None:  # noqa: ANN001
+            self.file = file
+
+        def write(self, text: str) -> int:
+            return len(text)  # buffered, as the OS would, until the flush finds no space
+
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            self.file.close()
+            self.flush()
+
+    opened = CsvRowWriter.__init__
+
+    def fill_up(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        opened(self, *args, **kwargs)
+        self._file = FullDisk(self._file)
+        self._writer = csv_module.DictWriter(self._file, fieldnames=CSV_COLUMNS)
+
+    monkeypatch.setattr(CsvRowWriter, "__init__", fill_up)
+    out = tmp_path / "rows.csv"
+    tab.live_csv_edit.setText(str(out))
     tab.live_csv_box.setChecked(True)
     tab.add_paths([photos])
     wait_until_stopped(qtbot, tab)
-    assert "cannot write /dev/full" in tab.message.text()
+    assert f"cannot write {out}" in tab.message.text()
     assert "unexpected" not in tab.message.text()
 
 

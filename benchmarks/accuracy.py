@@ -43,14 +43,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import card_path, load_model, read_card
-from emotion_desktop.core.dataset import build_faces
+from emotion_desktop.core.data.dataset import build_faces
+from emotion_desktop.core.data.sources import scan_source
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.errors import EmotionDesktopError
 from emotion_desktop.core.files import atomic_write_text
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.metrics import score
-from emotion_desktop.core.pipeline import (
+from emotion_desktop.core.model.checkpoints import card_path, load_model, read_card
+from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.metrics import score
+from emotion_desktop.core.train.run import (
     evaluate_on_folders,
     saved_data_options,
     saved_weights,
@@ -58,8 +60,6 @@ from emotion_desktop.core.pipeline import (
     train_from_folder,
     trained_sources,
 )
-from emotion_desktop.core.sources import scan_source
-from emotion_desktop.core.training import TrainConfig
 
 FIGURES = ("ferplus", "fer2013", "random", "cross", "person", "ablation")
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"

@@ -34,21 +34,21 @@ import cv2
 import torch
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import CheckpointError, EmotionDesktopError
-from emotion_desktop.core.faces import MIN_FACE, CropSettings, FaceDetector
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.kdef import scan as scan_kdef
-from emotion_desktop.core.labelling import (
+from emotion_desktop.core.batch.labelling import (
     CsvRowWriter,
     LabelRow,
     LabelSummary,
     label_paths,
     label_workers,
 )
-from emotion_desktop.core.model import EmotionCNN, ModelConfig
+from emotion_desktop.core.data.kdef import scan as scan_kdef
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import CheckpointError, EmotionDesktopError
+from emotion_desktop.core.model.checkpoints import LoadedModel, load_model
+from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.networks import EmotionCNN, ModelConfig
 from emotion_desktop.core.runtime import configure_for_labelling
+from emotion_desktop.core.vision.faces import MIN_FACE, CropSettings, FaceDetector
 
 KDEF_SIZE = (562, 762)  # width, height
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -140,7 +140,7 @@ def cli_rate(folder: Path, predictor: Predictor, csv_path: Path) -> tuple[LabelS
 
 def tab_rate(folder: Path, predictor: Predictor, csv_path: Path) -> float:
     """The Batch tab's worker function with its live CSV, without a window: images per second."""
-    from emotion_desktop.gui.batch_run import BatchRequest, PauseGate, labelling_task
+    from emotion_desktop.gui.batch.run import BatchRequest, PauseGate, labelling_task
 
     chunks = []
     run = labelling_task(BatchRequest((folder,), csv_path=csv_path), predictor.path, PauseGate())

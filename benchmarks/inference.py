@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import load_model
-from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.model.checkpoints import load_model
+from emotion_desktop.core.model.inference import Predictor
 
 
 def ms_per_face(predictor: Predictor, batch: int, repeat: int) -> float:

@@ -26,15 +26,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from emotion_desktop.core import paths  # noqa: E402
-from emotion_desktop.core.checkpoints import load_model  # noqa: E402
 from emotion_desktop.core.errors import EmotionDesktopError, VideoSourceError  # noqa: E402
-from emotion_desktop.core.live import (  # noqa: E402
+from emotion_desktop.core.live.loop import (  # noqa: E402
     LiveOptions,
     LivePipeline,
     make_predictor,
 )
+from emotion_desktop.core.model.checkpoints import load_model  # noqa: E402
 from emotion_desktop.core.runtime import configure_torch  # noqa: E402
-from emotion_desktop.core.video import VideoSource  # noqa: E402
+from emotion_desktop.core.stream.video import VideoSource  # noqa: E402
 
 VIDEO = REPO.parent / "shared/data/video/WolfgangLanger_Pexels.mp4"
 WARMUP_FRAMES = 3  # the first steps pay for lazy initialisation in OpenCV and torch
@@ -89,7 +89,7 @@ def measure_gui(model: Path, video: Path, seconds: float, options: LiveOptions) 
     from PySide6.QtWidgets import QApplication
 
     from emotion_desktop.gui.active_model import ActiveModel
-    from emotion_desktop.gui.live import LiveTab
+    from emotion_desktop.gui.live.tab import LiveTab
 
     app = QApplication.instance() or QApplication([])
     active_model = ActiveModel()

@@ -29,7 +29,7 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa:
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from emotion_desktop.gui.active_model import ActiveModel  # noqa: E402
-from emotion_desktop.gui.training import TrainingTab  # noqa: E402
+from emotion_desktop.gui.training.tab import TrainingTab  # noqa: E402
 from emotion_desktop.gui.workers import freeze_startup_heap  # noqa: E402
 
 STALL_MS = 20  # gaps recorded by both meters

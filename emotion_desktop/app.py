@@ -78,7 +78,7 @@ def smoke_test(window: MainWindow, image: str) -> int:
     import numpy as np
 
     from emotion_desktop.core.errors import EmotionDesktopError
-    from emotion_desktop.core.inference import Predictor
+    from emotion_desktop.core.model.inference import Predictor
 
     try:
         predictor = Predictor(window.active_model.loaded())

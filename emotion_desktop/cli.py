@@ -18,18 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
 
-from emotion_desktop.core import distributed, paths
-from emotion_desktop.core.balance import balance_model
-from emotion_desktop.core.callbacks import time_left
-from emotion_desktop.core.checkpoints import INPUT_SIZES, card_path
-from emotion_desktop.core.errors import (
-    DatasetError,
-    EmotionDesktopError,
-    OutputError,
-)
-from emotion_desktop.core.faces import EQUALIZE_MODES, MIN_FACE, STUDIO_FRAMINGS, FaceDetector
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.labelling import (
+from emotion_desktop.core import paths
+from emotion_desktop.core.batch.labelling import (
     CsvRowWriter,
     LabelRow,
     LabelSummary,
@@ -40,8 +30,20 @@ from emotion_desktop.core.labelling import (
     shard,
     write_json,
 )
+from emotion_desktop.core.callbacks import time_left
+from emotion_desktop.core.errors import (
+    DatasetError,
+    EmotionDesktopError,
+    OutputError,
+)
+from emotion_desktop.core.model.checkpoints import INPUT_SIZES, card_path
+from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.outputs import check_model_output, check_results_output
-from emotion_desktop.core.pipeline import (
+from emotion_desktop.core.runtime import configure_for_labelling, configure_torch
+from emotion_desktop.core.train import distributed
+from emotion_desktop.core.train.balance import balance_model
+from emotion_desktop.core.train.loop import Progress, TrainConfig
+from emotion_desktop.core.train.run import (
     Absent,
     DataOptions,
     combine_models,
@@ -49,8 +51,12 @@ from emotion_desktop.core.pipeline import (
     fine_tune_defaults,
     train_from_folder,
 )
-from emotion_desktop.core.runtime import configure_for_labelling, configure_torch
-from emotion_desktop.core.training import Progress, TrainConfig
+from emotion_desktop.core.vision.faces import (
+    EQUALIZE_MODES,
+    MIN_FACE,
+    STUDIO_FRAMINGS,
+    FaceDetector,
+)
 
 
 class ProgressBar:

@@ -3,7 +3,7 @@
 python scripts/choose_pair.py NET.pt NET.pt [NET.pt ...] --data KDEF_DIR --data FERPLUS_DIR
 
 Each pair is averaged and balanced as `ensemble` and `balance` would make it, and judged on the
-validation faces of the networks' shared split (emotion_desktop.core.pairs). Best first; the
+validation faces of the networks' shared split (emotion_desktop.core.train.pairs). Best first; the
 first row is the pair to pass to `emotion-desktop-cli ensemble`, then `balance`.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from emotion_desktop.cli import ProgressBar
 from emotion_desktop.core import paths
 from emotion_desktop.core.errors import EmotionDesktopError
-from emotion_desktop.core.pairs import rank_networks
+from emotion_desktop.core.train.pairs import rank_networks
 
 
 def main(argv: list[str] | None = None) -> int:

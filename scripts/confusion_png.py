@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_desktop.core.metrics import percent
+from emotion_desktop.core.train.metrics import percent
 
 root = Path(__file__).resolve().parents[1]
 card_file = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "resources/models/default.json"

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from emotion_desktop.cli import main
-from emotion_desktop.core.balance import TAUS, choose_tau
-from emotion_desktop.core.checkpoints import load_model, save_model
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.model import EmotionCNN, ModelConfig
+from emotion_desktop.core.model.checkpoints import load_model, save_model
+from emotion_desktop.core.model.networks import EmotionCNN, ModelConfig
+from emotion_desktop.core.train.balance import TAUS, choose_tau
+from emotion_desktop.core.vision.faces import CropSettings
 
 PRIOR = np.array([0.05, 0.15, 0.05, 0.25, 0.3, 0.1, 0.1])
 
@@ -129,7 +129,7 @@ def test_a_card_with_a_damaged_validation_fraction_is_one_message(
 
 
 def test_saved_data_comes_back_with_its_sampling_weights(kdef_folder, tmp_path) -> None:
-    from emotion_desktop.core.pipeline import prepare_saved_data
+    from emotion_desktop.core.train.run import prepare_saved_data
 
     out = tmp_path / "weighted.pt"
     tiny = ["--epochs-cae", "0", "--epochs-cnn", "1", "--input-size", "24"]

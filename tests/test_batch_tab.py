@@ -18,11 +18,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.labelling import CSV_COLUMNS, LabelRow, label_paths
+from emotion_desktop.core.batch.labelling import CSV_COLUMNS, LabelRow, label_paths
+from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.gui.active_model import ActiveModel
-from emotion_desktop.gui.batch import BatchTab
-from emotion_desktop.gui.batch_model import COL_MODEL, COL_THUMB, ResultsModel
+from emotion_desktop.gui.batch.rows import COL_MODEL, COL_THUMB, ResultsModel
+from emotion_desktop.gui.batch.tab import BatchTab
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60_000
@@ -197,7 +197,7 @@ def test_clear_during_a_run_leaves_no_rows_once_events_are_processed(
 def test_clear_returns_at_once_and_the_next_run_waits_for_the_cleared_one(
     qtbot, tab, photos, shared_data, tmp_path, monkeypatch
 ) -> None:
-    import emotion_desktop.gui.batch_run as batch_run
+    import emotion_desktop.gui.batch.run as batch_run
 
     real = batch_run.label_paths
 
@@ -233,7 +233,7 @@ def test_a_cleared_run_still_waiting_ends_after_the_run_before_it(tiny_model) ->
     """Clear, start, Clear, start: the third run must not start while the first still ends."""
     import threading
 
-    from emotion_desktop.gui.batch_run import BatchRequest, PauseGate, labelling_task
+    from emotion_desktop.gui.batch.run import BatchRequest, PauseGate, labelling_task
 
     first_ended, second_ended = threading.Event(), threading.Event()
     second = labelling_task(
@@ -356,7 +356,7 @@ def test_a_full_disk_while_writing_as_i_go_names_the_file(
     import csv as csv_module
     import errno
 
-    from emotion_desktop.core.labelling import CSV_COLUMNS, CsvRowWriter
+    from emotion_desktop.core.batch.labelling import CSV_COLUMNS, CsvRowWriter
 
     class FullDisk:
         def __init__(self, file) -> None:  # noqa: ANN001

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_desktop.core.checkpoints import (
+from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.files import atomic_write_bytes
+from emotion_desktop.core.model.checkpoints import (
     MAX_MODEL_BYTES,
     half_round_trip,
     load_model,
     save_model,
 )
-from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.files import atomic_write_bytes
-from emotion_desktop.core.model import EmotionCNN, EnsembleCNN, ModelConfig
+from emotion_desktop.core.model.networks import EmotionCNN, EnsembleCNN, ModelConfig
+from emotion_desktop.core.vision.faces import CropSettings
 
 
 def _save(path: Path) -> EmotionCNN:
@@ -149,7 +149,7 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path, monkeypatch) -
 
 
 def test_inference_loads_reuse_the_model_until_the_file_changes(tmp_path: Path) -> None:
-    from emotion_desktop.core.checkpoints import load_model_for_inference
+    from emotion_desktop.core.model.checkpoints import load_model_for_inference
 
     path = tmp_path / "m.pt"
     _save(path)
@@ -201,8 +201,8 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
 ) -> None:
     """The splits once went last: a full disk there left the new model beside the old run's
     splits, and ``evaluate`` scored it on faces it had trained on."""
-    from emotion_desktop.core import pipeline
-    from emotion_desktop.core.kdef import Split
+    from emotion_desktop.core.data.kdef import Split
+    from emotion_desktop.core.train import run as pipeline
 
     out = tmp_path / "m.pt"
     old = {"kdef": Split("random", 0, ("a",), ("b",))}
@@ -251,7 +251,7 @@ def test_a_small_file_unpacking_to_gigabytes_is_refused_in_little_memory(tmp_pat
     assert hostile.stat().st_size < 8 * 2**20
     code = (
         "import resource, sys\n"
-        "from emotion_desktop.core.checkpoints import load_model\n"
+        "from emotion_desktop.core.model.checkpoints import load_model\n"
         "try:\n    load_model(sys.argv[1])\n"
         "except Exception as e:\n    print(type(e).__name__, e)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"

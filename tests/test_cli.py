@@ -17,7 +17,7 @@ import torch
 from emotion_desktop import cli
 from emotion_desktop.cli import ProgressBar, main
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.model.inference import Predictor
 from tests.conftest import draw_face, write_ferplus_folder
 from tests.test_inference import faceless
 
@@ -47,7 +47,7 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
 
 
 def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, capsys) -> None:
-    from emotion_desktop.core import pipeline
+    from emotion_desktop.core.train import run as pipeline
 
     scanned = []
     scan = pipeline.scan_source
@@ -371,7 +371,7 @@ def test_label_write_errors_are_one_line_and_exit_2(
         raise OSError(28, "No space left on device")
 
     target = "CsvRowWriter.write" if suffix == ".csv" else "atomic_write_text"
-    monkeypatch.setattr(f"emotion_desktop.core.labelling.{target}", full)
+    monkeypatch.setattr(f"emotion_desktop.core.batch.labelling.{target}", full)
     assert main([*base, "--out", str(tmp_path / f"full{suffix}")]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
@@ -763,7 +763,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, 
     assert ok
     big.write_bytes(data.tobytes())
     code = (
-        "import sys; from emotion_desktop.core.faces import read_image\n"
+        "import sys; from emotion_desktop.core.vision.faces import read_image\n"
         "try:\n    read_image(sys.argv[1])\n"
         "except Exception as e:\n    print(type(e).__name__, e)\n"
     )
@@ -858,7 +858,7 @@ def test_train_never_deletes_a_model_that_sits_where_its_progress_goes(
 
 
 def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, capsys) -> None:
-    from emotion_desktop.core.training import ResumeFile
+    from emotion_desktop.core.train.loop import ResumeFile
 
     progress = tmp_path / "x.partial.pt"
     ResumeFile(progress, {"another": "run"}).save(stage="cnn", epoch=3)

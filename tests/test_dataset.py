@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_desktop.core import dataset
-from emotion_desktop.core.dataset import augment, build_faces, cache_file
+from emotion_desktop.core.data import dataset
+from emotion_desktop.core.data.dataset import augment, build_faces, cache_file
+from emotion_desktop.core.data.kdef import scan
 from emotion_desktop.core.errors import DatasetError
-from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.kdef import scan
+from emotion_desktop.core.vision.faces import CropSettings
 from tests.conftest import write_kdef_folder
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from emotion_desktop.core.errors import ImageError
-from emotion_desktop.core.faces import (
+from emotion_desktop.core.vision.faces import (
     Box,
     CropSettings,
     FaceDetector,

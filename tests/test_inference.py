@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.faces import FaceDetector, crop_face, locate_studio_face
-from emotion_desktop.core.inference import Predictor
+from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.vision.faces import FaceDetector, crop_face, locate_studio_face
 from tests.conftest import draw_face
 
 
@@ -43,8 +43,8 @@ def test_photos_are_framed_as_training_framed_them(tiny_model: Path, tmp_path: P
     with no margin; Batch once padded it with the model's margin (a mean 43 grey levels off)."""
     import cv2
 
-    from emotion_desktop.core.dataset import prepare_face
-    from emotion_desktop.core.sources import FaceRecord
+    from emotion_desktop.core.data.dataset import prepare_face
+    from emotion_desktop.core.data.sources import FaceRecord
 
     predictor = Predictor.from_checkpoint(tiny_model)
     for name, gray, whole in (
@@ -75,7 +75,7 @@ def test_a_tiny_image_is_no_face_unless_labelled_whole(tiny_model: Path, tmp_pat
     with or without it."""
     import cv2
 
-    from emotion_desktop.core.labelling import Problem, label_paths
+    from emotion_desktop.core.batch.labelling import Problem, label_paths
 
     cv2.imwrite(str(tmp_path / "crop.png"), draw_face("HA", 1)[20:68, 10:58])  # 48x48
     cv2.imwrite(str(tmp_path / "dot.png"), np.full((1, 1), 128, np.uint8))

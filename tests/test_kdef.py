@@ -3,9 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.errors import DatasetError
-from emotion_desktop.core.kdef import (
+from emotion_desktop.core.data.kdef import (
     Split,
     filter_angles,
     parse_name,
@@ -13,6 +11,8 @@ from emotion_desktop.core.kdef import (
     random_split,
     scan,
 )
+from emotion_desktop.core.emotions import EMOTIONS
+from emotion_desktop.core.errors import DatasetError
 
 
 def test_parse_name_reads_every_field() -> None:

@@ -5,10 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import OutputError
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.labelling import (
+from emotion_desktop.core.batch.labelling import (
     CSV_COLUMNS,
     CsvRowWriter,
     LabelRow,
@@ -19,6 +16,9 @@ from emotion_desktop.core.labelling import (
     label_paths,
     shard,
 )
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import OutputError
+from emotion_desktop.core.model.inference import Predictor
 
 
 def _folder(tmp_path: Path, shared_data: Path) -> Path:
@@ -198,9 +198,9 @@ def test_a_folder_that_cannot_be_listed_is_reported(tiny_model, shared_data, tmp
 FULL_DISK = """
 import json, resource, signal, sys
 from pathlib import Path
-from emotion_desktop.core.faces import Box
-from emotion_desktop.core.inference import FaceResult
-from emotion_desktop.core.labelling import LabelRow, write_json
+from emotion_desktop.core.vision.faces import Box
+from emotion_desktop.core.model.inference import FaceResult
+from emotion_desktop.core.batch.labelling import LabelRow, write_json
 face = FaceResult(Box(0, 0, 9, 9), (1 / 7,) * 7)
 rows = [LabelRow(Path(f"{i}.jpg"), 0, face) for i in range(200)]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -227,9 +227,9 @@ def test_a_full_disk_keeps_the_earlier_json_results(tmp_path: Path) -> None:
 
 def test_an_export_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     """The Batch tab's Export CSV raised on a name with bytes that are not UTF-8."""
-    from emotion_desktop.core.faces import Box
-    from emotion_desktop.core.inference import FaceResult
-    from emotion_desktop.core.labelling import write_csv
+    from emotion_desktop.core.batch.labelling import write_csv
+    from emotion_desktop.core.model.inference import FaceResult
+    from emotion_desktop.core.vision.faces import Box
 
     name = Path(os.fsdecode(b"bad\xff\xfe.jpg"))
     row = LabelRow(name, 0, FaceResult(Box(1, 2, 3, 4), (1 / 7,) * 7))

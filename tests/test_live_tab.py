@@ -15,13 +15,13 @@ from PySide6.QtGui import QColor, QImage
 
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
 from emotion_desktop.core.errors import VideoSourceError
-from emotion_desktop.core.faces import Box
 from emotion_desktop.core.runtime import configure_torch
-from emotion_desktop.core.tracking import largest
-from emotion_desktop.core.video import VideoSource
+from emotion_desktop.core.stream.tracking import largest
+from emotion_desktop.core.stream.video import VideoSource
+from emotion_desktop.core.vision.faces import Box
 from emotion_desktop.gui.active_model import ActiveModel
-from emotion_desktop.gui.live import LiveTab
-from emotion_desktop.gui.live_view import NO_FACE_NOTICE, overlay_items
+from emotion_desktop.gui.live.tab import LiveTab
+from emotion_desktop.gui.live.view import NO_FACE_NOTICE, overlay_items
 from emotion_desktop.gui.workers import running_threads
 from tests.test_video import write_video
 
@@ -360,7 +360,7 @@ def test_snapshot_and_record_say_why_when_the_folder_cannot_be_made(
 
 def test_cameras_are_probed_off_the_gui_thread(qtbot, settings: QSettings, monkeypatch) -> None:
     """Opening a camera can take seconds; the tab is built, and answers, before that."""
-    import emotion_desktop.gui.live as live
+    import emotion_desktop.gui.live.tab as live
 
     def slow_probe() -> list[int]:
         time.sleep(1.0)
@@ -380,7 +380,7 @@ def test_start_during_the_camera_search_waits_for_it(
     qtbot, settings: QSettings, monkeypatch
 ) -> None:
     """Start (F5) right after launch once said "No camera found" while the search still ran."""
-    import emotion_desktop.gui.live as live
+    import emotion_desktop.gui.live.tab as live
 
     def slow_probe() -> list[int]:
         time.sleep(1.0)

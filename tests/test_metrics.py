@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from emotion_desktop.core.metrics import Scores, score
+from emotion_desktop.core.train.metrics import Scores, score
 
 
 def test_a_class_without_test_faces_reads_no_faces_and_stays_out_of_the_macro() -> None:

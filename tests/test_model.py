@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from emotion_desktop.core.model import (
+from emotion_desktop.core.model.networks import (
     ConvAutoEncoder,
     EmotionCNN,
     EnsembleCNN,

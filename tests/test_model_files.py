@@ -9,10 +9,10 @@ import shutil
 import pytest
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import load_model, read_card
 from emotion_desktop.core.errors import ModelFileError
-from emotion_desktop.core.metrics import Scores
-from emotion_desktop.core.model_files import companions, delete_model, export_model, rename_model
+from emotion_desktop.core.model.checkpoints import load_model, read_card
+from emotion_desktop.core.model.library import companions, delete_model, export_model, rename_model
+from emotion_desktop.core.train.metrics import Scores
 
 
 def test_the_tiny_model_has_all_three_files(own_model) -> None:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from emotion_desktop.cli import main as cli
-from emotion_desktop.core.balance import TAUS
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.pairs import rank_networks, rank_pairs
+from emotion_desktop.core.train.balance import TAUS
+from emotion_desktop.core.train.pairs import rank_networks, rank_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIFORM = np.full(7, 1 / 7)

@@ -11,9 +11,7 @@ import pytest
 
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import VideoSourceError
-from emotion_desktop.core.faces import Box
-from emotion_desktop.core.inference import FaceResult
-from emotion_desktop.core.live import (
+from emotion_desktop.core.live.loop import (
     RECORD_COLUMNS,
     CsvRecorder,
     LatestFrame,
@@ -23,7 +21,9 @@ from emotion_desktop.core.live import (
     capture_frames,
     process_frames,
 )
-from emotion_desktop.core.tracking import FaceTracker, TrackedFace, largest
+from emotion_desktop.core.model.inference import FaceResult
+from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace, largest
+from emotion_desktop.core.vision.faces import Box
 
 HAPPY = tuple(0.9 if n == "happy" else 0.1 / 6 for n in NAMES)
 SAD = tuple(0.9 if n == "sad" else 0.1 / 6 for n in NAMES)

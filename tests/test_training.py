@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_desktop.core.checkpoints import load_model, split_path
 from emotion_desktop.core.errors import TrainingCancelled
-from emotion_desktop.core.pipeline import DataOptions, train_from_folder
-from emotion_desktop.core.training import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
+from emotion_desktop.core.model.checkpoints import load_model, split_path
+from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
+from emotion_desktop.core.train.run import DataOptions, train_from_folder
 
 
 def _data(n: int = 56, size: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +141,8 @@ def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: 
 
 
 def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path, monkeypatch):
-    from emotion_desktop.core import pipeline
     from emotion_desktop.core.errors import CheckpointError
+    from emotion_desktop.core.train import run as pipeline
 
     config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=2, batch_size=32)
     out = tmp_path / "m.pt"
@@ -164,8 +164,8 @@ def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path
 
 
 def test_a_full_disk_during_training_is_one_message(kdef_folder, tmp_path, monkeypatch) -> None:
-    from emotion_desktop.core import training
     from emotion_desktop.core.errors import CheckpointError
+    from emotion_desktop.core.train import loop as training
 
     def full_disk(*args, **kwargs):
         raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
@@ -179,8 +179,8 @@ def test_a_full_disk_during_training_is_one_message(kdef_folder, tmp_path, monke
 def test_a_resume_file_larger_than_any_model_still_resumes(tmp_path: Path, monkeypatch) -> None:
     """A run at 96 pixels writes a 300 MB resume file, past the model files' size limit: it was
     refused unread, and the run silently started again from epoch 0."""
-    from emotion_desktop.core.checkpoints import safe_torch_load
-    from emotion_desktop.core.training import ResumeFile
+    from emotion_desktop.core.model.checkpoints import safe_torch_load
+    from emotion_desktop.core.train.loop import ResumeFile
 
     path = tmp_path / "m.partial.pt"
     ResumeFile(path, {"run": 1}).save(stage=STAGE_CNN, epoch=7, weights=torch.zeros(1000))

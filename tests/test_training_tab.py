@@ -8,11 +8,11 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.training import STAGE_CNN, Progress, TrainConfig
+from emotion_desktop.core.train.loop import STAGE_CNN, Progress, TrainConfig
 from emotion_desktop.gui.active_model import ActiveModel
-from emotion_desktop.gui.model_manager import training_time
-from emotion_desktop.gui.training import PRESETS, TrainingTab
-from emotion_desktop.gui.training_plots import MAX_BATCH_POINTS, TrainingCurves
+from emotion_desktop.gui.training.models import training_time
+from emotion_desktop.gui.training.plots import MAX_BATCH_POINTS, TrainingCurves
+from emotion_desktop.gui.training.tab import PRESETS, TrainingTab
 from emotion_desktop.gui.workers import running_threads
 
 pytestmark = pytest.mark.gui

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from emotion_desktop.core.errors import VideoSourceError
-from emotion_desktop.core.video import VideoSource, list_cameras
+from emotion_desktop.core.stream.video import VideoSource, list_cameras
 
 FRAMES = 5
 FPS = 20

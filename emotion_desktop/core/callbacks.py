@@ -13,7 +13,7 @@ CancelFn = Callable[[], bool]  # polled between batches: True asks the work to s
 @dataclass(frozen=True)
 class Step:
     """A :data:`StepFn` call as an event, for work whose calls cross a queue (a GUI worker
-    reports it beside training's :class:`~emotion_desktop.core.training.Progress`)."""
+    reports it beside training's :class:`~emotion_desktop.core.train.loop.Progress`)."""
 
     fraction: float
     message: str

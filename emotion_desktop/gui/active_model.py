@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference, read_card
+from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference, read_card
 
 
 class ActiveModel(QObject):

@@ -9,11 +9,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from emotion_desktop.gui.active_model import ActiveModel, test_figures
-from emotion_desktop.gui.batch import BatchTab
+from emotion_desktop.gui.batch.tab import BatchTab
 from emotion_desktop.gui.dialogs import confirm
-from emotion_desktop.gui.live import LiveTab
+from emotion_desktop.gui.live.tab import LiveTab
 from emotion_desktop.gui.settings import setting
-from emotion_desktop.gui.training import TrainingTab
+from emotion_desktop.gui.training.tab import TrainingTab
 
 
 class MainWindow(QMainWindow):

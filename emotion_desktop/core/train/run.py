@@ -22,9 +22,21 @@ import numpy as np
 import torch
 
 from emotion_desktop import __version__
-from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn, StepFn
-from emotion_desktop.core.checkpoints import (
+from emotion_desktop.core.data.dataset import FaceSet, build_faces, to_tensor
+from emotion_desktop.core.data.kdef import (
+    MAX_SPLIT_BYTES,
+    Split,
+    filter_angles,
+    make_split,
+    stratified_partition,
+    whole_split,
+)
+from emotion_desktop.core.data.sources import Scan, scan_source, source_names
+from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import CheckpointError, DatasetError
+from emotion_desktop.core.files import atomic_write_text, read_json, same_file
+from emotion_desktop.core.model.checkpoints import (
     MAX_MEMBERS,
     LoadedModel,
     card_path,
@@ -34,23 +46,9 @@ from emotion_desktop.core.checkpoints import (
     save_model,
     split_path,
 )
-from emotion_desktop.core.dataset import FaceSet, build_faces, to_tensor
-from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import CheckpointError, DatasetError
-from emotion_desktop.core.faces import CropSettings
-from emotion_desktop.core.files import atomic_write_text, read_json, same_file
-from emotion_desktop.core.kdef import (
-    MAX_SPLIT_BYTES,
-    Split,
-    filter_angles,
-    make_split,
-    stratified_partition,
-    whole_split,
-)
-from emotion_desktop.core.metrics import Scores, score
-from emotion_desktop.core.model import EmotionCNN, EnsembleCNN
-from emotion_desktop.core.sources import Scan, scan_source, source_names
-from emotion_desktop.core.training import (
+from emotion_desktop.core.model.networks import EmotionCNN, EnsembleCNN
+from emotion_desktop.core.train import distributed
+from emotion_desktop.core.train.loop import (
     History,
     ProgressFn,
     ResumeFile,
@@ -59,6 +57,8 @@ from emotion_desktop.core.training import (
     fit,
     run_identity,
 )
+from emotion_desktop.core.train.metrics import Scores, score
+from emotion_desktop.core.vision.faces import CropSettings
 
 KDEF_TERMS = (
     "Trained on the Karolinska Directed Emotional Faces (KDEF; Lundqvist, Flykt & Ohman, 1998, "

@@ -20,14 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotion_desktop.core import distributed
 from emotion_desktop.core.callbacks import CancelFn
-from emotion_desktop.core.checkpoints import safe_torch_load
-from emotion_desktop.core.dataset import augment, batches, to_tensor
+from emotion_desktop.core.data.dataset import augment, batches, to_tensor
 from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
-from emotion_desktop.core.faces import BEFORE_STUDIO, CropSettings
 from emotion_desktop.core.files import atomic_write_bytes
-from emotion_desktop.core.model import (
+from emotion_desktop.core.model.checkpoints import safe_torch_load
+from emotion_desktop.core.model.networks import (
     Classifier,
     ConvAutoEncoder,
     EmotionCNN,
@@ -36,6 +34,8 @@ from emotion_desktop.core.model import (
     mirrored_softmax,
     standardise,
 )
+from emotion_desktop.core.train import distributed
+from emotion_desktop.core.vision.faces import BEFORE_STUDIO, CropSettings
 
 STAGE_CAE = "cae"
 STAGE_CNN = "cnn"

@@ -22,13 +22,13 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from emotion_desktop.core.callbacks import CancelFn
-from emotion_desktop.core.checkpoints import LoadedModel
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
-from emotion_desktop.core.faces import FaceDetector, to_gray
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.tracking import FaceTracker, TrackedFace
-from emotion_desktop.core.video import FrameSource
+from emotion_desktop.core.model.checkpoints import LoadedModel
+from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
+from emotion_desktop.core.stream.video import FrameSource
+from emotion_desktop.core.vision.faces import FaceDetector, to_gray
 
 ReportFn = Callable[[object], None]
 T = TypeVar("T")

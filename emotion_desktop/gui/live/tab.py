@@ -1,9 +1,10 @@
 """Live tab: the camera with a box and an emotion label over every face.
 
-Two workers (the project's :class:`Task`) run the core loops of :mod:`emotion_desktop.core.live`:
-one reads the source into a one-slot newest-frame buffer, the other detects, classifies and
-tracks the newest frame and reports a :class:`LiveResult`. The GUI thread only keeps the latest
-result and paints it on a ~30 fps timer, so a fast camera or a slow model never floods it.
+Two workers (the project's :class:`Task`) run the core loops of
+:mod:`emotion_desktop.core.live.loop`: one reads the source into a one-slot newest-frame buffer,
+the other detects, classifies and tracks the newest frame and reports a :class:`LiveResult`.
+The GUI thread only keeps the latest result and paints it on a ~30 fps timer, so a fast camera
+or a slow model never floods it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import LoadedModel, load_model_for_inference
 from emotion_desktop.core.errors import CheckpointError, OutputError
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.live import (
+from emotion_desktop.core.live.loop import (
     CsvRecorder,
     LatestFrame,
     LiveOptions,
@@ -53,11 +52,13 @@ from emotion_desktop.core.live import (
     make_predictor,
     process_frames,
 )
-from emotion_desktop.core.tracking import largest
-from emotion_desktop.core.video import FrameSource, VideoSource, list_cameras
+from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference
+from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.stream.tracking import largest
+from emotion_desktop.core.stream.video import FrameSource, VideoSource, list_cameras
 from emotion_desktop.gui.active_model import ActiveModel
-from emotion_desktop.gui.live_panel import ProbabilityPanel, Timeline
-from emotion_desktop.gui.live_view import FrameView, paint_result
+from emotion_desktop.gui.live.panel import ProbabilityPanel, Timeline
+from emotion_desktop.gui.live.view import FrameView, paint_result
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 

@@ -13,11 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_desktop.core.checkpoints import load_model_for_inference
-from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import FaceDetector
-from emotion_desktop.core.inference import Predictor
-from emotion_desktop.core.labelling import (
+from emotion_desktop.core.batch.labelling import (
     CsvRowWriter,
     Event,
     LabelRow,
@@ -27,7 +23,11 @@ from emotion_desktop.core.labelling import (
     iter_files,
     label_paths,
 )
+from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.model.checkpoints import load_model_for_inference
+from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.outputs import check_results_output
+from emotion_desktop.core.vision.faces import FaceDetector
 from emotion_desktop.gui.workers import TaskFn
 
 REPORT_EVERY_S = 0.1

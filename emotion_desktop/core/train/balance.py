@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 from emotion_desktop.core.callbacks import StepFn
-from emotion_desktop.core.checkpoints import load_model
-from emotion_desktop.core.dataset import FaceSet, batches, to_tensor
+from emotion_desktop.core.data.dataset import FaceSet, batches, to_tensor
 from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
-from emotion_desktop.core.metrics import score
-from emotion_desktop.core.pipeline import (
+from emotion_desktop.core.model.checkpoints import load_model
+from emotion_desktop.core.train.loop import History
+from emotion_desktop.core.train.metrics import score
+from emotion_desktop.core.train.run import (
     PreparedData,
     TrainResult,
     card_test_sections,
@@ -32,7 +33,6 @@ from emotion_desktop.core.pipeline import (
     save_with_splits,
     score_faces,
 )
-from emotion_desktop.core.training import History
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 MAX_ACCURACY_LOSS = 0.01  # validation accuracy the balance may cost, all sources together

@@ -20,14 +20,14 @@ import torch
 
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.faces import (
+from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
+from emotion_desktop.core.model.networks import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
+from emotion_desktop.core.vision.faces import (
     BEFORE_STUDIO,
     EQUALIZE_MODES,
     STUDIO_FRAMINGS,
     CropSettings,
 )
-from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
-from emotion_desktop.core.model import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 
 FORMAT_VERSION = 1
 KIND = "emotion_desktop.EmotionCNN"

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_desktop.core.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.dataset import crop_whole, is_face_crop, to_tensor
+from emotion_desktop.core.data.dataset import crop_whole, is_face_crop, to_tensor
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.faces import (
+from emotion_desktop.core.model.checkpoints import LoadedModel, load_model
+from emotion_desktop.core.vision.faces import (
     MIN_DETECT_SIDE,
     Box,
     FaceDetector,
@@ -87,7 +87,7 @@ class Predictor:
         self, gray: np.ndarray, whole_image: bool = False, detector: FaceDetector | None = None
     ) -> tuple[list[Box], list[np.ndarray]]:
         """The faces of a grey photo, largest first, and their crops, framed as training framed
-        its photos (:func:`~emotion_desktop.core.dataset.prepare_face`): the faces the detector
+        its photos (:func:`~emotion_desktop.core.data.dataset.prepare_face`): the faces the detector
         (this predictor's, or a thread's own) finds, with the model's margin; else, where
         ``whole_image`` (folders of pre-cropped faces), the image itself with no margin added;
         else none. An image no larger than a face crop is not searched, and one smaller than

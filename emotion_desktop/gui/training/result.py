@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emotion_desktop.core.metrics import Scores
+from emotion_desktop.core.train.metrics import Scores
 from emotion_desktop.gui.active_model import SOURCE_TITLES, card_tests
-from emotion_desktop.gui.confusion import ConfusionTable
+from emotion_desktop.gui.training.confusion import ConfusionTable
 
 EMPTY_TEXT = (
     "When a run finishes, its test accuracy and confusion matrix appear here beside the active "

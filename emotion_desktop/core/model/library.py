@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import MAX_CARD_BYTES, card_path, split_path
 from emotion_desktop.core.errors import ModelFileError
 from emotion_desktop.core.files import atomic_write_text, read_json
+from emotion_desktop.core.model.checkpoints import MAX_CARD_BYTES, card_path, split_path
 from emotion_desktop.core.outputs import check_model_output
 
 NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")

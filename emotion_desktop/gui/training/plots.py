@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from emotion_desktop.core.training import STAGE_CAE, Progress
+from emotion_desktop.core.train.loop import STAGE_CAE, Progress
 
 BATCH_SMOOTHING = 0.9  # exponential moving average of the per-batch loss
 LOSS_HEADROOM = 1.25  # a loss axis grows to this multiple of the point that did not fit

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.faces import Box
-from emotion_desktop.core.inference import FaceResult
+from emotion_desktop.core.model.inference import FaceResult
+from emotion_desktop.core.vision.faces import Box
 
 
 @dataclass(frozen=True)

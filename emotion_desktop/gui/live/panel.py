@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.tracking import TrackedFace
+from emotion_desktop.core.stream.tracking import TrackedFace
 
 TIMELINE_SECONDS = 30.0
 

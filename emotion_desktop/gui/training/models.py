@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.checkpoints import read_card
 from emotion_desktop.core.errors import ModelFileError, OutputError
-from emotion_desktop.core.model_files import delete_model, export_model, is_shipped, rename_model
+from emotion_desktop.core.model.checkpoints import read_card
+from emotion_desktop.core.model.library import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
 from emotion_desktop.gui.dialogs import confirm
 

@@ -24,9 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from emotion_desktop.core.callbacks import CancelFn, StepFn
+from emotion_desktop.core.data.kdef import Record
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, TrainingCancelled
-from emotion_desktop.core.faces import (
+from emotion_desktop.core.files import atomic_write_bytes
+from emotion_desktop.core.vision.faces import (
     CropSettings,
     FaceDetector,
     crop_face,
@@ -36,8 +38,6 @@ from emotion_desktop.core.faces import (
     to_gray,
     whole_image_box,
 )
-from emotion_desktop.core.files import atomic_write_bytes
-from emotion_desktop.core.kdef import Record
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump whenever face location or cropping changes

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
-from emotion_desktop.core.faces import Box
-from emotion_desktop.core.live import (
+from emotion_desktop.core.live.loop import (
     LiveResult,
 )
+from emotion_desktop.core.vision.faces import Box
 
 UNCERTAIN_COLOUR = "#bdc3c7"
 NO_FACE_NOTICE = "No face in view: face the camera, with light on your face"

@@ -1,0 +1,1 @@
+"""Labelling photos in bulk, and the results files."""

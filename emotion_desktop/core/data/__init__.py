@@ -1,0 +1,1 @@
+"""Labelled face sources (KDEF, FER+, folders), their splits and prepared datasets."""

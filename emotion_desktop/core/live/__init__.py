@@ -1,0 +1,1 @@
+"""The real-time loop: the newest camera frame through the model, and recording."""

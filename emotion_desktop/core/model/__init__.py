@@ -1,0 +1,1 @@
+"""The networks, their files and cards, and inference on face crops."""

@@ -1,0 +1,1 @@
+"""Frames and faces: image decoding, face detection and crops."""

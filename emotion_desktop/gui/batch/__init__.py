@@ -1,0 +1,1 @@
+"""The Batch tab: drop zone, runs, the results table."""

@@ -1,0 +1,1 @@
+"""The Live tab: camera view, overlay, probabilities panel."""

@@ -1,0 +1,1 @@
+"""The Training tab: data, parameters, curves, results and the model list."""

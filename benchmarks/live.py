@@ -27,13 +27,13 @@ sys.path.insert(0, str(REPO))
 
 from emotion_desktop.core import paths  # noqa: E402
 from emotion_desktop.core.errors import EmotionDesktopError, VideoSourceError  # noqa: E402
-from emotion_desktop.core.live.loop import (  # noqa: E402
+from emotion_desktop.core.model.checkpoints import load_model  # noqa: E402
+from emotion_desktop.core.runtime import configure_torch  # noqa: E402
+from emotion_desktop.core.stream.frames import (  # noqa: E402
     LiveOptions,
     LivePipeline,
     make_predictor,
 )
-from emotion_desktop.core.model.checkpoints import load_model  # noqa: E402
-from emotion_desktop.core.runtime import configure_torch  # noqa: E402
 from emotion_desktop.core.stream.video import VideoSource  # noqa: E402
 
 VIDEO = REPO.parent / "shared/data/video/WolfgangLanger_Pexels.mp4"

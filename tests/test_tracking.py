@@ -15,13 +15,15 @@ from emotion_desktop.core.live.loop import (
     RECORD_COLUMNS,
     CsvRecorder,
     LatestFrame,
-    LivePipeline,
     LiveResult,
     RateMeter,
     capture_frames,
     process_frames,
 )
 from emotion_desktop.core.model.inference import FaceResult
+from emotion_desktop.core.stream.frames import (
+    LivePipeline,
+)
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace, largest
 from emotion_desktop.core.vision.faces import Box
 

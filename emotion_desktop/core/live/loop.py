@@ -24,11 +24,10 @@ import numpy as np
 from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
-from emotion_desktop.core.model.checkpoints import LoadedModel
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.stream.frames import LivePipeline, StepTimings
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
 from emotion_desktop.core.stream.video import FrameSource
-from emotion_desktop.core.vision.faces import FaceDetector, to_gray
 
 ReportFn = Callable[[object], None]
 T = TypeVar("T")
@@ -65,40 +64,6 @@ class TrackingSettings:
     def apply(self, tracker: FaceTracker) -> None:
         tracker.smoothing = self.smoothing
         tracker.threshold = self.threshold
-
-
-@dataclass(frozen=True)
-class LiveOptions:
-    """Speed settings of the live pipeline, chosen for a webcam on two CPU cores.
-
-    Detection is the expensive step, so it runs on every ``detect_every``-th frame and the
-    frames between reuse the tracked boxes (a face moves little in 1/10 s). Webcam faces are
-    large, so the detector works on a ``detect_width``-pixel image and ignores faces smaller
-    than ``min_face`` of the frame height. ``flip`` (mirror averaging) is off: the temporal
-    smoothing steadies the label for free, where the flip would double the classifier cost.
-    torch's thread count is the process's (``core.runtime``), never changed here.
-    """
-
-    detect_every: int = 3
-    detect_width: int = 240
-    min_face: float = 0.2
-    flip: bool = False
-
-
-def make_predictor(loaded: LoadedModel, options: LiveOptions) -> Predictor:
-    """A predictor with its own face detector, to be built on the thread that will use it."""
-    detector = FaceDetector(detect_width=options.detect_width, min_face=options.min_face)
-    return Predictor(loaded, detector, flip=options.flip)
-
-
-@dataclass(frozen=True)
-class StepTimings:
-    """Milliseconds spent on one frame; ``detect_ms`` is 0 on frames that reused boxes."""
-
-    detect_ms: float
-    classify_ms: float
-    total_ms: float
-    detected: bool
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing frames pixel by pixel is never meant
@@ -183,38 +148,6 @@ class LatestFrame:
     def capture_fps(self) -> float:
         with self._condition:
             return self._rate.rate()
-
-
-class LivePipeline:
-    """One frame in, tracked faces and timings out: grey, detect (every k-th), classify, track."""
-
-    def __init__(
-        self, predictor: Predictor, tracker: FaceTracker | None = None, detect_every: int = 3
-    ) -> None:
-        if detect_every < 1:
-            raise ValueError("detect_every must be at least 1")
-        self.predictor = predictor
-        self.tracker = tracker or FaceTracker()
-        self.detect_every = detect_every
-        self._count = 0
-
-    def step(self, frame: np.ndarray) -> tuple[tuple[TrackedFace, ...], StepTimings]:
-        start = time.perf_counter()
-        gray = to_gray(frame)
-        detected = self._count % self.detect_every == 0
-        self._count += 1
-        boxes = self.predictor.detector.detect(gray) if detected else self.tracker.active_boxes()
-        located = time.perf_counter()
-        results = self.predictor.predict_boxes(gray, boxes)
-        classified = time.perf_counter()
-        faces = self.tracker.update(results)
-        end = time.perf_counter()
-        return faces, StepTimings(
-            detect_ms=(located - start) * 1000 if detected else 0.0,
-            classify_ms=(classified - located) * 1000,
-            total_ms=(end - start) * 1000,
-            detected=detected,
-        )
 
 
 def capture_frames(source: FrameSource, buffer: LatestFrame, cancelled: CancelFn) -> int:

@@ -42,18 +42,20 @@ from emotion_desktop.core.errors import CheckpointError, OutputError
 from emotion_desktop.core.live.loop import (
     CsvRecorder,
     LatestFrame,
-    LiveOptions,
-    LivePipeline,
     LiveResult,
     Mailbox,
     RecordingFailed,
     TrackingSettings,
     capture_frames,
-    make_predictor,
     process_frames,
 )
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.stream.frames import (
+    LiveOptions,
+    LivePipeline,
+    make_predictor,
+)
 from emotion_desktop.core.stream.tracking import largest
 from emotion_desktop.core.stream.video import FrameSource, VideoSource, list_cameras
 from emotion_desktop.gui.active_model import ActiveModel

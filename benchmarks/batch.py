@@ -7,13 +7,13 @@ Everything is built in a temporary folder and deleted afterwards. Two sources of
 (562x762 JPEGs): the 70 shared face photos resized and linked seven times (490 files; real
 photos, where the frontal cascade often searches long), and KDEF frontal images from a local
 copy (``~/datasets/data/KDEF``; never commit it), when there is one. Each is labelled by the
-CLI's loop (``core.labelling.label_paths``, which the CLI runs as it is) and by the Batch tab's
-worker function (``gui.batch_run.labelling_task``, without a window; here with the CLI's thread
-settings, one torch and one OpenCV thread beside the labelling pool), once with ``--min-face
-0.25`` (portraits only), and once one image at a
-time through ``Predictor.predict_image``, the path before batching and threads, to show that
-the faces found and their labels did not change. Where the ``fer`` package is installed, its
-Haar mode labels the same files and the ratio is printed. Aims (issue 16): >= 100 images/s on
+CLI's loop (``core.batch.labelling.label_paths``, which the CLI runs as it is) and by the Batch
+tab's worker function (``gui.batch.run.labelling_task``, without a window; here with the CLI's
+thread settings, one torch and one OpenCV thread beside the labelling pool), once with
+``--min-face 0.25`` (portraits only), and once one image at a time through
+``Predictor.predict_image``, the path before batching and threads, to show that the faces found
+and their labels did not change. Where the ``fer`` package is installed, its Haar mode labels
+the same files and the ratio is printed. Aims (issue 16): >= 100 images/s on
 2 cores for both sources, RSS growth < 150 MB over 10,000 images, first row < 2 s.
 The last line printed is one JSON object.
 """
@@ -34,13 +34,8 @@ import cv2
 import torch
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.batch.labelling import (
-    CsvRowWriter,
-    LabelRow,
-    LabelSummary,
-    label_paths,
-    label_workers,
-)
+from emotion_desktop.core.batch.labelling import LabelSummary, label_paths, label_workers
+from emotion_desktop.core.batch.results import CsvRowWriter, LabelRow
 from emotion_desktop.core.data.kdef import scan as scan_kdef
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, EmotionDesktopError

@@ -20,16 +20,14 @@ from pathlib import Path
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.batch.labelling import (
-    CsvRowWriter,
-    LabelRow,
     LabelSummary,
-    Problem,
     is_image_file,
     iter_files,
     label_paths,
     shard,
-    write_json,
 )
+from emotion_desktop.core.batch.results import CsvRowWriter, JsonRowWriter, LabelRow, Problem
+from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file
 from emotion_desktop.core.callbacks import time_left
 from emotion_desktop.core.errors import (
     DatasetError,
@@ -382,40 +380,51 @@ def cmd_label(args: argparse.Namespace) -> int:
     def files() -> Iterator[Path]:
         return shard(iter_files(present), *args.shard) if args.shard else iter_files(present)
 
-    if not any(is_image_file(f) for f in files()):  # before a results file opens
+    if not any(is_image_file(f) or is_video_file(f) for f in files()):  # before a file opens
         share = f" (share {args.shard[0]}/{args.shard[1]})" if args.shard else ""
-        raise OutputError(f"no images to label in {', '.join(map(str, present))}{share}")
-    detector = FaceDetector(min_face=args.min_face)
-    predictor = Predictor.from_checkpoint(model, detector)
+        raise OutputError(f"no images or videos in {', '.join(map(str, present))}{share}")
+    predictor = Predictor.from_checkpoint(model, FaceDetector(min_face=args.min_face))
+    sampling = Sampling(every=args.every or 1, fps=args.fps)
     summary = LabelSummary()
-    rows: list[LabelRow] = []
+    bar = ProgressBar()
     try:
-        writer = None if as_json else CsvRowWriter(args.out, append=existing == "append")
+        writer = (
+            JsonRowWriter(args.out) if as_json else CsvRowWriter(args.out, existing == "append")
+        )
         try:
-            for events in label_paths(present, predictor, args.whole_image, files=files()):
+            for events in label_paths(
+                present, predictor, args.whole_image, files=files(), sampling=sampling
+            ):
                 summary.add(events)
-                found = [e for e in events if isinstance(e, LabelRow)]
-                if as_json:
-                    rows += found
-                elif found:
-                    writer.write(found)
+                writer.write(e for e in events if isinstance(e, LabelRow))
                 for e in events:
                     if isinstance(e, Problem):
                         print(f"skipped {e.file}: {e.reason}", file=sys.stderr)
+                    elif isinstance(e, VideoProgress):
+                        show_video_progress(bar, e)
         finally:  # an interrupted run keeps its rows in either format
-            if writer:
-                writer.close()
-            if as_json:
-                write_json(args.out, rows)
+            writer.close()
     except OSError as exc:
         raise OutputError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     for path in missing:
         print(f"skipped {path}: no such file or folder", file=sys.stderr)
+    videos = f" and {summary.videos} videos ({summary.frames} frames)" if summary.videos else ""
     print(
-        f"{summary.faces} faces in {summary.images} images written to {args.out}; "
-        f"{summary.problems} problems, {summary.skipped} non-image files skipped"
+        f"{summary.faces} faces in {summary.images} images{videos} written to {args.out}; "
+        f"{summary.problems} problems, {summary.skipped} other files skipped"
     )
-    return 2 if missing or not summary.images else 0  # nothing labelled: say so by the status
+    labelled = summary.images or summary.videos
+    return 2 if missing or not labelled else 0  # nothing labelled: say so by the status
+
+
+def show_video_progress(bar: ProgressBar, progress: VideoProgress) -> None:
+    """A video's frames done of its total, its rate and (from the bar) the time left."""
+    if progress.done:
+        bar.done()
+        return
+    total = f"/{progress.total}" if progress.total else ""
+    message = f"{progress.file.name} frame {progress.read}{total} ({progress.rate:.0f} frames/s)"
+    bar.update(progress.fraction if progress.fraction is not None else 0.0, message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -505,7 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_evaluate)
 
-    label = sub.add_parser("label", help="label every face in images or folders")
+    label = sub.add_parser(
+        "label",
+        help="label every face in images, videos (each frame, or --every N / --fps N) or folders",
+    )
     label.add_argument("paths", nargs="+", type=Path)
     label.add_argument("--out", required=True, type=Path, help="results file (.csv or .json)")
     label.add_argument("--model", type=Path, help="default: the active model")
@@ -522,6 +534,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help=f"smallest face as a fraction of the image's shorter side (default {MIN_FACE}); "
         "0.25 labels portraits about twice as fast but misses smaller faces",
+    )
+    sampled = label.add_mutually_exclusive_group()
+    sampled.add_argument(
+        "--every",
+        type=number_in(int, 1),
+        metavar="N",
+        help="analyse every N-th frame of a video (default: every frame)",
+    )
+    sampled.add_argument(
+        "--fps",
+        type=number_in(float, 0.01, 1000.0),
+        metavar="N",
+        help="analyse N frames a second of a video, by the frames' own times",
     )
     label.add_argument(
         "--shard",

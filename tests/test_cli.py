@@ -370,8 +370,8 @@ def test_label_write_errors_are_one_line_and_exit_2(
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    target = "CsvRowWriter.write" if suffix == ".csv" else "atomic_write_text"
-    monkeypatch.setattr(f"emotion_desktop.core.batch.labelling.{target}", full)
+    target = "CsvRowWriter" if suffix == ".csv" else "JsonRowWriter"
+    monkeypatch.setattr(f"emotion_desktop.core.batch.results.{target}.write", full)
     assert main([*base, "--out", str(tmp_path / f"full{suffix}")]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
@@ -451,7 +451,7 @@ def test_label_with_nothing_to_label_keeps_earlier_results_and_exits_2(
     results.write_text("earlier results\n")
     args = ["label", str(tmp_path / "notes"), "--model", str(tiny_model), "--overwrite"]
     assert main([*args, "--out", str(results)]) == 2
-    assert "no images to label" in capsys.readouterr().err
+    assert "no images or videos in" in capsys.readouterr().err
     assert results.read_text() == "earlier results\n"
     broken = tmp_path / "broken"
     broken.mkdir()

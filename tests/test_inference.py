@@ -75,7 +75,8 @@ def test_a_tiny_image_is_no_face_unless_labelled_whole(tiny_model: Path, tmp_pat
     with or without it."""
     import cv2
 
-    from emotion_desktop.core.batch.labelling import Problem, label_paths
+    from emotion_desktop.core.batch.labelling import label_paths
+    from emotion_desktop.core.batch.results import Problem
 
     cv2.imwrite(str(tmp_path / "crop.png"), draw_face("HA", 1)[20:68, 10:58])  # 48x48
     cv2.imwrite(str(tmp_path / "dot.png"), np.full((1, 1), 128, np.uint8))

@@ -5,17 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_desktop.core.batch.labelling import (
-    CSV_COLUMNS,
-    CsvRowWriter,
-    LabelRow,
-    LabelSummary,
-    Problem,
-    Skipped,
-    iter_files,
-    label_paths,
-    shard,
-)
+from emotion_desktop.core.batch.labelling import LabelSummary, iter_files, label_paths, shard
+from emotion_desktop.core.batch.results import CSV_COLUMNS, CsvRowWriter, LabelRow, Problem, Skipped
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.model.inference import Predictor
@@ -53,8 +44,9 @@ def test_csv_has_the_columns_and_one_row_per_face(tiny_model, shared_data, tmp_p
     with open(tmp_path / "out.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3
-    assert CSV_COLUMNS[-1] == "model" and {r["model"] for r in rows} == {tiny_model.stem}
-    assert abs(sum(float(rows[0][n]) for n in CSV_COLUMNS[8:-1]) - 1) < 0.01
+    assert {r["model"] for r in rows} == {tiny_model.stem}
+    assert {(r["frame"], r["time"]) for r in rows} == {("", "")}  # a photo's rows: no frame
+    assert abs(sum(float(rows[0][n]) for n in NAMES) - 1) < 0.01
 
 
 def test_a_results_file_without_the_model_column_is_not_appended_to(tmp_path) -> None:
@@ -63,7 +55,9 @@ def test_a_results_file_without_the_model_column_is_not_appended_to(tmp_path) ->
     header = ("file", "face", "x", "y", "w", "h", "emotion", "confidence", *NAMES)  # before it
     old.write_text(",".join(header) + "\n")
     before = old.read_bytes()
-    with pytest.raises(OutputError, match="older version of this app, without the model column"):
+    with pytest.raises(
+        OutputError, match="older version of this app, without the columns model, frame, time"
+    ):
         CsvRowWriter(old, append=True)
     assert old.read_bytes() == before
 
@@ -200,7 +194,7 @@ import json, resource, signal, sys
 from pathlib import Path
 from emotion_desktop.core.vision.faces import Box
 from emotion_desktop.core.model.inference import FaceResult
-from emotion_desktop.core.batch.labelling import LabelRow, write_json
+from emotion_desktop.core.batch.results import LabelRow, write_json
 face = FaceResult(Box(0, 0, 9, 9), (1 / 7,) * 7)
 rows = [LabelRow(Path(f"{i}.jpg"), 0, face) for i in range(200)]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -227,7 +221,7 @@ def test_a_full_disk_keeps_the_earlier_json_results(tmp_path: Path) -> None:
 
 def test_an_export_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     """The Batch tab's Export CSV raised on a name with bytes that are not UTF-8."""
-    from emotion_desktop.core.batch.labelling import write_csv
+    from emotion_desktop.core.batch.results import write_csv
     from emotion_desktop.core.model.inference import FaceResult
     from emotion_desktop.core.vision.faces import Box
 

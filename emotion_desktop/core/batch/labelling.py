@@ -1,16 +1,14 @@
-"""Label folders of photos in bulk: lazy file walk -> faces -> emotions -> rows (CSV / JSON).
+"""Label folders of photos and videos in bulk: lazy file walk -> faces -> emotions -> rows.
 
 Everything streams: files are found one directory at a time, a few images ahead are decoded
 and searched on worker threads, each batch of images yields its rows as soon as it is classified,
 and the CSV writer flushes after every batch. A folder of 100,000 files starts producing rows at
-once and never sits in memory, and a crash loses at most the images in flight.
+once and never sits in memory, and a crash loses at most the images in flight. A video met on
+the way is read frame by frame in its place (:mod:`emotion_desktop.core.batch.video`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import threading
 from collections import deque
@@ -18,15 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
+from emotion_desktop.core.batch.results import LabelRow, Problem, Skipped
+from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file, label_video
 from emotion_desktop.core.data.dataset import is_face_crop
 from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES
-from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.errors import ImageError, OutputError
-from emotion_desktop.core.files import atomic_write_text, path_text, unreadable_reason, walk
+from emotion_desktop.core.errors import ImageError
+from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.model.inference import FaceResult, Predictor
 from emotion_desktop.core.vision.faces import (
     MIN_DETECT_SIDE,
@@ -36,65 +34,7 @@ from emotion_desktop.core.vision.faces import (
 )
 
 BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
-CSV_COLUMNS: tuple[str, ...] = (
-    "file",
-    "face",
-    "x",
-    "y",
-    "w",
-    "h",
-    "emotion",
-    "confidence",
-    *NAMES,
-    "model",  # last: readers by position of the columns before it keep working
-)
-
-
-@dataclass(frozen=True)
-class LabelRow:
-    """One face of one image; ``model``: the stem of the model file that labelled it."""
-
-    file: Path
-    face: int
-    result: FaceResult
-    model: str = ""
-
-    @property
-    def box(self) -> Box:
-        return self.result.box
-
-    def as_record(self) -> dict[str, object]:
-        b = self.result.box
-        return {
-            "file": path_text(self.file),
-            "face": self.face,
-            "x": b.x,
-            "y": b.y,
-            "w": b.w,
-            "h": b.h,
-            "emotion": self.result.label,
-            "confidence": round(self.result.confidence, 4),
-            **{n: round(p, 4) for n, p in zip(NAMES, self.result.probabilities)},
-            "model": self.model,
-        }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A file that gave no row, and why: unreadable, too large, or no face in it."""
-
-    file: Path
-    reason: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that is not an image by its extension; counted, not reported one by one."""
-
-    file: Path
-
-
-Event = LabelRow | Problem | Skipped
+Event = LabelRow | Problem | Skipped | VideoProgress
 
 
 def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -199,6 +139,7 @@ def label_paths(
     batch_size: int = BATCH_IMAGES,
     workers: int | None = None,
     files: Iterable[Path] | None = None,
+    sampling: Sampling = Sampling(),
 ) -> Iterator[list[Event]]:
     """For each file below ``paths``, lazily and in order, the events it produced; stops when
     ``cancel()``, after giving the images already done.
@@ -206,7 +147,9 @@ def label_paths(
     The one labelling path of the CLI and the Batch tab. ``workers`` threads decode and detect
     a few images ahead (each with its own detector: OpenCV's cascades are not shared), and the
     faces of ``batch_size`` images go through the classifier in one call, several times faster
-    per face on a CPU than one by one. ``files`` replaces the walk of ``paths`` (a shard).
+    per face on a CPU than one by one. ``files`` replaces the walk of ``paths`` (a shard). A
+    video gives a list of events per analysed frame, its frames chosen by ``sampling``, once
+    the photos before it are done.
     """
     workers = workers or label_workers()
     local = threading.local()
@@ -226,6 +169,13 @@ def label_paths(
             while True:
                 stop = cancel is not None and cancel()
                 path = None if stop else next(walk, None)
+                if path is not None and is_video_file(path):
+                    pending += [future.result() for future in ahead]  # photos keep their order
+                    ahead.clear()
+                    yield from _classify(pending, predictor)
+                    pending, images = [], 0
+                    yield from label_video(path, predictor, sampling, cancel)
+                    continue
                 if path is not None:
                     ahead.append(pool.submit(find, path))
                     if len(ahead) <= 2 * workers:
@@ -257,133 +207,27 @@ def shard(files: Iterable[Path], index: int, count: int) -> Iterator[Path]:
             yield path
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula, behind a single quote (OWASP's
-    rule for CSV injection): a photo named ``=cmd|' -C calc'!A0.jpg`` stays a file name."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class CsvRowWriter:
-    """Appends rows to a CSV file, header first, flushing after every write (a batch's rows).
-
-    ``append`` continues an existing file (no second header), so a second run of the GUI adds
-    to the rows the first one wrote. A file that cannot be written (a full disk, a folder where
-    the file should be) is an OutputError naming it: the user's to fix, not a bug.
-    """
-
-    def __init__(self, path: Path, append: bool = False) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            has_rows = append and self.path.is_file() and self.path.stat().st_size > 0
-            if has_rows:
-                self._check_header(self.path)
-            header_unended = has_rows and self._header_unended(self.path)
-            mode = "a" if has_rows else "w"
-            self._file: IO[str] = self.path.open(mode, newline="", encoding="utf-8")
-            self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
-            if not has_rows:
-                self._writer.writeheader()
-            elif header_unended:
-                self._file.write("\r\n")
-        except OSError as exc:
-            raise self._unwritable(exc) from exc
-
-    @staticmethod
-    def _check_header(path: Path) -> None:
-        """OutputError unless ``path`` starts with this app's CSV header (rows go on under it):
-        another CSV, or one of an older version whose rows have other columns."""
-        with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            header = tuple(next(csv.reader(f), ()))
-        if header == CSV_COLUMNS:
-            return
-        if header == tuple(c for c in CSV_COLUMNS if c != "model"):
-            raise OutputError(
-                f"{path} was written by an older version of this app, without the model column: "
-                "write the new rows to another file"
-            )
-        raise OutputError(f"{path} is not a results file of this app: not added to")
-
-    @staticmethod
-    def _header_unended(path: Path) -> bool:
-        """Whether the file ends in its header without a line end (the row added goes on a new
-        line). A file that ends in a row without one holds a row cut short by a full disk or a
-        crash: rows added to it would be glued onto that row, so it is refused."""
-        with path.open("rb") as f:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) == b"\n":
-                return False
-        with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            records = csv.reader(f)
-            if tuple(next(records, ())) == CSV_COLUMNS and next(records, None) is None:
-                return True
-        raise OutputError(
-            f"{path} ends in a row cut short (a full disk or a crash?): remove its last line, "
-            "or write to another file"
-        )
-
-    def write(self, rows: Iterable[LabelRow]) -> None:
-        try:
-            self._writer.writerows(_csv_record(row) for row in rows)
-            self._file.flush()
-        except OSError as exc:
-            raise self._unwritable(exc) from exc
-
-    def _unwritable(self, exc: OSError) -> OutputError:
-        return OutputError(f"cannot write {self.path}: {exc.strerror or exc}")
-
-    def close(self) -> None:
-        """Close the file; rows still buffered that cannot be written (a full disk) are the
-        same OutputError as in :meth:`write`, never a bare OSError."""
-        try:
-            self._file.close()
-        except OSError as exc:
-            raise self._unwritable(exc) from exc
-
-    def __enter__(self) -> CsvRowWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _csv_record(row: LabelRow) -> dict[str, object]:
-    return {k: spreadsheet_safe(v) for k, v in row.as_record().items()}
-
-
-def write_csv(path: Path, rows: Iterable[LabelRow]) -> None:
-    """All rows at once, atomically (an export): a full disk keeps the file's earlier contents
-    whole, where :class:`CsvRowWriter` would leave half a file."""
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(_csv_record(row) for row in rows)
-    atomic_write_text(Path(path), text.getvalue())
-
-
-def write_json(path: Path, rows: Iterable[LabelRow]) -> None:
-    """All rows at once, atomically: a full disk keeps the file's earlier results whole."""
-    atomic_write_text(Path(path), json.dumps([r.as_record() for r in rows], indent=1))
-
-
 @dataclass
 class LabelSummary:
+    """What a run labelled, from the events :func:`label_paths` gives."""
+
     images: int = 0
     faces: int = 0
     problems: int = 0
     skipped: int = 0
+    videos: int = 0
+    frames: int = 0  # video frames analysed
 
     def add(self, events: list[Event]) -> None:
         kinds = {type(e) for e in events}
         if LabelRow in kinds:
-            self.images += 1
             self.faces += len(events)
+            self.images += events[0].frame is None  # a video frame's rows: counted at its end
         elif Problem in kinds:
             self.problems += 1
+        elif VideoProgress in kinds:
+            done = [e for e in events if e.done and e.read]  # one that could not be opened:
+            self.videos += len(done)  # a problem
+            self.frames += sum(e.analysed for e in done)
         else:
             self.skipped += 1

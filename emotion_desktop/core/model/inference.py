@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,13 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: Path, detector: FaceDetector | None = None) -> Predictor:
         return cls(load_model(path), detector)
+
+    def with_detector(self, detector: FaceDetector, flip: bool) -> Predictor:
+        """This network with another detector and mirror setting, without loading it again:
+        video analysis runs Live's faster settings on the model a Batch run loaded."""
+        twin = copy.copy(self)
+        twin.detector, twin.flip = detector, flip
+        return twin
 
     @torch.inference_mode()
     def predict(self, crops: np.ndarray) -> np.ndarray:

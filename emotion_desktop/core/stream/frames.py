@@ -14,7 +14,7 @@ import numpy as np
 from emotion_desktop.core.model.checkpoints import LoadedModel
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
-from emotion_desktop.core.vision.faces import FaceDetector, to_gray
+from emotion_desktop.core.vision.faces import Box, FaceDetector, to_gray
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,14 @@ class LiveOptions:
     flip: bool = False
 
 
+def live_detector(options: LiveOptions) -> FaceDetector:
+    """A face detector with Live's speed settings, for the one thread that will use it."""
+    return FaceDetector(detect_width=options.detect_width, min_face=options.min_face)
+
+
 def make_predictor(loaded: LoadedModel, options: LiveOptions) -> Predictor:
     """A predictor with its own face detector, to be built on the thread that will use it."""
-    detector = FaceDetector(detect_width=options.detect_width, min_face=options.min_face)
-    return Predictor(loaded, detector, flip=options.flip)
+    return Predictor(loaded, live_detector(options), flip=options.flip)
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,24 @@ class LivePipeline:
         self.detect_every = detect_every
         self._count = 0
 
-    def step(self, frame: np.ndarray) -> tuple[tuple[TrackedFace, ...], StepTimings]:
+    def detects(self, position: int) -> bool:
+        """Whether the ``position``-th frame stepped (from 0) is one the detector searches."""
+        return position % self.detect_every == 0
+
+    def step(
+        self, frame: np.ndarray, found: list[Box] | None = None
+    ) -> tuple[tuple[TrackedFace, ...], StepTimings]:
+        """``frame`` (BGR or grey) through the step. ``found``: the faces another thread's
+        detector already found in it, on a frame that :meth:`detects` (video analysis detects
+        a frame ahead on its reader thread, so detection and the network share the cores)."""
         start = time.perf_counter()
         gray = to_gray(frame)
-        detected = self._count % self.detect_every == 0
+        detected = self.detects(self._count)
         self._count += 1
-        boxes = self.predictor.detector.detect(gray) if detected else self.tracker.active_boxes()
+        if not detected:
+            boxes = self.tracker.active_boxes()
+        else:
+            boxes = self.predictor.detector.detect(gray) if found is None else found
         located = time.perf_counter()
         results = self.predictor.predict_boxes(gray, boxes)
         classified = time.perf_counter()

@@ -123,6 +123,48 @@ class VideoSource:
             self._wait_for_frame_time()
         return frame
 
+    def grab(self) -> bool:
+        """Decode the next frame of a file without converting it to BGR, for a reader that
+        analyses only some frames (:meth:`retrieve` converts the one grabbed); False at the end.
+        """
+        if self._capture is None:
+            raise VideoSourceError(f"{self.description} is not open")
+        return bool(self._capture.grab())
+
+    def retrieve(self) -> np.ndarray | None:
+        """The frame last grabbed, as BGR; None where it cannot be converted."""
+        if self._capture is None:
+            raise VideoSourceError(f"{self.description} is not open")
+        ok, frame = self._capture.retrieve()
+        if not ok or frame is None:
+            return None
+        if frame.shape[0] * frame.shape[1] > MAX_IMAGE_PIXELS:
+            raise VideoSourceError(_too_large(self, frame.shape[1], frame.shape[0]))
+        return frame
+
+    def position(self) -> float | None:
+        """Seconds into a file of the frame last grabbed, from the container's time stamps (so
+        right for a variable frame rate); None where the file gives none."""
+        if self._capture is None:
+            return None
+        milliseconds = float(self._capture.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+        return milliseconds / 1000 if milliseconds > 0 else None
+
+    def frame_count(self) -> int | None:
+        """The frames a file's header announces; None where it does not say (a stream, some
+        containers). An estimate: a truncated file holds fewer."""
+        if self._capture is None:
+            return None
+        count = float(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        return int(count) if 0 < count < 2**31 else None
+
+    def size(self) -> tuple[int, int]:
+        """(width, height) the source announced at open; (0, 0) where it did not say."""
+        if self._capture is None:
+            return 0, 0
+        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        return width, int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QImage, QImageIOHandler, QImageReader, QPixmap
 
-from emotion_desktop.core.batch.labelling import LabelRow, Problem
+from emotion_desktop.core.batch.results import LabelRow, Problem
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
 from emotion_desktop.core.vision.faces import Box
 from emotion_desktop.gui.workers import Task

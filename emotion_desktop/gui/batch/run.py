@@ -1,6 +1,6 @@
 """The Batch tab's work, as plain functions for :class:`~emotion_desktop.gui.workers.Task`.
 
-The labelling loop is the CLI's (``core.labelling.label_paths``); this module only adds what a
+The labelling loop is the CLI's (``core.batch.labelling.label_paths``); this module only adds what a
 window needs around it: chunks of results every 100 ms instead of a signal per face, a pause
 gate, and the CSV written as the rows come. No widget is touched from here.
 """
@@ -13,16 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_desktop.core.batch.labelling import (
-    CsvRowWriter,
-    Event,
-    LabelRow,
-    Problem,
-    Skipped,
-    is_image_file,
-    iter_files,
-    label_paths,
-)
+from emotion_desktop.core.batch.labelling import Event, is_image_file, iter_files, label_paths
+from emotion_desktop.core.batch.results import CsvRowWriter, LabelRow, Problem, Skipped
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.checkpoints import load_model_for_inference
 from emotion_desktop.core.model.inference import Predictor

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emotion_desktop.core.batch.labelling import write_csv, write_json
+from emotion_desktop.core.batch.results import write_csv, write_json
 from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.errors import OutputError

@@ -47,11 +47,11 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
 
 
 def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, capsys) -> None:
-    from emotion_desktop.core.train import run as pipeline
+    from emotion_desktop.core.train import evaluate
 
     scanned = []
-    scan = pipeline.scan_source
-    monkeypatch.setattr(pipeline, "scan_source", lambda f: scanned.append(f) or scan(f))
+    scan = evaluate.scan_source
+    monkeypatch.setattr(evaluate, "scan_source", lambda f: scanned.append(f) or scan(f))
     assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model)]) == 0
     assert scanned == [kdef_folder]  # FER+ takes seconds to scan: once for the splits and faces
 

@@ -201,7 +201,7 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
 ) -> None:
     """The splits once went last: a full disk there left the new model beside the old run's
     splits, and ``evaluate`` scored it on faces it had trained on."""
-    from emotion_desktop.core.data.kdef import Split
+    from emotion_desktop.core.data.splits import Split
     from emotion_desktop.core.model import checkpoints
 
     out = tmp_path / "m.pt"

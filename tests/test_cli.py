@@ -763,7 +763,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, 
     assert ok
     big.write_bytes(data.tobytes())
     code = (
-        "import sys; from emotion_desktop.core.vision.faces import read_image\n"
+        "import sys; from emotion_desktop.core.vision.images import read_image\n"
         "try:\n    read_image(sys.argv[1])\n"
         "except Exception as e:\n    print(type(e).__name__, e)\n"
     )

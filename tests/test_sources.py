@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from emotion_desktop.core.data.dataset import batches, build_faces
-from emotion_desktop.core.data.kdef import make_split
 from emotion_desktop.core.data.sources import ferplus_target, scan_source, source_names
+from emotion_desktop.core.data.splits import make_split
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.vision.faces import CropSettings

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from emotion_desktop.core.callbacks import CancelFn, StepFn
-from emotion_desktop.core.data.kdef import Record
+from emotion_desktop.core.data.splits import Record
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, TrainingCancelled
 from emotion_desktop.core.files import atomic_write_bytes
@@ -32,12 +32,10 @@ from emotion_desktop.core.vision.faces import (
     CropSettings,
     FaceDetector,
     crop_face,
-    is_blank,
     locate_studio_face,
-    read_image,
-    to_gray,
     whole_image_box,
 )
+from emotion_desktop.core.vision.images import is_blank, read_image, to_gray
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump whenever face location or cropping changes

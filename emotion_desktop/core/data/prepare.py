@@ -15,8 +15,9 @@ import numpy as np
 
 from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.data.dataset import FaceSet, build_faces
-from emotion_desktop.core.data.kdef import Split, filter_angles, make_split, stratified_partition
+from emotion_desktop.core.data.kdef import filter_angles
 from emotion_desktop.core.data.sources import Scan, scan_source, source_names
+from emotion_desktop.core.data.splits import Split, make_split, stratified_partition
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.vision.faces import CropSettings
 

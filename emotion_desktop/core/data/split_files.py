@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emotion_desktop.core.data.kdef import MAX_SPLIT_BYTES, Split
+from emotion_desktop.core.data.splits import MAX_SPLIT_BYTES, Split
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.files import atomic_write_text, read_json
 

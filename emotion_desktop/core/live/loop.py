@@ -28,7 +28,8 @@ from emotion_desktop.core.model.checkpoints import LoadedModel
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
 from emotion_desktop.core.stream.video import FrameSource
-from emotion_desktop.core.vision.faces import FaceDetector, to_gray
+from emotion_desktop.core.vision.faces import FaceDetector
+from emotion_desktop.core.vision.images import to_gray
 
 ReportFn = Callable[[object], None]
 T = TypeVar("T")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emotion_desktop.core.data.kdef import Split
 from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.data.split_files import load_splits
+from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.checkpoints import LoadedModel, card_path, read_card, split_path
 

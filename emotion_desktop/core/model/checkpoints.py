@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from emotion_desktop.core.data.kdef import Split
 from emotion_desktop.core.data.split_files import save_splits
+from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json

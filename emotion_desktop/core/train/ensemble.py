@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from emotion_desktop.core.callbacks import StepFn
-from emotion_desktop.core.data.kdef import Split
+from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.files import same_file
 from emotion_desktop.core.model.card import angles_of, saved_splits

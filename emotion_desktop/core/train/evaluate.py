@@ -13,9 +13,9 @@ import torch
 
 from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.data.dataset import FaceSet, to_tensor
-from emotion_desktop.core.data.kdef import Split, whole_split
 from emotion_desktop.core.data.prepare import DataOptions, prepare_data
 from emotion_desktop.core.data.sources import Scan, scan_source, source_names
+from emotion_desktop.core.data.splits import Split, whole_split
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.card import (
     learnt_sources,

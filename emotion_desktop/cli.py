@@ -43,9 +43,10 @@ from emotion_desktop.core.outputs import check_model_output, check_results_outpu
 from emotion_desktop.core.runtime import configure_for_labelling, configure_torch
 from emotion_desktop.core.train import distributed
 from emotion_desktop.core.train.balance import balance_model
+from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.ensemble import combine_models
 from emotion_desktop.core.train.evaluate import evaluate_on_folders
-from emotion_desktop.core.train.loop import Progress, TrainConfig
+from emotion_desktop.core.train.loop import Progress
 from emotion_desktop.core.train.run import fine_tune_defaults, train_from_folder
 from emotion_desktop.core.vision.faces import (
     EQUALIZE_MODES,

@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

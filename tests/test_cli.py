@@ -858,7 +858,7 @@ def test_train_never_deletes_a_model_that_sits_where_its_progress_goes(
 
 
 def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, capsys) -> None:
-    from emotion_desktop.core.train.loop import ResumeFile
+    from emotion_desktop.core.train.resume import ResumeFile
 
     progress = tmp_path / "x.partial.pt"
     ResumeFile(progress, {"another": "run"}).save(stage="cnn", epoch=3)

@@ -9,8 +9,10 @@ import torch
 from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.errors import TrainingCancelled
 from emotion_desktop.core.model.checkpoints import load_model, split_path
-from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
-from emotion_desktop.core.train.run import resume_path, train_from_folder
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, fit
+from emotion_desktop.core.train.resume import resume_path
+from emotion_desktop.core.train.run import train_from_folder
 
 
 def _data(n: int = 56, size: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +183,7 @@ def test_a_resume_file_larger_than_any_model_still_resumes(tmp_path: Path, monke
     """A run at 96 pixels writes a 300 MB resume file, past the model files' size limit: it was
     refused unread, and the run silently started again from epoch 0."""
     from emotion_desktop.core.model.checkpoints import safe_torch_load
-    from emotion_desktop.core.train.loop import ResumeFile
+    from emotion_desktop.core.train.resume import ResumeFile
 
     path = tmp_path / "m.partial.pt"
     ResumeFile(path, {"run": 1}).save(stage=STAGE_CNN, epoch=7, weights=torch.zeros(1000))

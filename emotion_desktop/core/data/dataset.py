@@ -224,10 +224,16 @@ def build_faces(
             step((i + 1) / len(records), f"preparing faces {i + 1}/{len(records)}")
     if path and computed:
         _save_cache(path, fresh, settings.size)
+    return _face_set(results, folder)
+
+
+def _face_set(results: list[tuple[Record, np.ndarray | None, str]], folder: Path) -> FaceSet:
+    """The usable faces of ``results`` (record, crop or None, how found or why not), once none
+    of the images vanished meanwhile; DatasetError where some did, or where none is usable."""
     vanished = sum(1 for r, img, _ in results if img is None and not os.path.lexists(r.path))
     if vanished:  # the scan listed them: training on the rest would be silently wrong
         raise DatasetError(
-            f"{vanished} of the {len(records)} images in {folder} vanished while their faces "
+            f"{vanished} of the {len(results)} images in {folder} vanished while their faces "
             "were prepared (was the folder moved, removed or unmounted?); the faces done are "
             "kept: start again once the folder is back"
         )
@@ -235,7 +241,7 @@ def build_faces(
     if not keep:
         reasons = Counter(note for _, img, note in results if img is None)
         raise DatasetError(
-            f"none of the {len(records)} images in {folder} could be used: {dict(reasons)}"
+            f"none of the {len(results)} images in {folder} could be used: {dict(reasons)}"
         )
     return FaceSet(
         keys=[r.key for r, _, _ in keep],

@@ -17,7 +17,7 @@ from emotion_desktop.core.callbacks import CancelFn, StepFn
 from emotion_desktop.core.data.dataset import FaceSet, build_faces
 from emotion_desktop.core.data.kdef import filter_angles
 from emotion_desktop.core.data.sources import Scan, scan_source, source_names
-from emotion_desktop.core.data.splits import Split, make_split, stratified_partition
+from emotion_desktop.core.data.splits import Record, Split, make_split, stratified_partition
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.vision.faces import CropSettings
 
@@ -144,21 +144,9 @@ def prepare_data(
     names = source_names(scans)
     prepared = []
     for index, (name, found) in enumerate(zip(names, scans)):
-        records = found.records
-        if found.kind == "kdef":
-            records = filter_angles(records, options.angles)
-            if not records:
-                raise DatasetError(f"no {options.angles} images in {found.folder}")
-        split = (splits or {}).get(name) or make_split(
-            records, options.protocol, options.seed, options.fold, options.folds
+        split, (train_records, val_records, test_records) = _split_source(
+            found, options, (splits or {}).get(name), val_fraction
         )
-        train_records, val_records, test_records = split.select(records)
-        if not test_records or (not train_records and split.protocol != "whole"):
-            raise DatasetError(f"the split leaves no training or no test images in {found.folder}")
-        if not val_records and val_fraction > 0:  # the split's seed: a saved split, the same
-            train_records, val_records = stratified_partition(  # validation faces again
-                train_records, val_fraction, split.seed
-            )
 
         def on_step(fraction: float, message: str, i: int = index, n: str = name) -> None:
             if step is not None:
@@ -184,14 +172,42 @@ def prepare_data(
                 {**found.unreadable, **faces.skipped},
             )
         )
-    # after every source is read: FER2013 and FER+ hold the same photos, so one source's test
-    # face can be another's training face
+    _drop_test_copies(prepared)
+    return PreparedData(prepared)
+
+
+def _split_source(
+    found: Scan, options: DataOptions, saved: Split | None, val_fraction: float
+) -> tuple[Split, tuple[list[Record], list[Record], list[Record]]]:
+    """A source's split (``saved``, else a fresh one by ``options``) and its train, validation
+    and test records; DatasetError where a side it needs is empty."""
+    records = found.records
+    if found.kind == "kdef":
+        records = filter_angles(records, options.angles)
+        if not records:
+            raise DatasetError(f"no {options.angles} images in {found.folder}")
+    split = saved or make_split(
+        records, options.protocol, options.seed, options.fold, options.folds
+    )
+    train_records, val_records, test_records = split.select(records)
+    if not test_records or (not train_records and split.protocol != "whole"):
+        raise DatasetError(f"the split leaves no training or no test images in {found.folder}")
+    if not val_records and val_fraction > 0:  # the split's seed: a saved split, the same
+        train_records, val_records = stratified_partition(  # validation faces again
+            train_records, val_fraction, split.seed
+        )
+    return split, (train_records, val_records, test_records)
+
+
+def _drop_test_copies(prepared: list[SourceData]) -> None:
+    """Drop training and validation faces pixel-identical to a test face of any source, once
+    every source is read: FER2013 and FER+ hold the same photos, so one source's test face can
+    be another's training face."""
     seen = {image.tobytes() for source in prepared for image in source.test.images}
     for source in prepared:
         train, val = _without(source.train, seen), _without(source.val, seen)
         source.test_duplicates_removed = len(source.train) + len(source.val) - len(train) - len(val)
         source.train, source.val = train, val
-    return PreparedData(prepared)
 
 
 def _without(faces: FaceSet, images: set[bytes]) -> FaceSet:

@@ -55,7 +55,7 @@ def card_path(checkpoint: Path) -> Path:
 
 
 def split_path(checkpoint: Path) -> Path:
-    """The faces a model was trained, validated and tested on (``pipeline.save_splits``)."""
+    """The faces a model was trained, validated and tested on (``split_files.save_splits``)."""
     return Path(checkpoint).with_suffix(".split.json")
 
 

@@ -15,7 +15,8 @@ from emotion_desktop.core.data.dataset import FaceSet
 from emotion_desktop.core.data.prepare import DataOptions, PreparedData, SourceData
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.train import distributed
-from emotion_desktop.core.train.loop import History, TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.loop import History
 from emotion_desktop.core.train.metrics import Scores
 
 KDEF_TERMS = (

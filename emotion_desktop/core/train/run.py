@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from emotion_desktop.core.callbacks import CancelFn, StepFn
-from emotion_desktop.core.data.prepare import Absent, DataOptions, prepare_data
+from emotion_desktop.core.data.dataset import FaceSet
+from emotion_desktop.core.data.prepare import Absent, DataOptions, PreparedData, prepare_data
+from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
 from emotion_desktop.core.model.card import learnt_sources, saved_splits
@@ -25,16 +27,12 @@ from emotion_desktop.core.model.checkpoints import LoadedModel, load_model, save
 from emotion_desktop.core.model.networks import EmotionCNN
 from emotion_desktop.core.train import distributed
 from emotion_desktop.core.train.card import make_card
+from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.evaluate import score_faces
-from emotion_desktop.core.train.loop import (
-    History,
-    ProgressFn,
-    ResumeFile,
-    TrainConfig,
-    fit,
-    run_identity,
-)
+from emotion_desktop.core.train.loop import History, ProgressFn, fit
 from emotion_desktop.core.train.metrics import Scores
+from emotion_desktop.core.train.resume import ResumeFile, resume_path, run_identity
+from emotion_desktop.core.vision.faces import CropSettings
 
 
 @dataclass
@@ -86,30 +84,15 @@ def train_from_folder(
     check_writable(out)  # before the hours of training, not after them
     start = _fine_tune_base(base, config) if base is not None else None
     base_splits = saved_splits(base) if base is not None else {}
+    crop = config.crop_settings()
     data = prepare_data(
-        options,
-        config.crop_settings(),
-        config.val_fraction,
-        cache_dir,
-        step,
-        cancel,
-        splits=base_splits,
+        options, crop, config.val_fraction, cache_dir, step, cancel, splits=base_splits
     )
-    identity = {
-        "splits": {name: split.to_dict() for name, split in data.splits().items()},
-        "angles": options.angles,
-        "weights": [s.weight for s in data.sources],
-        "base": _file_digest(base) if base is not None else None,
-    }
+    identity = _data_identity(options, data, base)
     resume = resume_path(out)
     ResumeFile.check_owner(resume, run_identity(config, identity))
     train, val = data.train, data.val
-    present = sorted({NAMES[int(i)] for i in np.unique(train.labels)})
-    if len(present) < 2:
-        raise DatasetError(
-            f"the training faces show one expression only ({', '.join(present) or 'none'}): "
-            "a classifier needs at least two; check the folder holds the other expressions"
-        )
+    _check_expressions(train)
     model, history = fit(
         train.images,
         train.labels,
@@ -129,27 +112,67 @@ def train_from_folder(
     card = make_card(options, config, data, tests, plain, history, time.perf_counter() - t0)
     card["name"] = out.stem
     if start is not None:
-        card["method"] = f"{start.card.get('method', '')}; fine-tuned"
-        card["fine_tuned_from"] = {
-            "name": start.path.stem,
-            "created": start.card.get("created"),
-            "training": start.card.get("training", {}),
-            "learnt": learnt_sources(start.card),
-            "note": "a class balance of the base is not carried over: run balance again",
-        }
+        _mark_fine_tuned(card, start)
     # a fine-tune keeps its base's splits of sources it did not see again: their training
     # faces are in its weights, and only their saved test faces may score it
-    splits = {**base_splits, **data.splits()}
     if distributed.is_main():
-        try:
-            save_with_splits(out, model.cpu(), config.crop_settings(), card, splits)
-        except CheckpointError as exc:
-            raise CheckpointError(
-                f"{exc}. The trained weights are kept in {resume.name}: free some space and "
-                "start again to save them."
-            ) from exc
-        resume.unlink(missing_ok=True)
+        _save_run(out, model.cpu(), crop, card, {**base_splits, **data.splits()}, resume)
     return TrainResult(out, card, tests[data.first.name], history, data.absences)
+
+
+def _data_identity(options: DataOptions, data: PreparedData, base: Path | None) -> dict:
+    """What, beside the settings, a resume file must match to be continued: the splits,
+    angles and weights of the data, and the exact base file of a fine-tune."""
+    return {
+        "splits": {name: split.to_dict() for name, split in data.splits().items()},
+        "angles": options.angles,
+        "weights": [s.weight for s in data.sources],
+        "base": _file_digest(base) if base is not None else None,
+    }
+
+
+def _check_expressions(train: FaceSet) -> None:
+    """DatasetError unless the training faces show two expressions or more: one alone would
+    train a classifier that answers it for every face."""
+    present = sorted({NAMES[int(i)] for i in np.unique(train.labels)})
+    if len(present) < 2:
+        raise DatasetError(
+            f"the training faces show one expression only ({', '.join(present) or 'none'}): "
+            "a classifier needs at least two; check the folder holds the other expressions"
+        )
+
+
+def _mark_fine_tuned(card: dict, start: LoadedModel) -> None:
+    """Record a fine-tune's base in its card, with the sources in the base's weights, which
+    ``learnt_sources`` reads so the fine-tune is never tested afresh on them."""
+    card["method"] = f"{start.card.get('method', '')}; fine-tuned"
+    card["fine_tuned_from"] = {
+        "name": start.path.stem,
+        "created": start.card.get("created"),
+        "training": start.card.get("training", {}),
+        "learnt": learnt_sources(start.card),
+        "note": "a class balance of the base is not carried over: run balance again",
+    }
+
+
+def _save_run(
+    out: Path,
+    model: EmotionCNN,
+    crop: CropSettings,
+    card: dict,
+    splits: dict[str, Split],
+    resume: Path,
+) -> None:
+    """Save the model, card and splits, then drop the resume file; where the save fails, the
+    resume file keeps the trained weights, so a second run saves them without training."""
+    try:
+        save_with_splits(out, model, crop, card, splits)
+    except CheckpointError as exc:
+        raise CheckpointError(
+            f"{exc}. The trained weights are kept in {resume.name}: free some space and "
+            "start again to save them."
+        ) from exc
+    resume.unlink(missing_ok=True)
 
 
 def fine_tune_defaults(path: Path) -> TrainConfig:
@@ -202,8 +225,3 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def resume_path(out: Path) -> Path:
-    """Where a run writing ``out`` keeps its state between epochs."""
-    return Path(out).with_suffix(".partial.pt")

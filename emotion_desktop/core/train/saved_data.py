@@ -16,7 +16,7 @@ from emotion_desktop.core.model.card import (
     trained_sources,
 )
 from emotion_desktop.core.model.checkpoints import LoadedModel
-from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
 
 
 def prepare_saved_data(

@@ -48,18 +48,13 @@ from emotion_desktop.core.data.sources import scan_source
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.errors import EmotionDesktopError
 from emotion_desktop.core.files import atomic_write_text
+from emotion_desktop.core.model.card import saved_data_options, saved_weights, trained_sources
 from emotion_desktop.core.model.checkpoints import card_path, load_model, read_card
 from emotion_desktop.core.model.inference import Predictor
-from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.evaluate import evaluate_on_folders, score_faces
 from emotion_desktop.core.train.metrics import score
-from emotion_desktop.core.train.run import (
-    evaluate_on_folders,
-    saved_data_options,
-    saved_weights,
-    score_faces,
-    train_from_folder,
-    trained_sources,
-)
+from emotion_desktop.core.train.run import train_from_folder
 
 FIGURES = ("ferplus", "fer2013", "random", "cross", "person", "ablation")
 SHARED_FACES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces"

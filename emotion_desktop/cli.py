@@ -29,6 +29,7 @@ from emotion_desktop.core.batch.labelling import (
 from emotion_desktop.core.batch.results import CsvRowWriter, JsonRowWriter, LabelRow, Problem
 from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file
 from emotion_desktop.core.callbacks import time_left
+from emotion_desktop.core.data.prepare import Absent, DataOptions
 from emotion_desktop.core.errors import (
     DatasetError,
     EmotionDesktopError,
@@ -40,15 +41,11 @@ from emotion_desktop.core.outputs import check_model_output, check_results_outpu
 from emotion_desktop.core.runtime import configure_for_labelling, configure_torch
 from emotion_desktop.core.train import distributed
 from emotion_desktop.core.train.balance import balance_model
-from emotion_desktop.core.train.loop import Progress, TrainConfig
-from emotion_desktop.core.train.run import (
-    Absent,
-    DataOptions,
-    combine_models,
-    evaluate_on_folders,
-    fine_tune_defaults,
-    train_from_folder,
-)
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.ensemble import combine_models
+from emotion_desktop.core.train.evaluate import evaluate_on_folders
+from emotion_desktop.core.train.loop import Progress
+from emotion_desktop.core.train.run import fine_tune_defaults, train_from_folder
 from emotion_desktop.core.vision.faces import (
     EQUALIZE_MODES,
     MIN_FACE,

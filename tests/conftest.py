@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -141,7 +141,8 @@ def tiny_config() -> TrainConfig:
 @pytest.fixture(scope="session")
 def tiny_model(kdef_folder: Path, tiny_config: TrainConfig, tmp_path_factory) -> Path:
     """A model trained once on the generated folder and shared by the read-only tests."""
-    from emotion_desktop.core.train.run import DataOptions, train_from_folder
+    from emotion_desktop.core.data.prepare import DataOptions
+    from emotion_desktop.core.train.run import train_from_folder
 
     out = tmp_path_factory.mktemp("model") / "tiny.pt"
     train_from_folder(DataOptions(kdef_folder), tiny_config, out, cache_dir=None)

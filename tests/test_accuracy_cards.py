@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_desktop.core.train.loop import TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
 
 _SPEC = importlib.util.spec_from_file_location(
     "accuracy", Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"

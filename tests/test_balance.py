@@ -129,7 +129,7 @@ def test_a_card_with_a_damaged_validation_fraction_is_one_message(
 
 
 def test_saved_data_comes_back_with_its_sampling_weights(kdef_folder, tmp_path) -> None:
-    from emotion_desktop.core.train.run import prepare_saved_data
+    from emotion_desktop.core.train.saved_data import prepare_saved_data
 
     out = tmp_path / "weighted.pt"
     tiny = ["--epochs-cae", "0", "--epochs-cnn", "1", "--input-size", "24"]

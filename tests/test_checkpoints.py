@@ -201,22 +201,22 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
 ) -> None:
     """The splits once went last: a full disk there left the new model beside the old run's
     splits, and ``evaluate`` scored it on faces it had trained on."""
-    from emotion_desktop.core.data.kdef import Split
-    from emotion_desktop.core.train import run as pipeline
+    from emotion_desktop.core.data.splits import Split
+    from emotion_desktop.core.model import checkpoints
 
     out = tmp_path / "m.pt"
     old = {"kdef": Split("random", 0, ("a",), ("b",))}
     model = EmotionCNN(ModelConfig(input_size=24)).eval()
-    pipeline.save_with_splits(out, model, CropSettings(size=24), {"run": "old"}, old)
+    checkpoints.save_with_splits(out, model, CropSettings(size=24), {"run": "old"}, old)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def full_disk(*args, **kwargs) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline, failing, full_disk)
+    monkeypatch.setattr(checkpoints, failing, full_disk)
     new = {"kdef": Split("random", 1, ("b",), ("a",))}
     with pytest.raises(CheckpointError, match="No space left"):
-        pipeline.save_with_splits(out, model, CropSettings(size=24), {"run": "new"}, new)
+        checkpoints.save_with_splits(out, model, CropSettings(size=24), {"run": "new"}, new)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files  # old, whole, alone
 
 

@@ -47,11 +47,11 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
 
 
 def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, capsys) -> None:
-    from emotion_desktop.core.train import run as pipeline
+    from emotion_desktop.core.train import evaluate
 
     scanned = []
-    scan = pipeline.scan_source
-    monkeypatch.setattr(pipeline, "scan_source", lambda f: scanned.append(f) or scan(f))
+    scan = evaluate.scan_source
+    monkeypatch.setattr(evaluate, "scan_source", lambda f: scanned.append(f) or scan(f))
     assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model)]) == 0
     assert scanned == [kdef_folder]  # FER+ takes seconds to scan: once for the splits and faces
 
@@ -763,7 +763,7 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path, 
     assert ok
     big.write_bytes(data.tobytes())
     code = (
-        "import sys; from emotion_desktop.core.vision.faces import read_image\n"
+        "import sys; from emotion_desktop.core.vision.images import read_image\n"
         "try:\n    read_image(sys.argv[1])\n"
         "except Exception as e:\n    print(type(e).__name__, e)\n"
     )
@@ -858,7 +858,7 @@ def test_train_never_deletes_a_model_that_sits_where_its_progress_goes(
 
 
 def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, capsys) -> None:
-    from emotion_desktop.core.train.loop import ResumeFile
+    from emotion_desktop.core.train.resume import ResumeFile
 
     progress = tmp_path / "x.partial.pt"
     ResumeFile(progress, {"another": "run"}).save(stage="cnn", epoch=3)

@@ -12,12 +12,10 @@ from emotion_desktop.core.vision.faces import (
     CropSettings,
     FaceDetector,
     crop_face,
-    is_blank,
     locate_studio_face,
-    read_image,
-    to_gray,
     whole_image_box,
 )
+from emotion_desktop.core.vision.images import is_blank, read_image, to_gray
 
 
 def test_detector_finds_the_face_in_real_photos(shared_data: Path) -> None:

@@ -3,14 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_desktop.core.data.kdef import (
-    Split,
-    filter_angles,
-    parse_name,
-    person_split,
-    random_split,
-    scan,
-)
+from emotion_desktop.core.data.kdef import filter_angles, parse_name, scan
+from emotion_desktop.core.data.splits import Split, person_split, random_split
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.errors import DatasetError
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from emotion_desktop.core.data.dataset import batches, build_faces
-from emotion_desktop.core.data.kdef import make_split
 from emotion_desktop.core.data.sources import ferplus_target, scan_source, source_names
+from emotion_desktop.core.data.splits import make_split
 from emotion_desktop.core.emotions import EMOTIONS, INDEX_BY_NAME
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.vision.faces import CropSettings
@@ -158,7 +158,7 @@ def test_a_labelled_folder_lists_what_it_cannot_read(tmp_path: Path) -> None:
 def test_a_test_face_of_one_source_trains_no_other_source(tmp_path: Path, ferplus_folder) -> None:
     """FER2013 and FER+ are the same photos: a FER2013 test face also in FER+ Train must not
     train the model through FER+."""
-    from emotion_desktop.core.train.run import DataOptions, prepare_data
+    from emotion_desktop.core.data.prepare import DataOptions, prepare_data
 
     fer2013 = tmp_path / "fer2013"
     for index, e in enumerate(EMOTIONS):  # FER+ Train's first face of each emotion

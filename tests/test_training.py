@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.errors import TrainingCancelled
 from emotion_desktop.core.model.checkpoints import load_model, split_path
-from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, TrainConfig, fit
-from emotion_desktop.core.train.run import DataOptions, train_from_folder
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, fit
+from emotion_desktop.core.train.resume import resume_path
+from emotion_desktop.core.train.run import train_from_folder
 
 
 def _data(n: int = 56, size: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +145,7 @@ def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: 
 
 def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path, monkeypatch):
     from emotion_desktop.core.errors import CheckpointError
-    from emotion_desktop.core.train import run as pipeline
+    from emotion_desktop.core.model import checkpoints
 
     config = TrainConfig(input_size=24, epochs_cae=1, epochs_cnn=2, batch_size=32)
     out = tmp_path / "m.pt"
@@ -150,16 +153,16 @@ def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    real_save = pipeline.save_model
-    monkeypatch.setattr(pipeline, "save_model", disk_full)
+    real_save = checkpoints.save_model
+    monkeypatch.setattr(checkpoints, "save_model", disk_full)
     with pytest.raises(CheckpointError, match="No space left on device"):
         train_from_folder(DataOptions(kdef_folder), config, out)
-    assert pipeline.resume_path(out).is_file() and not out.exists()
+    assert resume_path(out).is_file() and not out.exists()
 
-    monkeypatch.setattr(pipeline, "save_model", real_save)
+    monkeypatch.setattr(checkpoints, "save_model", real_save)
     events: list[Progress] = []
     train_from_folder(DataOptions(kdef_folder), config, out, progress=events.append)
-    assert out.is_file() and not pipeline.resume_path(out).exists()
+    assert out.is_file() and not resume_path(out).exists()
     assert not any(e.end_of_epoch for e in events)  # nothing was trained again
 
 
@@ -180,7 +183,7 @@ def test_a_resume_file_larger_than_any_model_still_resumes(tmp_path: Path, monke
     """A run at 96 pixels writes a 300 MB resume file, past the model files' size limit: it was
     refused unread, and the run silently started again from epoch 0."""
     from emotion_desktop.core.model.checkpoints import safe_torch_load
-    from emotion_desktop.core.train.loop import ResumeFile
+    from emotion_desktop.core.train.resume import ResumeFile
 
     path = tmp_path / "m.partial.pt"
     ResumeFile(path, {"run": 1}).save(stage=STAGE_CNN, epoch=7, weights=torch.zeros(1000))

@@ -8,7 +8,8 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.train.loop import STAGE_CNN, Progress, TrainConfig
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.loop import STAGE_CNN, Progress
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.training.models import training_time
 from emotion_desktop.gui.training.plots import MAX_BATCH_POINTS, TrainingCurves

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.files import same_file
 from emotion_desktop.core.model.checkpoints import card_path, split_path
+from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
 
 
 def check_output(out: Path, inputs: list[Path], existing: str) -> None:

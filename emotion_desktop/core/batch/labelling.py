@@ -22,16 +22,11 @@ import numpy as np
 from emotion_desktop.core.batch.results import LabelRow, Problem, Skipped
 from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file, label_video
 from emotion_desktop.core.data.dataset import is_face_crop
-from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.model.inference import FaceResult, Predictor
-from emotion_desktop.core.vision.faces import (
-    MIN_DETECT_SIDE,
-    Box,
-    FaceDetector,
-    read_gray,
-)
+from emotion_desktop.core.vision.faces import MIN_DETECT_SIDE, Box, FaceDetector
+from emotion_desktop.core.vision.images import IMAGE_SUFFIXES, read_gray
 
 BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
 Event = LabelRow | Problem | Skipped | VideoProgress

@@ -26,7 +26,8 @@ from emotion_desktop.core.model.inference import FaceResult, Predictor
 from emotion_desktop.core.stream.frames import LiveOptions, LivePipeline, live_detector
 from emotion_desktop.core.stream.tracking import FaceTracker
 from emotion_desktop.core.stream.video import VideoSource
-from emotion_desktop.core.vision.faces import Box, to_gray
+from emotion_desktop.core.vision.faces import Box
+from emotion_desktop.core.vision.images import to_gray
 
 # What OpenCV's FFmpeg backend opens; anything else is not taken for a video.
 VIDEO_SUFFIXES = frozenset(

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from emotion_desktop.core.callbacks import CancelFn, StepFn
-from emotion_desktop.core.data.kdef import Record
+from emotion_desktop.core.data.splits import Record
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, TrainingCancelled
 from emotion_desktop.core.files import atomic_write_bytes
@@ -32,12 +32,10 @@ from emotion_desktop.core.vision.faces import (
     CropSettings,
     FaceDetector,
     crop_face,
-    is_blank,
     locate_studio_face,
-    read_image,
-    to_gray,
     whole_image_box,
 )
+from emotion_desktop.core.vision.images import is_blank, read_image, to_gray
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump whenever face location or cropping changes
@@ -226,10 +224,16 @@ def build_faces(
             step((i + 1) / len(records), f"preparing faces {i + 1}/{len(records)}")
     if path and computed:
         _save_cache(path, fresh, settings.size)
+    return _face_set(results, folder)
+
+
+def _face_set(results: list[tuple[Record, np.ndarray | None, str]], folder: Path) -> FaceSet:
+    """The usable faces of ``results`` (record, crop or None, how found or why not), once none
+    of the images vanished meanwhile; DatasetError where some did, or where none is usable."""
     vanished = sum(1 for r, img, _ in results if img is None and not os.path.lexists(r.path))
     if vanished:  # the scan listed them: training on the rest would be silently wrong
         raise DatasetError(
-            f"{vanished} of the {len(records)} images in {folder} vanished while their faces "
+            f"{vanished} of the {len(results)} images in {folder} vanished while their faces "
             "were prepared (was the folder moved, removed or unmounted?); the faces done are "
             "kept: start again once the folder is back"
         )
@@ -237,7 +241,7 @@ def build_faces(
     if not keep:
         reasons = Counter(note for _, img, note in results if img is None)
         raise DatasetError(
-            f"none of the {len(records)} images in {folder} could be used: {dict(reasons)}"
+            f"none of the {len(results)} images in {folder} could be used: {dict(reasons)}"
         )
     return FaceSet(
         keys=[r.key for r, _, _ in keep],

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES, ScanResult, parse_name, scan
+from emotion_desktop.core.data.kdef import ScanResult, parse_name, scan
 from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.files import unreadable_reason, walk
+from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
 
 # Names a labelled folder may use for each emotion (lower case).
 SYNONYMS: dict[str, str] = {

@@ -9,6 +9,7 @@ settings, so inference prepares faces exactly as training did. Its card (``NAME.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import threading
 import zipfile
@@ -18,6 +19,8 @@ from typing import Any
 
 import torch
 
+from emotion_desktop.core.data.split_files import save_splits
+from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
@@ -52,7 +55,7 @@ def card_path(checkpoint: Path) -> Path:
 
 
 def split_path(checkpoint: Path) -> Path:
-    """The faces a model was trained, validated and tested on (``pipeline.save_splits``)."""
+    """The faces a model was trained, validated and tested on (``split_files.save_splits``)."""
     return Path(checkpoint).with_suffix(".split.json")
 
 
@@ -85,6 +88,30 @@ def save_model(
     atomic_write_bytes(path, lambda f: torch.save(payload, f))
     card = {**card, "model_config": model.config.to_dict(), "crop": crop.to_dict()}
     atomic_write_text(card_path(path), json.dumps(card, indent=2) + "\n")
+
+
+def save_with_splits(
+    out: Path,
+    model: torch.nn.Module,
+    crop: CropSettings,
+    card: dict,
+    splits: dict[str, Split],
+    half: bool = False,
+) -> None:
+    """Write a model, its card and its splits; CheckpointError, saying why, where it fails.
+
+    A model must never sit beside another run's splits (they would score it on faces it trained
+    on): the splits are written first to a side file, and take their place by a rename once the
+    model is saved, so a full disk at either step leaves the old model with its own splits."""
+    final = split_path(out)
+    pending = final.with_name(final.name + ".new")
+    try:
+        save_splits(pending, splits)
+        save_model(Path(out), model, crop, card, half=half)
+        os.replace(pending, final)
+    except OSError as exc:
+        pending.unlink(missing_ok=True)
+        raise CheckpointError(f"could not save the model to {out}: {exc.strerror or exc}") from exc
 
 
 def safe_torch_load(path: Path, max_bytes: int | None = MAX_MODEL_BYTES, mmap: bool = False) -> Any:

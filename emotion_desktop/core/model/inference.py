@@ -17,10 +17,9 @@ from emotion_desktop.core.vision.faces import (
     Box,
     FaceDetector,
     crop_face,
-    read_image,
-    to_gray,
     whole_image_box,
 )
+from emotion_desktop.core.vision.images import read_image, to_gray
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import numpy as np
 from emotion_desktop.core.model.checkpoints import LoadedModel
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
-from emotion_desktop.core.vision.faces import Box, FaceDetector, to_gray
+from emotion_desktop.core.vision.faces import Box, FaceDetector
+from emotion_desktop.core.vision.images import to_gray
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,15 @@ import torch
 
 from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.data.dataset import FaceSet, batches, to_tensor
+from emotion_desktop.core.data.prepare import PreparedData
 from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
-from emotion_desktop.core.model.checkpoints import load_model
+from emotion_desktop.core.model.checkpoints import load_model, save_with_splits
+from emotion_desktop.core.train.card import card_test_sections
+from emotion_desktop.core.train.evaluate import score_faces
 from emotion_desktop.core.train.loop import History
 from emotion_desktop.core.train.metrics import score
-from emotion_desktop.core.train.run import (
-    PreparedData,
-    TrainResult,
-    card_test_sections,
-    prepare_saved_data,
-    save_with_splits,
-    score_faces,
-)
+from emotion_desktop.core.train.run import TrainResult
+from emotion_desktop.core.train.saved_data import prepare_saved_data
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 MAX_ACCURACY_LOSS = 0.01  # validation accuracy the balance may cost, all sources together

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,81 +22,21 @@ from torch import nn
 
 from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.data.dataset import augment, batches, to_tensor
-from emotion_desktop.core.errors import CheckpointError, DatasetError, TrainingCancelled
-from emotion_desktop.core.files import atomic_write_bytes
-from emotion_desktop.core.model.checkpoints import safe_torch_load
+from emotion_desktop.core.errors import DatasetError, TrainingCancelled
 from emotion_desktop.core.model.networks import (
     Classifier,
     ConvAutoEncoder,
     EmotionCNN,
     Encoder,
-    ModelConfig,
     mirrored_softmax,
     standardise,
 )
 from emotion_desktop.core.train import distributed
-from emotion_desktop.core.vision.faces import BEFORE_STUDIO, CropSettings
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.resume import ResumeFile, run_identity
 
 STAGE_CAE = "cae"
 STAGE_CNN = "cnn"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every choice that shapes a trained model; stored whole in its card."""
-
-    input_size: int = 48
-    third_pool: bool = True
-    dropout: float = 0.4
-    margin: float = 0.1
-    equalize: str = "clahe"
-    studio: str = "head"  # how studio (KDEF) faces are found: see faces.locate_studio_face
-    use_cae: bool = True
-    epochs_cae: int = 15
-    epochs_cnn: int = 150
-    batch_size: int = 64
-    lr_cae: float = 1e-3
-    lr: float = 2e-3  # peak of the one-cycle schedule
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
-    augment: bool = True
-    val_fraction: float = 0.1
-    patience: int = 0  # stop after this many epochs without a better validation loss; 0: never
-    seed: int = 0
-
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(self.input_size, self.third_pool, self.dropout)
-
-    def crop_settings(self) -> CropSettings:
-        return CropSettings(self.input_size, self.margin, self.equalize, self.studio)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def checked(cls, data: object) -> TrainConfig:
-        """:meth:`from_dict` for values from outside (saved settings, a card): TypeError where
-        a field's value is not of its default's type (a float field takes an int)."""
-        if not isinstance(data, dict):
-            raise TypeError(f"training parameters must be a mapping, not {type(data).__name__}")
-        defaults, values = cls(), dict(BEFORE_STUDIO)
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            value, default = data[f.name], getattr(defaults, f.name)
-            wanted = (int, float) if isinstance(default, float) else type(default)
-            if isinstance(value, bool) != isinstance(default, bool) or not isinstance(
-                value, wanted
-            ):
-                raise TypeError(f"training parameter {f.name} is {value!r}")
-            values[f.name] = float(value) if isinstance(default, float) else value
-        return cls(**values)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        """A card's training settings (see ``faces.BEFORE_STUDIO`` for older cards)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{**BEFORE_STUDIO, **{k: v for k, v in data.items() if k in known}})
 
 
 @dataclass(frozen=True)
@@ -137,6 +77,17 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {STAGE_CAE: 0.0, STAGE_CNN: 0.0})
 
+    def add_cnn_epoch(
+        self, loss: float, accuracy: float | None, val: Evaluation | None, seconds: float
+    ) -> None:
+        """A classifier epoch's figures; NaN for validation where there are no validation
+        faces (the curves keep one point an epoch)."""
+        self.train_loss.append(loss)
+        self.train_accuracy.append(accuracy or 0.0)
+        self.val_loss.append(val.loss if val else math.nan)
+        self.val_accuracy.append(val.accuracy if val else math.nan)
+        self.seconds[STAGE_CNN] += seconds
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -153,6 +104,20 @@ def _stage_span(stage: str, use_cae: bool) -> tuple[float, float]:
     if not use_cae:
         return 0.0, 1.0
     return (0.0, 0.5) if stage == STAGE_CAE else (0.5, 1.0)
+
+
+def _epoch_end(
+    stage: str,
+    epoch: int,
+    epochs: int,
+    span: tuple[float, float],
+    loss: float,
+    **figures: object,
+) -> Progress:
+    """The event closing an epoch of ``stage``, at its end of the stage's ``span``."""
+    low, high = span
+    fraction = low + (high - low) * (epoch + 1) / epochs
+    return Progress(stage, epoch, epochs, 0, 0, fraction, loss, end_of_epoch=True, **figures)
 
 
 def _batch_reporter(
@@ -258,70 +223,6 @@ def reconstruction_loss(cae: ConvAutoEncoder, x: torch.Tensor, batch_size: int =
     return total / max(len(x), 1)
 
 
-def run_identity(config: TrainConfig, identity: dict) -> dict:
-    """What a resume file must record to be continued by a run: its configuration and the
-    caller's ``identity`` (its data and splits)."""
-    return {"config": config.to_dict(), **identity}
-
-
-class ResumeFile:
-    """The state of an unfinished run, rewritten atomically after every epoch.
-
-    It is only used for a run with the same configuration and split; anything else starts anew.
-    """
-
-    def __init__(self, path: Path | None, identity: dict) -> None:
-        self.path = path
-        self.identity = identity
-        self.state: dict = {}
-        if path is not None and path.is_file():
-            try:
-                state = safe_torch_load(path, max_bytes=None)  # at 96 pixels, 300 MB
-            except CheckpointError:
-                state = {}
-            if isinstance(state, dict) and state.get("identity") == identity:
-                self.state = state
-
-    @staticmethod
-    def check_owner(path: Path, identity: dict) -> None:
-        """CheckpointError unless ``path`` is absent or holds the progress of the run that
-        ``identity`` names (see :func:`run_identity`). A run rewrites its resume file every
-        epoch and deletes it once its model is saved, so anything else there (a model saved as
-        ``x.partial.pt``, a fine-tune's base, another run's progress) would be lost."""
-        if not path.exists():
-            return
-        try:
-            state = safe_torch_load(path, max_bytes=None)
-        except CheckpointError:
-            state = None
-        if not isinstance(state, dict) or "identity" not in state:
-            raise CheckpointError(
-                f"{path} is where this run would keep its progress and delete it when done, but "
-                "it holds another file (a model?): rename that file, or choose another --out"
-            )
-        if state["identity"] != identity:
-            raise CheckpointError(
-                f"{path} holds the progress of another training run (other data or parameters): "
-                f"finish that run with its own settings, or delete {path.name} (or choose "
-                "another --out) to start this one"
-            )
-
-    def save(self, **state: object) -> None:
-        self.state = {**self.state, **state, "identity": self.identity}
-        if self.path is not None and distributed.is_main():
-            try:
-                atomic_write_bytes(self.path, lambda f: torch.save(self.state, f))
-            except OSError as exc:
-                raise CheckpointError(
-                    f"could not save the run's progress to {self.path}: "
-                    f"{exc.strerror or exc}. Free some space and start again to resume."
-                ) from exc
-
-    def remove(self) -> None:
-        if self.path is not None and distributed.is_main():
-            self.path.unlink(missing_ok=True)
-
-
 def _preview(cae: ConvAutoEncoder, sample: torch.Tensor) -> np.ndarray:
     """Inputs above their reconstructions, both rescaled to 0..255, as one uint8 image."""
     cae.eval()
@@ -377,20 +278,8 @@ def train_cae(
             history=asdict(history),
         )
         if progress:
-            progress(
-                Progress(
-                    STAGE_CAE,
-                    epoch,
-                    epochs,
-                    0,
-                    0,
-                    low + (high - low) * (epoch + 1) / epochs,
-                    loss,
-                    end_of_epoch=True,
-                    val_loss=val_loss,
-                    preview=_preview(cae, sample),
-                )
-            )
+            figures = {"val_loss": val_loss, "preview": _preview(cae, sample)}
+            progress(_epoch_end(STAGE_CAE, epoch, epochs, (low, high), loss, **figures))
     return cae
 
 
@@ -414,25 +303,13 @@ def train_classifier(
     validation loss are the ones returned; ``config.patience`` stops early after that many epochs
     without improvement.
     """
+    # Over 60 lines with its eleven parameters: the epoch loop stays whole because the resume
+    # file, the best weights and the early stop are read and written together, once an epoch.
     resume = resume or ResumeFile(None, {})
     history = history if history is not None else History()
-    torch.manual_seed(config.seed + 1)
-    if isinstance(init, Encoder):
-        encoder = Encoder(init.config)
-        encoder.load_state_dict(init.state_dict())
-        cnn = EmotionCNN(config.model_config(), encoder)
-    else:
-        cnn = EmotionCNN(config.model_config())
-        if init is not None:
-            cnn.load_state_dict(init.state_dict())
-    cnn.to(distributed.device())
+    cnn = _initial_classifier(config, init)
     model = distributed.wrap(cnn)
-    optimizer = torch.optim.AdamW(cnn.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    per_epoch = len(x) if weights is None else max(1, round(float(weights.sum())))
-    steps = max(1, math.ceil(per_epoch / config.batch_size))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, epochs=config.epochs_cnn, steps_per_epoch=steps
-    )
+    optimizer, scheduler = _one_cycle(cnn, config, len(x), weights)
     best_loss, best_state, start, stale = math.inf, None, 0, 0
     if resume.state.get("stage") == STAGE_CNN:
         cnn.load_state_dict(resume.state["cnn"])
@@ -454,11 +331,7 @@ def train_classifier(
         )
         val = evaluate(cnn, x_val, y_val) if len(x_val) else None
         val_loss = val.loss if val else loss
-        history.train_loss.append(loss)
-        history.train_accuracy.append(acc or 0.0)
-        history.val_loss.append(val.loss if val else math.nan)
-        history.val_accuracy.append(val.accuracy if val else math.nan)
-        history.seconds[STAGE_CNN] += time.perf_counter() - t0
+        history.add_cnn_epoch(loss, acc, val, time.perf_counter() - t0)
         if val_loss < best_loss:
             best_loss, stale = val_loss, 0
             best_state = {k: v.clone() for k, v in cnn.state_dict().items()}
@@ -476,27 +349,45 @@ def train_classifier(
             history=asdict(history),
         )
         if progress:
-            progress(
-                Progress(
-                    STAGE_CNN,
-                    epoch,
-                    epochs,
-                    0,
-                    0,
-                    low + (high - low) * (epoch + 1) / epochs,
-                    loss,
-                    end_of_epoch=True,
-                    val_loss=val.loss if val else None,
-                    train_accuracy=acc,
-                    val_accuracy=val.accuracy if val else None,
-                )
-            )
+            figures = {"train_accuracy": acc}
+            if val:
+                figures.update(val_loss=val.loss, val_accuracy=val.accuracy)
+            progress(_epoch_end(STAGE_CNN, epoch, epochs, (low, high), loss, **figures))
         if config.patience and stale >= config.patience:
             break
     if best_state is not None:
         cnn.load_state_dict(best_state)
     cnn.eval()
     return cnn
+
+
+def _initial_classifier(config: TrainConfig, init: Encoder | EmotionCNN | None) -> EmotionCNN:
+    """The classifier before its first epoch, on the training device: conv layers from a CAE
+    encoder, every layer from a classifier being fine-tuned, or seeded random weights."""
+    torch.manual_seed(config.seed + 1)
+    if isinstance(init, Encoder):
+        encoder = Encoder(init.config)
+        encoder.load_state_dict(init.state_dict())
+        cnn = EmotionCNN(config.model_config(), encoder)
+    else:
+        cnn = EmotionCNN(config.model_config())
+        if init is not None:
+            cnn.load_state_dict(init.state_dict())
+    return cnn.to(distributed.device())
+
+
+def _one_cycle(
+    cnn: EmotionCNN, config: TrainConfig, faces: int, weights: torch.Tensor | None
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.OneCycleLR]:
+    """AdamW and its one-cycle schedule, stepped once a batch: weighted sampling draws as many
+    faces an epoch as the weights sum to, so the steps are counted from that."""
+    optimizer = torch.optim.AdamW(cnn.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    per_epoch = faces if weights is None else max(1, round(float(weights.sum())))
+    steps = max(1, math.ceil(per_epoch / config.batch_size))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, epochs=config.epochs_cnn, steps_per_epoch=steps
+    )
+    return optimizer, scheduler
 
 
 def fit(

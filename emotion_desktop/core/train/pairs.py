@@ -19,7 +19,8 @@ from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.checkpoints import half_round_trip
 from emotion_desktop.core.train.balance import choose_tau, mirrored_logits, softmax, training_prior
-from emotion_desktop.core.train.run import load_members, prepare_saved_data
+from emotion_desktop.core.train.ensemble import load_members
+from emotion_desktop.core.train.saved_data import prepare_saved_data
 
 Outputs = tuple[np.ndarray, np.ndarray]  # probabilities of each face and of its mirror image
 

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.batch.results import write_csv, write_json
-from emotion_desktop.core.data.kdef import IMAGE_SUFFIXES
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.outputs import check_results_output
+from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch.drop import DropZone
 from emotion_desktop.gui.batch.rows import (

@@ -43,10 +43,13 @@ from PySide6.QtWidgets import (
 from emotion_desktop.core import paths
 from emotion_desktop.core.callbacks import Step, time_left
 from emotion_desktop.core.data.kdef import ScanResult
+from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.data.sources import Scan, scan_source
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.train.loop import Progress, TrainConfig
-from emotion_desktop.core.train.run import DataOptions, TrainResult, resume_path, train_from_folder
+from emotion_desktop.core.train.config import TrainConfig
+from emotion_desktop.core.train.loop import Progress
+from emotion_desktop.core.train.resume import resume_path
+from emotion_desktop.core.train.run import TrainResult, train_from_folder
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.settings import json_setting, setting
 from emotion_desktop.gui.training.models import ModelManager

@@ -48,6 +48,7 @@ from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.train.loop import Progress, TrainConfig
 from emotion_desktop.core.train.run import DataOptions, TrainResult, resume_path, train_from_folder
 from emotion_desktop.gui.active_model import ActiveModel
+from emotion_desktop.gui.format import duration
 from emotion_desktop.gui.settings import json_setting, setting
 from emotion_desktop.gui.training.models import ModelManager
 from emotion_desktop.gui.training.plots import TrainingCurves
@@ -628,7 +629,7 @@ class TrainingTab(QWidget):
         eta = time_left(elapsed, self._clock_fraction, event.fraction)
         self.time_label.setText(
             f"{event.stage.upper()} epoch {event.epoch + 1}/{event.epochs} · elapsed "
-            f"{_duration(elapsed)}" + (f" · about {_duration(eta)} left" if eta else "")
+            f"{duration(elapsed)}" + (f" · about {duration(eta)} left" if eta else "")
         )
 
     def _on_train_finished(self, result: TrainResult) -> None:
@@ -677,8 +678,3 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     return area
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"

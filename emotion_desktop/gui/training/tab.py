@@ -61,9 +61,9 @@ def _image_to_pixmap(gray: np.ndarray, scale: int) -> QPixmap:
 
 
 class TrainingTab(QWidget):
-    """``try_live(path)``: the user wants the finished run's model in the Live tab."""
+    """``live_requested(path)``: the user wants the finished run's model in the Live tab."""
 
-    try_live = Signal(Path)
+    live_requested = Signal(Path)
 
     def __init__(self, active_model: ActiveModel, settings: QSettings) -> None:
         super().__init__()
@@ -183,7 +183,7 @@ class TrainingTab(QWidget):
     def _connect(self) -> None:
         self.start_button.clicked.connect(self._on_start_button_clicked)
         self.cancel_button.clicked.connect(self.train_task.cancel)
-        self.result_view.try_live.connect(self.try_live)
+        self.result_view.live_requested.connect(self.live_requested)
         self.manager.model_moved.connect(self.result_view.model_moved)
         self.active_model.changed.connect(self._on_active_model_changed)
         self.train_task.progress_changed.connect(self._on_train_task_progress_changed)

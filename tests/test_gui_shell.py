@@ -277,7 +277,7 @@ def test_try_it_live_makes_the_run_active_and_shows_live(qtbot, settings, own_mo
     qtbot.addWidget(window)
     window.tabs.setCurrentWidget(window.training)
     model = own_model
-    window.training.try_live.emit(model)
+    window.training.live_requested.emit(model)
     assert paths.active_model_path() == model.resolve()
     assert window.tabs.currentWidget() is window.live
     assert "tiny" in window.statusBar().currentMessage()

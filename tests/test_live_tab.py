@@ -421,6 +421,8 @@ def test_recording_to_a_full_disk_says_so_and_live_keeps_running(
     message = tab.message_text()
     assert message == "cannot write the recording /dev/full: No space left on device"
     assert not tab.record_button.isChecked()  # the recording stopped, Live did not
+    # the failure is reported just before its frame's result: that may not have arrived yet
+    qtbot.waitUntil(lambda: tab.latest() is not None, timeout=WAIT_MS)
     frame = tab.latest().frame.index
     qtbot.waitUntil(lambda: tab.latest().frame.index > frame + 2, timeout=WAIT_MS)
     assert tab.is_running() and "unexpected" not in tab.message_text()

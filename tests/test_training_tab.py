@@ -72,7 +72,7 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder, mo
     assert sum(int(active.value(r, r)) for r in range(7)) > 0
     names = [tab.manager.table.item(r, 1).text() for r in range(tab.manager.table.rowCount())]
     assert tab.result.path.stem in names
-    with qtbot.waitSignal(tab.try_live) as tried:
+    with qtbot.waitSignal(tab.live_requested) as tried:
         view.try_button.click()
     assert tried.args == [tab.result.path]
 
@@ -87,7 +87,7 @@ def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder, mo
     # path once made the shipped default active)
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("my model", True))
     tab.manager.rename_button.click()
-    with qtbot.waitSignal(tab.try_live) as tried:
+    with qtbot.waitSignal(tab.live_requested) as tried:
         view.try_button.click()
     assert tried.args == [paths.models_dir() / "my model.pt"]
     assert view.run_column.title() == "This run: my model"

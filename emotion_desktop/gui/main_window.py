@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
@@ -31,7 +31,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.training, "Training")
         self.setCentralWidget(self.tabs)
         self._build_menus()
-        self.training.try_live.connect(self.try_live)
+        self.training.live_requested.connect(self._on_training_live_requested)
         self.active_model.changed.connect(self._on_active_model_changed)
         self._on_active_model_changed()
         self._restore()
@@ -39,9 +39,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, shortcut, slot in (
-            ("Open &video file…", QKeySequence.StandardKey.Open, self._open_video),
-            ("Add &folder…", QKeySequence("Ctrl+Shift+O"), self._add_folder),
-            ("&Export results…", QKeySequence("Ctrl+E"), self._export),
+            ("Open &video file…", QKeySequence.StandardKey.Open, self._on_open_video_triggered),
+            ("Add &folder…", QKeySequence("Ctrl+Shift+O"), self._on_add_folder_triggered),
+            ("&Export results…", QKeySequence("Ctrl+E"), self._on_export_triggered),
         ):
             action = QAction(text, self, shortcut=shortcut)
             action.triggered.connect(slot)
@@ -60,23 +60,28 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
 
-    def _open_video(self) -> None:
+    @Slot()
+    def _on_open_video_triggered(self) -> None:
         self.tabs.setCurrentWidget(self.live)
         self.live.open_video_dialog()
 
-    def _add_folder(self) -> None:
+    @Slot()
+    def _on_add_folder_triggered(self) -> None:
         self.tabs.setCurrentWidget(self.batch)
         self.batch.add_folder_dialog()
 
-    def _export(self) -> None:
+    @Slot()
+    def _on_export_triggered(self) -> None:
         self.tabs.setCurrentWidget(self.batch)
         self.batch.export_dialog()
 
-    def try_live(self, model_path: Path) -> None:
+    @Slot(Path)
+    def _on_training_live_requested(self, model_path: Path) -> None:
         """Make a freshly trained model active and show it on the Live tab."""
         self.active_model.set_active(model_path)
         self.tabs.setCurrentWidget(self.live)
 
+    @Slot()
     def _on_active_model_changed(self) -> None:
         self.statusBar().showMessage(f"Model: {self.active_model.description()}")
 

@@ -55,6 +55,7 @@ from emotion_desktop.gui.batch.run import (
 )
 from emotion_desktop.gui.dialogs import confirm
 from emotion_desktop.gui.emotion_chart import EmotionChart
+from emotion_desktop.gui.format import duration
 from emotion_desktop.gui.settings import setting
 from emotion_desktop.gui.workers import Task
 
@@ -467,7 +468,7 @@ class BatchTab(QWidget):
             self.progress.setValue(min(self._run_images, self._total))
             parts[0] = f"{self._run_images:,} of {self._total:,} images"
             if rate > 0:
-                parts.append(f"ETA {_duration((self._total - self._run_images) / rate)}")
+                parts.append(f"ETA {duration((self._total - self._run_images) / rate)}")
         if self._gate.is_paused() and not finished:
             parts.append("paused")
         parts.append(f"{self.results.rowCount():,} faces")
@@ -559,8 +560,3 @@ class BatchTab(QWidget):
         elif path == self._exported_to:  # some rows over the file that held them all
             self._unexported, self._exported_to = self.results.rowCount(), None
         return len(rows)
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

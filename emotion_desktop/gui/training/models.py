@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -61,7 +61,7 @@ class ModelManager(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.activated.connect(lambda _: self._on_use_clicked())  # double click, Enter
+        self.table.activated.connect(self._on_table_activated)  # double click, Enter
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setToolTip(
@@ -82,8 +82,8 @@ class ModelManager(QWidget):
         self.export_button.setToolTip(
             "Copy the model file with its card and splits, e.g. to use it on another computer"
         )
-        self.use_button.clicked.connect(self._on_use_clicked)
-        self.default_button.clicked.connect(self._on_default_clicked)
+        self.use_button.clicked.connect(self._on_use_button_clicked)
+        self.default_button.clicked.connect(self._on_default_button_clicked)
         self.rename_button.clicked.connect(self.rename_dialog)
         self.delete_button.clicked.connect(self.delete_dialog)
         self.export_button.clicked.connect(self.export_dialog)
@@ -157,12 +157,18 @@ class ModelManager(QWidget):
         self.delete_button.setEnabled(own)
         self.export_button.setEnabled(path is not None)
 
-    def _on_use_clicked(self) -> None:
+    @Slot(QModelIndex)
+    def _on_table_activated(self, _index: QModelIndex) -> None:
+        self._on_use_button_clicked()
+
+    @Slot()
+    def _on_use_button_clicked(self) -> None:
         path = self.selected()
         if path is not None:
             self.active_model.set_active(None if path == paths.default_model_path() else path)
 
-    def _on_default_clicked(self) -> None:
+    @Slot()
+    def _on_default_button_clicked(self) -> None:
         self.active_model.set_active(None)
 
     def rename_dialog(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -61,10 +61,10 @@ class ModelColumn(QGroupBox):
 
 
 class ResultView(QWidget):
-    """The finished run beside the active model, per test source; ``try_live`` carries the
+    """The finished run beside the active model, per test source; ``live_requested`` carries the
     run's model path when the user presses "Try it live"."""
 
-    try_live = Signal(Path)
+    live_requested = Signal(Path)
 
     def __init__(self) -> None:
         super().__init__()
@@ -78,7 +78,7 @@ class ResultView(QWidget):
         self.source.currentIndexChanged.connect(self._show)
         self.try_button = QPushButton("Try it &live")
         self.try_button.setToolTip("Use this model in the Live and Batch tabs and go to Live")
-        self.try_button.clicked.connect(self._on_try_clicked)
+        self.try_button.clicked.connect(self._on_try_button_clicked)
         self.run_column = ModelColumn("This run")
         self.active_column = ModelColumn("Active model")
         top = QHBoxLayout()
@@ -146,9 +146,10 @@ class ResultView(QWidget):
         self.run_column.show_card(self._card, source)
         self.active_column.show_card(self._active_card, source)
 
-    def _on_try_clicked(self) -> None:
+    @Slot()
+    def _on_try_button_clicked(self) -> None:
         if self._path is not None:
-            self.try_live.emit(self._path)
+            self.live_requested.emit(self._path)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         """Side by side where both matrices fit, one above the other where they do not."""

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from emotion_desktop.core.vision.images import to_gray
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 )
+DETECTORS = 2  # threads searching frames ahead in a sparse sampling: a laptop's cores
 QUEUE_BYTES = 32 * 2**20  # grey frames waiting for the step: 16 of 1080p, 1 of 8K
 PROGRESS_SECONDS = 0.25  # how often a VideoProgress is given while a video is read
 
@@ -84,12 +86,12 @@ class VideoProgress:
 
 @dataclass(frozen=True, eq=False)
 class _Frame:
-    """A sampled frame, grey, with the faces found in it where it is a detection frame."""
+    """A sampled frame, grey, with the search for its faces where it is a detection frame."""
 
     index: int
     time: float | None
     gray: np.ndarray
-    found: list[Box] | None
+    found: Future[list[Box]] | None
 
 
 class _End:
@@ -100,15 +102,19 @@ class _End:
 
 
 class _Reader:
-    """Grabs every frame of an open source on its own thread, converts the sampled ones to grey
-    and runs the step's detection on those it will detect on, into a queue bounded by bytes;
+    """Grabs every frame of an open source on its own thread and converts the sampled ones to
+    grey, into a queue bounded by bytes; the frames the step will detect on are searched ahead
+    on another thread, or on ``DETECTORS`` threads where every sampled frame is searched (a
+    sparse sampling: detection is then most of the work, and the network waits on it).
     ``stop()`` ends it at the next frame."""
 
     def __init__(self, source: VideoSource, sampling: Sampling, pipeline: LivePipeline) -> None:
         self.source = source
         self.sampling = sampling
         self.pipeline = pipeline
-        self.detector = pipeline.predictor.detector.clone()  # a cascade serves one thread
+        self._detectors = threading.local()  # a cascade serves one thread
+        threads = DETECTORS if pipeline.detect_every == 1 else 1  # else the network needs a core
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="video-detect")
         self.read = 0
         width, height = source.size()
         frame_bytes = max(width * height, 1)
@@ -140,12 +146,19 @@ class _Reader:
                 if image is None:
                     continue
                 gray = to_gray(image)
-                found = self.detector.detect(gray) if self.pipeline.detects(sampled) else None
+                detects = self.pipeline.detects(sampled)
+                found = self._pool.submit(self._detect, gray) if detects else None
                 sampled += 1
                 self._put(_Frame(index, when, gray, found))
         except (VideoSourceError, OSError) as exc:
             end = _End(exc)
         self._put(end)
+
+    def _detect(self, gray: np.ndarray) -> list[Box]:
+        detector = getattr(self._detectors, "detector", None)
+        if detector is None:
+            detector = self._detectors.detector = self.pipeline.predictor.detector.clone()
+        return detector.detect(gray)
 
     def _time_of(self, index: int) -> float | None:
         """The frame's time stamp; from its index where the file gives none after its first
@@ -166,6 +179,7 @@ class _Reader:
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join()
+        self._pool.shutdown(cancel_futures=True)
 
 
 def label_video(
@@ -218,7 +232,8 @@ def label_video(
             item = reader.queue.get()
             if isinstance(item, _End):
                 break
-            faces, _ = pipeline.step(item.gray, item.found)
+            found = item.found.result() if item.found is not None else None
+            faces, _ = pipeline.step(item.gray, found)
             seen = [f for f in faces if f.missed == 0]
             analysed += 1
             faceless += not seen

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emotion_desktop.cli import ProgressBar
+from emotion_desktop.cli.progress import ProgressBar
 from emotion_desktop.core import paths
 from emotion_desktop.core.errors import EmotionDesktopError
 from emotion_desktop.core.train.pairs import rank_networks

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_desktop import cli
-from emotion_desktop.cli import ProgressBar, main
+from emotion_desktop.cli import main, progress
+from emotion_desktop.cli.progress import ProgressBar
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.model.inference import Predictor
 from tests.conftest import draw_face, write_ferplus_folder
@@ -380,16 +380,16 @@ def test_label_write_errors_are_one_line_and_exit_2(
 def test_an_interrupted_json_label_run_keeps_its_rows(
     tiny_model, shared_data, tmp_path, capsys, monkeypatch
 ) -> None:
-    import emotion_desktop.cli as cli
+    from emotion_desktop.cli import label
 
-    real = cli.label_paths
+    real = label.label_paths
 
     def interrupted(*args, **kwargs):
         for events in real(*args, **kwargs):
             yield events
             raise KeyboardInterrupt  # Ctrl+C after the first image
 
-    monkeypatch.setattr(cli, "label_paths", interrupted)
+    monkeypatch.setattr(label, "label_paths", interrupted)
     photos = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[:3]
     out = tmp_path / "o.json"
     args = ["label", *map(str, photos), "--model", str(tiny_model), "--whole-image"]
@@ -831,7 +831,7 @@ def test_a_resumed_runs_time_left_counts_only_its_own_pace(monkeypatch) -> None:
     """A run resumed at 50% that takes 10 s per tenth has 40 s left at 60%, not the 6 s that
     the pace since the bar was made (0.6 done in 10 s) would give."""
     clock = iter([0.0, 1.0, 2.0, 12.0])
-    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
     bar = ProgressBar(stream)
     bar.update(0.5, "preparing faces")

@@ -1,21 +1,18 @@
-"""Shared fixtures: offscreen Qt, private user folders, a generated KDEF folder, a tiny model.
+"""Shared fixtures without Qt: private user folders, a generated KDEF folder, a tiny model.
 
-No test needs a display, a camera, a GPU, the network or KDEF itself.
+No test needs a display, a camera, a GPU, the network or KDEF itself. The widgets' fixtures
+(offscreen Qt, settings, the thread-leak check) are in ``tests/gui/conftest.py``; the tests
+in ``tests/core`` run where PySide6 is not installed.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
-
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.train.config import TrainConfig
@@ -104,13 +101,12 @@ def write_ferplus_folder(root: Path, per_part: dict[str, int] | None = None) -> 
 
 
 @pytest.fixture(autouse=True)
-def private_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+def private_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
     """Each test gets its own data, cache and log folders: nothing touches the real ones."""
     base = tmp_path_factory.mktemp("user")
     for name in ("DATA", "CACHE", "LOG"):
         monkeypatch.setenv(f"EMOTION_DESKTOP_{name}_DIR", str(base / name.lower()))
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):  # the app's QSettings()
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(base / "config"))
+    return base
 
 
 @pytest.fixture(scope="session")
@@ -167,12 +163,3 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "faces").is_dir():
         pytest.skip(f"the shared face samples are not at {SHARED_DATA} (CI always has them)")
     return SHARED_DATA
-
-
-@pytest.fixture(autouse=True)
-def no_thread_leak():
-    """Fail a test that leaves a worker thread running (after it had its chance to stop)."""
-    from emotion_desktop.gui.workers import running_threads
-
-    yield
-    assert running_threads() == 0, "a worker thread was left running"

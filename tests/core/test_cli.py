@@ -19,7 +19,7 @@ from emotion_desktop.cli.progress import ProgressBar
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.model.inference import Predictor
 from tests.conftest import draw_face, write_ferplus_folder
-from tests.test_inference import faceless
+from tests.core.test_inference import faceless
 
 TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
 
@@ -998,7 +998,7 @@ def test_a_pipe_at_the_active_model_record_leaves_the_default_active(shared_data
 def test_a_photo_or_nan_model_is_one_line_and_exit_2(shared_data, tmp_path, capsys) -> None:
     """A JPEG given as --model was said to 'could run code'; NaN weights labelled every face
     'afraid', confidence nan, and exited 0."""
-    from tests.test_checkpoints import _save
+    from tests.core.test_checkpoints import _save
 
     photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
     _save(tmp_path / "m.pt")

@@ -14,7 +14,7 @@ from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.train.balance import TAUS
 from emotion_desktop.core.train.pairs import rank_networks, rank_pairs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 UNIFORM = np.full(7, 1 / 7)
 
 

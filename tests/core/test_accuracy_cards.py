@@ -11,7 +11,7 @@ import pytest
 from emotion_desktop.core.train.config import TrainConfig
 
 _SPEC = importlib.util.spec_from_file_location(
-    "accuracy", Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"
+    "accuracy", Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
 )
 accuracy = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(accuracy)

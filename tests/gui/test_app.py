@@ -84,7 +84,7 @@ def test_install_launcher_writes_a_valid_desktop_entry(tmp_path, monkeypatch):
 def test_a_hostile_card_in_the_models_folder_never_stops_the_window_opening(kind, own_model):
     """A RecursionError (deep JSON) or a read that never returns (a named pipe) in listing the
     user's models kept the window from opening; in a fresh process so a hang fails in 60 s."""
-    from tests.test_cli import write_hostile_file
+    from tests.core.test_cli import write_hostile_file
 
     write_hostile_file(own_model.with_suffix(".json"), kind)
     done = subprocess.run(

@@ -23,7 +23,7 @@ from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.live.tab import LiveTab
 from emotion_desktop.gui.live.view import NO_FACE_NOTICE, overlay_items
 from emotion_desktop.gui.workers import running_threads
-from tests.test_video import write_video
+from tests.core.test_video import write_video
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000  # generous: the two cores are shared; a passing run takes a second or two

@@ -1,0 +1,28 @@
+"""Fixtures of the widget tests: offscreen Qt, private settings, no worker thread left behind."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture(autouse=True)
+def private_settings(private_user_folders: Path) -> None:
+    """The app's QSettings() in the test's own user folder."""
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(private_user_folders / "config"))
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leak():
+    """Fail a test that leaves a worker thread running (after it had its chance to stop)."""
+    from emotion_desktop.gui.workers import running_threads
+
+    yield
+    assert running_threads() == 0, "a worker thread was left running"

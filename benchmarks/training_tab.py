@@ -95,12 +95,12 @@ def main() -> None:
         tab = TrainingTab(ActiveModel(), settings)
         tab.resize(1500, 950)
         tab.show()
-        tab.preset.setCurrentText("Quick")
-        tab.set_folder(args.data)
+        tab.params.preset.setCurrentText("Quick")
+        tab.data.set_folder(args.data)
         freeze_startup_heap()  # as the app does once its window is built
         scanned = QEventLoop()  # a user presses Start once the folder's summary is shown
-        tab.scan_task.stopped.connect(scanned.quit)
-        if tab.scan_task.is_running():
+        tab.data.scan_task.stopped.connect(scanned.quit)
+        if tab.data.scan_task.is_running():
             scanned.exec()
         app.processEvents()
         meter = StallMeter()
@@ -136,8 +136,8 @@ def main() -> None:
         result = tab.result
         figures = {
             "preset": "Quick",
-            "epochs_cae": tab.config().epochs_cae,
-            "epochs_cnn": tab.config().epochs_cnn,
+            "epochs_cae": tab.params.config().epochs_cae,
+            "epochs_cnn": tab.params.config().epochs_cnn,
             "minutes": round(seconds / 60, 2),
             "test_accuracy": result.scores.accuracy if result else None,
             "longest_gui_stall_ms": meter.longest_ms,

@@ -225,8 +225,12 @@ OUT_OF_RANGE_SETTINGS = [  # each once raised OverflowError or RecursionError as
     ("live/smoothing", str(2**70), lambda w: w.live.smoothing_slider.value() == 60),
     ("live/threshold", str(-(2**70)), lambda w: w.live.threshold_slider.value() == 45),
     ("batch/min_confidence", "1e308", lambda w: w.batch.min_confidence.value() == 0),
-    ("training/extra_weight", "1e308", lambda w: w.training.extra_weight.value() == 3.0),
-    ("training/parameters", "[" * 100_000, lambda w: w.training.preset.currentText() == "Quick"),
+    ("training/extra_weight", "1e308", lambda w: w.training.data.extra_weight.value() == 3.0),
+    (
+        "training/parameters",
+        "[" * 100_000,
+        lambda w: w.training.params.preset.currentText() == "Quick",
+    ),
     ("training/unfinished", "[" * 100_000, lambda w: w.training.output_path().suffix == ".pt"),
 ]
 

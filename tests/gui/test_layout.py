@@ -172,7 +172,10 @@ def test_tab_order_follows_the_layout(window, pane) -> None:
     training = window.training
     window.tabs.setCurrentWidget(training)
     if pane == "settings":
-        root, start = training.folder_box.parentWidget().parentWidget(), training.folder_box
+        root, start = (
+            training.data.folder_box.parentWidget().parentWidget(),
+            training.data.folder_box,
+        )
     else:
         training.pages.setCurrentWidget(training.manager)
         training.manager.select(paths.default_model_path())

@@ -33,7 +33,7 @@ def tab(qtbot, settings):
 
 
 def _tiny(tab: TrainingTab) -> None:
-    tab.apply_config(
+    tab.params.apply_config(
         replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=3, input_size=24, batch_size=32)
     )
 
@@ -49,14 +49,14 @@ def test_dropping_a_folder_shows_what_it_holds(tab, qtbot, kdef_folder) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     tab.dropEvent(event)
-    qtbot.waitUntil(lambda: "KDEF images" in tab.found_label.text(), timeout=5000)
-    assert "168 KDEF images of 6 people" in tab.found_label.text()
-    assert tab.counts.item(3, 0).text() == "12"  # happy, straight
-    assert tab.recent_folders()[0] == str(kdef_folder)
+    qtbot.waitUntil(lambda: "KDEF images" in tab.data.found_label.text(), timeout=5000)
+    assert "168 KDEF images of 6 people" in tab.data.found_label.text()
+    assert tab.data.counts.item(3, 0).text() == "12"  # happy, straight
+    assert tab.data.recent_folders()[0] == str(kdef_folder)
 
 
 def test_a_run_plots_both_stages_and_lists_the_model(tab, qtbot, kdef_folder, monkeypatch) -> None:
-    tab.set_folder(kdef_folder)
+    tab.data.set_folder(kdef_folder)
     _tiny(tab)
     tab.start()
     qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=180_000)
@@ -129,8 +129,8 @@ def test_a_long_run_keeps_the_batch_curve_within_its_point_budget(qtbot) -> None
 
 
 def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder) -> None:
-    tab.set_folder(kdef_folder)
-    tab.apply_config(replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=200, input_size=24))
+    tab.data.set_folder(kdef_folder)
+    tab.params.apply_config(replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=200, input_size=24))
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.count("cnn_train") >= 1, timeout=60_000)
     with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
@@ -146,13 +146,13 @@ def test_cancel_keeps_the_active_model_and_start_resumes(tab, qtbot, kdef_folder
     with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
         tab.cancel_button.click()
     # other parameters are another run: it must not write over this one's saved epochs
-    tab.epochs_cnn.setValue(3)
+    tab.params.epochs_cnn.setValue(3)
     tab.start()
     assert tab.run_path != out and "Training" in tab.message.text()
     with qtbot.waitSignal(tab.train_task.stopped, timeout=10_000):
         tab.cancel_button.click()
     assert out.with_suffix(".partial.pt").is_file()
-    tab.epochs_cnn.setValue(200)
+    tab.params.epochs_cnn.setValue(200)
     assert tab.output_path() == out  # and it resumes when they come back
 
 
@@ -161,7 +161,7 @@ def test_a_run_that_ends_as_cancel_is_pressed_shows_its_saved_model(
 ) -> None:
     """The last epoch done, the run scores and saves its model without looking at the cancel
     flag: it once showed "Cancelled" and hid the model it had saved."""
-    tab.folder_box.setEditText(str(kdef_folder))  # typed, never chosen from the list
+    tab.data.folder_box.setEditText(str(kdef_folder))  # typed, never chosen from the list
     _tiny(tab)
 
     def cancel_at_the_end(event) -> None:  # noqa: ANN001
@@ -174,13 +174,13 @@ def test_a_run_that_ends_as_cancel_is_pressed_shows_its_saved_model(
     qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=180_000)
     assert tab.result is not None and tab.result.path == tab.run_path and tab.run_path.is_file()
     assert "Saved" in tab.message.text() and tab.pages.currentWidget() is tab.result_page
-    assert tab.recent_folders()[0] == str(kdef_folder)  # the typed folder is remembered
+    assert tab.data.recent_folders()[0] == str(kdef_folder)  # the typed folder is remembered
 
 
 def test_a_folder_without_kdef_images_gives_a_clear_message(tab, qtbot, tmp_path) -> None:
     (tmp_path / "holiday.jpg").write_bytes(b"x")
-    tab.set_folder(tmp_path)
-    qtbot.waitUntil(lambda: "no KDEF images found" in tab.found_label.text(), timeout=5000)
+    tab.data.set_folder(tmp_path)
+    qtbot.waitUntil(lambda: "no KDEF images found" in tab.data.found_label.text(), timeout=5000)
     tab.start()
     qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=10_000)
     assert "no KDEF images found" in tab.message.text() and tab.start_button.isEnabled()
@@ -192,57 +192,59 @@ def test_an_empty_folder_box_is_not_scanned(qtbot, settings) -> None:
     settings.setValue("training/recent", [""])
     tab = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(tab)
-    tab.folder_box.setEditText("")
-    tab.folder_box.activated.emit(0)
-    assert not tab.scan_task.is_running()
-    assert tab.found_label.text() == "Choose the folder that holds your copy of KDEF."
+    tab.data.folder_box.setEditText("")
+    tab.data.folder_box.activated.emit(0)
+    assert not tab.data.scan_task.is_running()
+    assert tab.data.found_label.text() == "Choose the folder that holds your copy of KDEF."
     tab.start()  # Path("") is the working folder: never trained on
     assert not tab.train_task.is_running() and "Choose the folder" in tab.message.text()
 
 
 def test_emptying_the_box_during_a_scan_drops_its_result(tab, qtbot, kdef_folder) -> None:
-    tab.set_folder(kdef_folder)
-    tab.folder_box.setEditText("")
-    tab.folder_box.activated.emit(0)
-    qtbot.waitUntil(lambda: not tab.scan_task.is_running(), timeout=10_000)
-    assert tab.found_label.text() == "Choose the folder that holds your copy of KDEF."
-    assert tab.counts.item(0, 0) is None
+    tab.data.set_folder(kdef_folder)
+    tab.data.folder_box.setEditText("")
+    tab.data.folder_box.activated.emit(0)
+    qtbot.waitUntil(lambda: not tab.data.scan_task.is_running(), timeout=10_000)
+    assert tab.data.found_label.text() == "Choose the folder that holds your copy of KDEF."
+    assert tab.data.counts.item(0, 0) is None
 
 
 def test_parameters_and_preset_are_remembered(qtbot, settings) -> None:
     first = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(first)
-    first.preset.setCurrentText("Paper")
-    first.protocol.setCurrentText("person")
-    first.epochs_cnn.setValue(77)
-    assert first.preset.currentText() == "Custom"
+    first.params.preset.setCurrentText("Paper")
+    first.params.protocol.setCurrentText("person")
+    first.params.epochs_cnn.setValue(77)
+    assert first.params.preset.currentText() == "Custom"
     second = TrainingTab(ActiveModel(), settings)
     qtbot.addWidget(second)
-    assert second.epochs_cnn.value() == 77 and second.protocol.currentText() == "person"
-    assert second.config().epochs_cae == PRESETS["Paper"].epochs_cae
+    assert (
+        second.params.epochs_cnn.value() == 77 and second.params.protocol.currentText() == "person"
+    )
+    assert second.params.config().epochs_cae == PRESETS["Paper"].epochs_cae
 
 
 def test_a_second_source_is_scanned_listed_and_remembered(
     tab, qtbot, settings, kdef_folder, ferplus_folder
 ) -> None:
-    tab.set_folder(kdef_folder)
-    tab.set_extra_folder(str(ferplus_folder))
-    qtbot.waitUntil(lambda: "FER+ images" in tab.extra_label.text(), timeout=10_000)
-    assert "train 28, valid 7, test 14" in tab.extra_label.text()
-    tab.extra_weight.setValue(2.0)
+    tab.data.set_folder(kdef_folder)
+    tab.data.set_extra_folder(str(ferplus_folder))
+    qtbot.waitUntil(lambda: "FER+ images" in tab.data.extra_label.text(), timeout=10_000)
+    assert "train 28, valid 7, test 14" in tab.data.extra_label.text()
+    tab.data.extra_weight.setValue(2.0)
     options = tab.data_options()
     assert options.folders == (kdef_folder, ferplus_folder) and options.weights == (2.0, 1.0)
 
     again = TrainingTab(ActiveModel(), settings)  # settings remembered between runs
     qtbot.addWidget(again)
     try:
-        assert again.extra_folder.text() == str(ferplus_folder)
-        assert again.extra_weight.value() == 2.0
-        qtbot.waitUntil(lambda: "FER+ images" in again.extra_label.text(), timeout=10_000)
+        assert again.data.extra_folder.text() == str(ferplus_folder)
+        assert again.data.extra_weight.value() == 2.0
+        qtbot.waitUntil(lambda: "FER+ images" in again.data.extra_label.text(), timeout=10_000)
     finally:
         again.shutdown()
-    tab.extra_clear.click()
-    assert tab.data_options().folders == (kdef_folder,) and tab.extra_label.text() == ""
+    tab.data.extra_clear.click()
+    assert tab.data_options().folders == (kdef_folder,) and tab.data.extra_label.text() == ""
 
 
 def test_a_second_source_replaced_during_its_scan_is_the_one_shown(
@@ -252,25 +254,29 @@ def test_a_second_source_replaced_during_its_scan_is_the_one_shown(
     folder picked meanwhile was never scanned."""
     bad = tmp_path / "not-a-source"
     bad.mkdir()
-    tab.set_extra_folder(str(bad))
-    tab.set_extra_folder(str(ferplus_folder))
-    qtbot.waitUntil(lambda: tab.extra_label.text().startswith("Second source:"), timeout=10_000)
-    assert "FER+" in tab.extra_label.text()
-    tab.set_extra_folder(str(bad))
-    tab.set_extra_folder("")  # removed while its scan runs
-    qtbot.waitUntil(lambda: not tab.extra_scan_task.is_running(), timeout=10_000)
+    tab.data.set_extra_folder(str(bad))
+    tab.data.set_extra_folder(str(ferplus_folder))
+    qtbot.waitUntil(
+        lambda: tab.data.extra_label.text().startswith("Second source:"), timeout=10_000
+    )
+    assert "FER+" in tab.data.extra_label.text()
+    tab.data.set_extra_folder(str(bad))
+    tab.data.set_extra_folder("")  # removed while its scan runs
+    qtbot.waitUntil(lambda: not tab.data.extra_scan_task.is_running(), timeout=10_000)
     qtbot.wait(200)
-    assert tab.extra_label.text() == ""
+    assert tab.data.extra_label.text() == ""
 
 
 def test_a_ferplus_folder_as_the_first_source_shows_counts_per_part(
     tab, qtbot, ferplus_folder
 ) -> None:
-    tab.set_folder(ferplus_folder)
-    qtbot.waitUntil(lambda: "FER+ images" in tab.found_label.text(), timeout=10_000)
-    headers = [tab.counts.horizontalHeaderItem(c).text() for c in range(tab.counts.columnCount())]
+    tab.data.set_folder(ferplus_folder)
+    qtbot.waitUntil(lambda: "FER+ images" in tab.data.found_label.text(), timeout=10_000)
+    headers = [
+        tab.data.counts.horizontalHeaderItem(c).text() for c in range(tab.data.counts.columnCount())
+    ]
     assert headers == ["train", "valid", "test"]
-    assert tab.counts.item(3, 0).text() == "4"  # happy faces in train
+    assert tab.data.counts.item(3, 0).text() == "4"  # happy faces in train
 
 
 def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(tab, qtbot) -> None:
@@ -370,7 +376,7 @@ def test_quit_during_a_scan_replaced_by_another_ends(
     window = MainWindow(settings)
     qtbot.addWidget(window)
     tab = window.training
-    choose = tab.set_folder if box == "kdef" else tab.set_extra_folder
+    choose = tab.data.set_folder if box == "kdef" else tab.data.set_extra_folder
     choose(str(ferplus_folder))
     choose(str(kdef_folder))  # while the first scan runs: it is scanned once that one stops
     window.close()
@@ -388,10 +394,10 @@ def test_a_folder_name_too_long_for_the_system_gives_one_clear_message(
     """A typed path with a component over NAME_MAX (255) once showed "unexpected error:
     OSError(36)" for the scan and again for Start."""
     folder = str(tmp_path / ("a" * 300))
-    tab.folder_box.setEditText(folder)
-    tab.folder_box.activated.emit(0)
-    qtbot.waitUntil(lambda: not tab.scan_task.is_running(), timeout=10_000)
-    shown = tab.found_label.text()
+    tab.data.folder_box.setEditText(folder)
+    tab.data.folder_box.activated.emit(0)
+    qtbot.waitUntil(lambda: not tab.data.scan_task.is_running(), timeout=10_000)
+    shown = tab.data.found_label.text()
     assert "unexpected" not in shown and "File name too long" in shown and "aaaa" in shown
     tab.start()
     qtbot.waitUntil(lambda: not tab.train_task.is_running(), timeout=10_000)

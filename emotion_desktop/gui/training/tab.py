@@ -86,7 +86,6 @@ class TrainingTab(QWidget):
     def _build(self) -> None:
         self.data = DataPanel(self.settings)
         self.params = ParametersForm(self.settings)
-        self._expose_panels()
         self.start_button = QPushButton("&Start training")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(
@@ -116,34 +115,6 @@ class TrainingTab(QWidget):
         split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
-
-    def _expose_panels(self) -> None:
-        """The panels' widgets and methods under the tab's own names (tests, benchmarks)."""
-        data, params = self.data, self.params
-        self.folder_box = data.folder_box
-        self.found_label = data.found_label
-        self.counts = data.counts
-        self.extra_folder = data.extra_folder
-        self.extra_label = data.extra_label
-        self.extra_clear = data.extra_clear
-        self.extra_weight = data.extra_weight
-        self.scan_task = data.scan_task
-        self.extra_scan_task = data.extra_scan_task
-        self.set_folder = data.set_folder
-        self.set_extra_folder = data.set_extra_folder
-        self.recent_folders = data.recent_folders
-        self.preset = params.preset
-        self.epochs_cae = params.epochs_cae
-        self.epochs_cnn = params.epochs_cnn
-        self.batch_size = params.batch_size
-        self.lr = params.lr
-        self.input_size = params.input_size
-        self.protocol = params.protocol
-        self.angles = params.angles
-        self.augment = params.augment
-        self.use_cae = params.use_cae
-        self.config = params.config
-        self.apply_config = params.apply_config
 
     def _settings_column(self) -> QScrollArea:
         """Data, Parameters and Run, one above the other, scrolled where the window is low."""
@@ -197,7 +168,9 @@ class TrainingTab(QWidget):
 
     def _restore(self) -> None:
         self.params.restore()
-        self.curves.reset(self.epochs_cae.value(), self.epochs_cnn.value())  # the planned run
+        self.curves.reset(
+            self.params.epochs_cae.value(), self.params.epochs_cnn.value()
+        )  # the planned run
         self.data.restore()
 
     def shutdown(self) -> None:
@@ -207,13 +180,13 @@ class TrainingTab(QWidget):
 
     # ----- data ----------------------------------------------------------------------------
     def data_options(self) -> DataOptions:
-        extra = self.extra_folder.text()
+        extra = self.data.extra_folder.text()
         return DataOptions(
-            Path(self.folder_box.currentText()).expanduser(),
-            self.protocol.currentText(),
-            self.angles.currentText(),
+            Path(self.data.folder_box.currentText()).expanduser(),
+            self.params.protocol.currentText(),
+            self.params.angles.currentText(),
             more=(Path(extra),) if extra else (),
-            weights=(self.extra_weight.value(), 1.0) if extra else (),
+            weights=(self.data.extra_weight.value(), 1.0) if extra else (),
         )
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
@@ -222,7 +195,7 @@ class TrainingTab(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt's name)
-        self.set_folder(event.mimeData().urls()[0].toLocalFile())
+        self.data.set_folder(event.mimeData().urls()[0].toLocalFile())
         event.acceptProposedAction()
 
     # ----- running -------------------------------------------------------------------------
@@ -234,7 +207,7 @@ class TrainingTab(QWidget):
         """The unfinished run of these parameters and folders (``request``: the tab's now, where
         not given) when there is one (it resumes), else a new name: runs of other parameters
         stay resumable for when they come back."""
-        request = request or unfinished.run_request(self.data_options(), self.config())
+        request = request or unfinished.run_request(self.data_options(), self.params.config())
         return unfinished.output_path(self._unfinished_runs(), request, paths.models_dir())
 
     @Slot()
@@ -244,13 +217,13 @@ class TrainingTab(QWidget):
     def start(self) -> None:
         if self.train_task.is_running():
             return
-        folder = self.folder_box.currentText()
+        folder = self.data.folder_box.currentText()
         if not folder.strip():  # Path("") would be the working folder
             self.message.show_error(CHOOSE_FOLDER)
             return
-        if folder != (self.recent_folders() or [""])[0]:  # typed, not chosen: remember it too
-            self.set_folder(folder)
-        options, config = self.data_options(), self.config()
+        if folder != (self.data.recent_folders() or [""])[0]:  # typed, not chosen: remember it too
+            self.data.set_folder(folder)
+        options, config = self.data_options(), self.params.config()
         request = unfinished.run_request(options, config)
         out = self.run_path = self.output_path(request)
         registry = unfinished.remember(self._unfinished_runs(), request, out)

@@ -24,6 +24,11 @@ from tests.core.test_inference import faceless
 TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
 
 
+def train(data: Path, out: Path, *extra: str) -> int:
+    """``train`` at the tiny settings, from ``data`` to ``out``, with ``extra`` arguments."""
+    return main(["train", "--data", str(data), *TINY, *extra, "--out", str(out)])
+
+
 def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, capsys) -> None:
     out = tmp_path / "m.pt"
     code = main(
@@ -59,21 +64,7 @@ def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, c
 def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, capsys) -> None:
     members = [tmp_path / "m0.pt", tmp_path / "m1.pt"]
     for seed, out in enumerate(members):
-        assert (
-            main(
-                [
-                    "train",
-                    "--data",
-                    str(kdef_folder),
-                    *TINY,
-                    "--train-seed",
-                    str(seed),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        assert train(kdef_folder, out, "--train-seed", str(seed)) == 0
     cards = [json.loads(m.with_suffix(".json").read_text()) for m in members]
     assert cards[0]["split"] == cards[1]["split"]
     assert [c["training"]["seed"] for c in cards] == [0, 1]
@@ -95,25 +86,10 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
     assert "is an ensemble: fine-tune one of its members" in capsys.readouterr().err
 
     other_split = tmp_path / "s1.pt"
-    assert (
-        main(["train", "--data", str(kdef_folder), *TINY, "--seed", "1", "--out", str(other_split)])
-        == 0
-    )
+    assert train(kdef_folder, other_split, "--seed", "1") == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "ensemble",
-                str(members[0]),
-                str(other_split),
-                "--data",
-                str(kdef_folder),
-                "--out",
-                str(tmp_path / "bad.pt"),
-            ]
-        )
-        == 2
-    )
+    mixed = [str(members[0]), str(other_split), "--data", str(kdef_folder)]
+    assert main(["ensemble", *mixed, "--out", str(tmp_path / "bad.pt")]) == 2
     assert "same split" in capsys.readouterr().err
     kept = members[0].read_bytes()
     hard_link = tmp_path / "hard-link.pt"  # one network under a second name
@@ -239,7 +215,7 @@ def test_torchrun_with_two_processes_writes_the_same_format(kdef_folder, tmp_pat
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     single = tmp_path / "single.pt"
-    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(single)]) == 0
+    assert train(kdef_folder, single) == 0
     a = torch.load(out, weights_only=True)
     b = torch.load(single, weights_only=True)
     assert a.keys() == b.keys() and a["state_dict"].keys() == b["state_dict"].keys()
@@ -556,7 +532,7 @@ def test_scoring_on_a_saved_split_says_when_the_folder_lacks_its_test_images(
 
 def test_system_refusals_and_huge_seeds_are_one_line(kdef_folder, tmp_path, capsys) -> None:
     long_name = tmp_path / ("a" * 300 + ".pt")
-    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(long_name)]) == 2
+    assert train(kdef_folder, long_name) == 2
     err = capsys.readouterr().err
     assert "File name too long" in err and "Traceback" not in err
     with pytest.raises(SystemExit) as exit_info:
@@ -788,7 +764,7 @@ def test_train_refuses_an_unwritable_out_before_training(kdef_folder, tmp_path, 
         folder.mkdir(mode=0o555)
         out = folder / "m.pt"
     started = time.perf_counter()
-    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(out)]) == 2
+    assert train(kdef_folder, out) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err and len(err.splitlines()) == 1
     assert time.perf_counter() - started < 5  # said at once, not after training
@@ -863,7 +839,7 @@ def test_train_never_overwrites_another_runs_progress(kdef_folder, tmp_path, cap
     progress = tmp_path / "x.partial.pt"
     ResumeFile(progress, {"another": "run"}).save(stage="cnn", epoch=3)
     before = progress.read_bytes()
-    assert main(["train", "--data", str(kdef_folder), *TINY, "--out", str(tmp_path / "x.pt")]) == 2
+    assert train(kdef_folder, tmp_path / "x.pt") == 2
     assert "another training run" in capsys.readouterr().err
     assert progress.read_bytes() == before
 

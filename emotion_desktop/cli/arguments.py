@@ -104,10 +104,18 @@ def shard_spec(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="emotion-desktop-cli", description=__doc__.splitlines()[0]
+        prog="emotion-desktop-cli",
+        description="The window's core without a display: train, evaluate, ensemble, balance "
+        "and label.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_ensemble, _add_balance, _add_evaluate, _add_label):
+        add(sub)
+    return parser
 
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    """``train``: the sources, the network and crop settings, the run's seeds."""
     train = sub.add_parser("train", help="train the CAE then the CNN on one or more sources")
     _add_data_arguments(train, "random")
     train.add_argument(
@@ -165,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(func=cmd_train)
 
+
+def _add_ensemble(sub: argparse._SubParsersAction) -> None:
+    """``ensemble``: member models and the sources they learnt from."""
     ensemble = sub.add_parser(
         "ensemble", help="average models trained on one split with different seeds"
     )
@@ -172,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_learnt_from_arguments(ensemble)
     ensemble.set_defaults(func=cmd_ensemble)
 
+
+def _add_balance(sub: argparse._SubParsersAction) -> None:
+    """``balance``: a model and the sources it learnt from."""
     balance = sub.add_parser(
         "balance",
         help="shift a model against its training set's class frequencies (logit adjustment), "
@@ -181,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_learnt_from_arguments(balance)
     balance.set_defaults(func=cmd_balance)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    """``evaluate``: sources, and a fresh split where asked."""
     evaluate = sub.add_parser("evaluate", help="test accuracy of a model on each source's test")
     _add_data_arguments(evaluate, None)
     evaluate.add_argument("--model", type=Path, help="default: the active model")
@@ -189,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_evaluate)
 
+
+def _add_label(sub: argparse._SubParsersAction) -> None:
+    """``label``: photos, videos and folders; the results file; video sampling; shards."""
     label = sub.add_parser(
         "label",
         help="label every face in images, videos (each frame, or --every N / --fps N) or folders",
@@ -231,4 +251,3 @@ def build_parser() -> argparse.ArgumentParser:
         "share per job of a job array; the N results together cover every file once",
     )
     label.set_defaults(func=cmd_label)
-    return parser

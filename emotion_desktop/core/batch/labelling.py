@@ -126,6 +126,20 @@ def label_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def _finder(predictor: Predictor, whole_image: bool) -> Callable[[Path], _Found | list[Event]]:
+    """:func:`_find_faces` for the pool's threads, each with its own detector (OpenCV's
+    cascades are not shared between threads)."""
+    local = threading.local()
+
+    def find(path: Path) -> _Found | list[Event]:
+        detector = getattr(local, "detector", None)
+        if detector is None:
+            detector = local.detector = predictor.detector.clone()
+        return _find_faces(path, predictor, detector, whole_image)
+
+    return find
+
+
 def label_paths(
     paths: Iterable[Path | str],
     predictor: Predictor,
@@ -147,14 +161,7 @@ def label_paths(
     the photos before it are done.
     """
     workers = workers or label_workers()
-    local = threading.local()
-
-    def find(path: Path) -> _Found | list[Event]:
-        detector = getattr(local, "detector", None)
-        if detector is None:
-            detector = local.detector = predictor.detector.clone()
-        return _find_faces(path, predictor, detector, whole_image)
-
+    find = _finder(predictor, whole_image)
     ahead: deque[Future[_Found | list[Event]]] = deque()
     pending: list[_Found | list[Event]] = []
     images = 0

@@ -25,7 +25,7 @@ from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.errors import VideoSourceError
 from emotion_desktop.core.model.inference import FaceResult, Predictor
 from emotion_desktop.core.stream.frames import LiveOptions, LivePipeline, live_detector
-from emotion_desktop.core.stream.tracking import FaceTracker
+from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
 from emotion_desktop.core.stream.video import VideoSource
 from emotion_desktop.core.vision.faces import Box
 from emotion_desktop.core.vision.images import to_gray
@@ -207,14 +207,7 @@ def label_video(
         yield [Problem(path, str(exc))]
         yield [VideoProgress(path, 0, None, 0, 0, 0.0, done=True)]  # the file is done with
         return
-    detect_every = max(1, round(options.detect_every / max(sampling.every, 1)))
-    if sampling.fps is not None and source.fps > 0:
-        detect_every = max(1, round(options.detect_every * sampling.fps / source.fps))
-    pipeline = LivePipeline(
-        predictor.with_detector(live_detector(options), options.flip),
-        FaceTracker(smoothing=0.0),
-        detect_every,
-    )
+    pipeline = _pipeline(predictor, options, sampling, source.fps)
     model = Path(predictor.path).stem
     total, start = source.frame_count(), time.monotonic()
     reader = _Reader(source, sampling, pipeline)
@@ -238,12 +231,7 @@ def label_video(
             analysed += 1
             faceless += not seen
             if seen:
-                yield [
-                    LabelRow(
-                        path, f.id, FaceResult(f.box, f.probabilities), model, item.index, item.time
-                    )
-                    for f in seen
-                ]
+                yield [_row(path, f, model, item) for f in seen]
             if time.monotonic() - last_report >= PROGRESS_SECONDS:
                 last_report = time.monotonic()
                 yield [progress()]
@@ -254,6 +242,27 @@ def label_video(
     problem = _ending_problem(path, item.error, reader.read, total)
     if problem is not None:
         yield [problem]
+
+
+def _row(path: Path, face: TrackedFace, model: str, frame: _Frame) -> LabelRow:
+    result = FaceResult(face.box, face.probabilities)
+    return LabelRow(path, face.id, result, model, frame.index, frame.time)
+
+
+def _pipeline(
+    predictor: Predictor, options: LiveOptions, sampling: Sampling, fps: float
+) -> LivePipeline:
+    """Live's step for a video's sampled frames, unsmoothed. Live detects on every third
+    camera frame; a sparser sampling detects as often in the video's own time (every sampled
+    frame from every third frame on), so the boxes between detections are no staler."""
+    detect_every = max(1, round(options.detect_every / sampling.every))
+    if sampling.fps is not None and fps > 0:
+        detect_every = max(1, round(options.detect_every * sampling.fps / fps))
+    return LivePipeline(
+        predictor.with_detector(live_detector(options), options.flip),
+        FaceTracker(smoothing=0.0),
+        detect_every,
+    )
 
 
 def _ending_problem(path: Path, error: Exception | None, read: int, total: int | None):

@@ -11,6 +11,8 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q "$work"/dist/*.whl
 photo=$(find "$(pwd)/../shared/data/faces" -name '*.jpg' 2>/dev/null | sort | head -1 || true)
 cd "$work"  # away from the source tree: only the installed package can answer
+# a user folder of its own: a model made active on this machine must not stand in for the shipped one
+export EMOTION_DESKTOP_DATA_DIR="$work/data"
 out=$(QT_QPA_PLATFORM=offscreen venv/bin/emotion-desktop --smoke-test ${photo:+"$photo"})
 echo "$out"
 grep -q "model: $work/venv/.*/emotion_desktop/resources/models/default.pt" <<<"$out"

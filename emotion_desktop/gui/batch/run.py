@@ -172,57 +172,65 @@ def labelling_task(
             while after is not None and not after.wait(0.05):
                 if cancelled():
                     return
-            _label(report, cancelled)
+            _label(request, model_path, gate, report, cancelled)
         finally:
             if after is not None:
                 after.wait()  # a cleared run still waiting ends after its predecessor, not before
             if ended is not None:
                 ended.set()
 
-    def _label(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
-        try:
-            loaded = load_model_for_inference(model_path)
-        except CheckpointError as exc:
-            raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
-        predictor = Predictor(loaded, FaceDetector())
-        if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
-            inputs = [*request.paths, loaded.path]
-            existing = "append" if request.append else "overwrite"
-            check_results_output(request.csv_path, inputs, existing, in_place=True)
-        writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
-        start = time.monotonic()
-        paused = 0.0
-        last_report = float("-inf")
-        pending = _Pending()
-        try:
-            events_of = label_paths(
-                request.paths,
-                predictor,
-                request.whole_image,
-                cancelled,
-                sampling=request.sampling,
-            )
-            for events in events_of:
-                if writer is not None:
-                    writer.write(e for e in events if isinstance(e, LabelRow))
-                pending.add(events)
-                now = time.monotonic()
-                if now - last_report >= REPORT_EVERY_S:
-                    report(pending.take(now - start - paused))
-                    last_report = now
-                if gate.is_paused():  # report what is done before holding, never after
-                    if pending:
-                        report(pending.take(now - start - paused))
-                    paused += gate.wait(cancelled)
-        finally:  # rows already in the CSV reach the table too, even when the walk fails
-            try:
-                if writer is not None:
-                    writer.close()  # a full disk fails here too, after the failed write
-            finally:
-                if pending:
-                    report(pending.take(time.monotonic() - start - paused))
-
     return run
+
+
+def _label(
+    request: BatchRequest,
+    model_path: Path,
+    gate: PauseGate,
+    report: Callable[[BatchChunk], None],
+    cancelled: Callable[[], bool],
+) -> None:
+    """Load the model and label ``request``, reporting chunks; the body of a labelling run."""
+    try:
+        loaded = load_model_for_inference(model_path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
+    predictor = Predictor(loaded, FaceDetector())
+    if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
+        inputs = [*request.paths, loaded.path]
+        existing = "append" if request.append else "overwrite"
+        check_results_output(request.csv_path, inputs, existing, in_place=True)
+    writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
+    start = time.monotonic()
+    paused = 0.0
+    last_report = float("-inf")
+    pending = _Pending()
+    try:
+        events_of = label_paths(
+            request.paths,
+            predictor,
+            request.whole_image,
+            cancelled,
+            sampling=request.sampling,
+        )
+        for events in events_of:
+            if writer is not None:
+                writer.write(e for e in events if isinstance(e, LabelRow))
+            pending.add(events)
+            now = time.monotonic()
+            if now - last_report >= REPORT_EVERY_S:
+                report(pending.take(now - start - paused))
+                last_report = now
+            if gate.is_paused():  # report what is done before holding, never after
+                if pending:
+                    report(pending.take(now - start - paused))
+                paused += gate.wait(cancelled)
+    finally:  # rows already in the CSV reach the table too, even when the walk fails
+        try:
+            if writer is not None:
+                writer.close()  # a full disk fails here too, after the failed write
+        finally:
+            if pending:
+                report(pending.take(time.monotonic() - start - paused))
 
 
 def counting_task(paths: tuple[Path, ...]) -> TaskFn:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from emotion_desktop.core.batch.video import Sampling
 from emotion_desktop.gui.active_model import ActiveModel
-from emotion_desktop.gui.batch.rows import COL_FRAME, COL_THUMB, COL_TIME
+from emotion_desktop.gui.batch.rows import COL_FACE, COL_FRAME, COL_THUMB, COL_TIME
 from emotion_desktop.gui.batch.tab import BatchTab
 from emotion_desktop.gui.workers import running_threads
 from tests.test_batch_tab import RUN_TIMEOUT_MS, _faces, drop, wait_until_stopped
@@ -68,6 +68,7 @@ def test_a_dropped_video_gives_rows_with_frames_times_and_its_faces_over_time(
     model = tab.results
     assert model.data(model.index(3, COL_FRAME)) == str(rows[3].frame)
     assert model.data(model.index(3, COL_TIME)) == f"{rows[3].time:.2f}"
+    assert model.data(model.index(3, COL_FACE)) == str(rows[3].face)  # the track id, as in CSV
     # a video row gets no thumbnail: its frame is never decoded again for one
     assert model.data(model.index(0, COL_THUMB), Qt.ItemDataRole.DecorationRole) is None
     assert tab.status.text().startswith("Done: 1 file · 60 faces")
@@ -91,10 +92,17 @@ def test_a_dropped_video_gives_rows_with_frames_times_and_its_faces_over_time(
     assert len(panel.timeline.curves()[3].getData()[0]) == FRAMES
 
     # a click on the timeline: the frame at that time, decoded on a worker, never here
-    panel.frame_view.setPixmap(panel.frame_view.pixmap().__class__())
+    panel.frame_view.set_image(None)
     panel.show_frame_at(1.04)
     assert panel.timeline.cursor.value() == pytest.approx(1.0)
+    assert panel.frame_view.pixmap().isNull()  # not decoded here: on the worker
     qtbot.waitUntil(lambda: not panel.frame_view.pixmap().isNull(), timeout=10_000)
+    qtbot.waitUntil(lambda: not panel._decoder.is_running(), timeout=10_000)
+    tab.side_tabs.setCurrentWidget(panel)
+    viewport = panel.timeline.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport.rect().center())
+    assert 0 < panel.timeline.cursor.value() < FRAMES / FPS  # a real click moves the cursor
+    assert panel.timeline.cursor.value() != pytest.approx(1.0)
 
 
 def test_the_shared_video_and_a_folder_of_photos_and_videos(

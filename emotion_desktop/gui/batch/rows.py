@@ -213,8 +213,8 @@ def _display(row: LabelRow, col: int) -> str | None:
         return None if row.frame is None else str(row.frame)
     if col == COL_TIME:
         return None if row.time is None else f"{row.time:.2f}"
-    if col == COL_FACE:
-        return str(row.face + 1)
+    if col == COL_FACE:  # a photo's faces count from 1; a video's are track ids, as in the CSV
+        return str(row.face + 1 if row.frame is None else row.face)
     if col == COL_BOX:
         b = row.box
         return f"{b.x}, {b.y}  {b.w}×{b.h}"

@@ -55,6 +55,40 @@ def frame_image(path: Path, index: int, boxes: list[tuple[int, int, int, int]]) 
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+class FrameView(QLabel):
+    """The decoded frame, fitted to the label whenever either changes (a 320-pixel image:
+    cheap to scale on the GUI thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(EMPTY_TEXT, alignment=Qt.AlignmentFlag.AlignCenter)
+        self._image = QPixmap()
+        self.setMinimumHeight(40)
+        ignored = QSizePolicy.Policy.Ignored  # a frame never widens the pane
+        self.setSizePolicy(ignored, ignored)
+
+    def set_image(self, image: QImage | None) -> None:
+        self._image = QPixmap() if image is None else QPixmap.fromImage(image)
+        self._fit()
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image.isNull():
+            self.setPixmap(QPixmap())
+            return
+        keep = Qt.AspectRatioMode.KeepAspectRatio
+        self.setPixmap(
+            self._image.scaled(self.size(), keep, Qt.TransformationMode.SmoothTransformation)
+        )
+
+
+def legend_text() -> str:
+    """The seven emotions in their curve colours, as rich text that wraps in a narrow pane."""
+    return " ".join(f'<span style="color:{e.colour}">■</span>&nbsp;{e.name}' for e in EMOTIONS)
+
+
 class VideoTimeline(pg.PlotWidget):
     """Seven probability curves over a video's time, made once; ``time_clicked(float)``."""
 
@@ -122,10 +156,8 @@ class VideoPanel(QWidget):
         choosers.addWidget(QLabel("Face"))
         choosers.addWidget(self.face_box)
         self.timeline = VideoTimeline()
-        self.frame_view = QLabel(EMPTY_TEXT, alignment=Qt.AlignmentFlag.AlignCenter)
-        self.frame_view.setMinimumHeight(40)
-        ignored = QSizePolicy.Policy.Ignored  # a frame never widens the pane
-        self.frame_view.setSizePolicy(ignored, ignored)
+        self.legend = QLabel(legend_text(), wordWrap=True)
+        self.frame_view = FrameView()
         self.summary_table = QTableWidget(0, len(SUMMARY_HEADERS))
         self.summary_table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
         self.summary_table.verticalHeader().hide()
@@ -136,13 +168,19 @@ class VideoPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.summary_label = QLabel(wordWrap=True)
+        plot = QWidget()
+        plot_layout = QVBoxLayout(plot)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        plot_layout.addWidget(self.timeline, 1)
+        plot_layout.addWidget(self.legend)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.timeline)
+        splitter.addWidget(plot)
         splitter.addWidget(self.frame_view)
         splitter.addWidget(self.summary_table)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setStretchFactor(2, 2)
+        splitter.setSizes([300, 100, 80])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(choosers)
@@ -192,7 +230,7 @@ class VideoPanel(QWidget):
         self.summary_table.setRowCount(0)
         self.summary_label.clear()
         self.timeline.set_series(np.empty(0), np.empty((0, len(EMOTIONS))), "seconds")
-        self.frame_view.setPixmap(QPixmap())
+        self.frame_view.set_image(None)
         self.frame_view.setText(EMPTY_TEXT)
 
     def shutdown(self) -> None:
@@ -221,7 +259,7 @@ class VideoPanel(QWidget):
         self.face_box.blockSignals(True)
         self.face_box.clear()
         for f in faces:
-            self.face_box.addItem(str(f + 1), f)
+            self.face_box.addItem(str(f), f)  # a track id, as the table and the CSV show it
         keep = face if face in faces else (faces[0] if faces else None)
         self.face_box.setCurrentIndex(self.face_box.findData(keep) if keep is not None else -1)
         self.face_box.blockSignals(False)
@@ -234,7 +272,7 @@ class VideoPanel(QWidget):
         for r, f in enumerate(faces):
             seen = "" if f.first is None else f"{duration(f.first)}–{duration(f.last or 0)}"
             mostly = f"{EMOTIONS[f.top].name} {f.shares[f.top]:.0%}"
-            cells = (str(f.face + 1), f"{f.frames:,}", mostly, seen)
+            cells = (str(f.face), f"{f.frames:,}", mostly, seen)
             tip = "\n".join(
                 f"{e.title}: {s:.0%} of frames, mean {m:.2f}"
                 for e, s, m in zip(EMOTIONS, f.shares, f.mean)
@@ -244,12 +282,12 @@ class VideoPanel(QWidget):
                 item.setToolTip(tip)
                 item.setData(Qt.ItemDataRole.UserRole, f.face)
                 self.summary_table.setItem(r, c, item)
+        counted = f"{len(faces)} face{'s' * (len(faces) != 1)}"
         if summary is None or summary.analysed is None:
-            self.summary_label.setText(f"{len(faces)} faces" if summary else "")
+            self.summary_label.setText(counted if summary else "")
             return
         self.summary_label.setText(
-            f"{len(faces)} faces · {summary.analysed:,} frames analysed · "
-            f"{summary.faceless:,} with no face"
+            f"{counted} · {summary.analysed:,} frames analysed · {summary.faceless:,} with no face"
         )
 
     def _plot(self) -> None:
@@ -297,10 +335,7 @@ class VideoPanel(QWidget):
 
     @Slot(object)
     def _on_decoder_finished(self, image: QImage) -> None:
-        keep = Qt.AspectRatioMode.KeepAspectRatio
-        smooth = Qt.TransformationMode.SmoothTransformation
-        pixmap = QPixmap.fromImage(image)  # FRAME_WIDTH wide: cheap to fit to the label here
-        self.frame_view.setPixmap(pixmap.scaled(self.frame_view.size(), keep, smooth))
+        self.frame_view.set_image(image)
 
     @Slot(str)
     def _on_decoder_failed(self, message: str) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from emotion_desktop.core.batch.video import Sampling
 from emotion_desktop.gui.active_model import ActiveModel
+from emotion_desktop.gui.batch.options import BatchOptions
 from emotion_desktop.gui.batch.rows import COL_FACE, COL_FRAME, COL_THUMB, COL_TIME
 from emotion_desktop.gui.batch.tab import BatchTab
 from emotion_desktop.gui.workers import running_threads
@@ -234,3 +235,31 @@ def test_the_gui_thread_never_stalls_while_a_video_is_read(qtbot, tab, shared_vi
     )
     assert tab.results.rowCount() > 0
     assert longest < 250
+
+
+def test_add_files_offers_videos_and_labels_the_one_picked(
+    qtbot, tab, made_video, monkeypatch
+) -> None:
+    asked = []
+
+    def pick(parent, title, start, filters):
+        asked.append(filters)
+        return [str(made_video)], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", pick)
+    tab.add_files_button.click()
+    assert "*.mp4" in asked[0] and "*.avi" in asked[0] and "*.jpg" in asked[0]
+    wait_until_stopped(qtbot, tab)
+    assert {r.file for r in tab.results.rows()} == {made_video}
+
+
+def test_the_sampling_is_remembered(qtbot, settings) -> None:
+    options = BatchOptions(settings)
+    qtbot.addWidget(options)
+    assert options.sampling() == Sampling() and not options.sampling_n.isEnabled()
+    options.sampling_box.setCurrentIndex(options.sampling_box.findData("fps"))
+    options.sampling_n.setValue(3)
+    options.save()
+    again = BatchOptions(settings)
+    qtbot.addWidget(again)
+    assert again.sampling() == Sampling(fps=3.0) and again.sampling_n.isEnabled()

@@ -95,7 +95,6 @@ class BatchTab(QWidget):
 
     def _build(self) -> None:
         self.drop_zone = DropZone()
-        self.drop_zone.label.setText("Drop folders, photos or videos here")
         self.add_folder_button = QPushButton("Add folder…")
         self.add_files_button = QPushButton("Add f&iles…")
         self.recent_button = RecentButton(self.settings)
@@ -207,7 +206,7 @@ class BatchTab(QWidget):
     def add_folder_dialog(self) -> None:
         """Ask for a folder of photos and videos to label."""
         start = (self.recent_folders() or [str(Path.home())])[0]
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", start)
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos or videos", start)
         if folder:
             self.add_paths([Path(folder)])
 

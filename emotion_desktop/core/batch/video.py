@@ -265,6 +265,17 @@ def _pipeline(
     )
 
 
+def read_frame(path: Path, index: int) -> np.ndarray:
+    """The frame ``index`` of the video at ``path``, as BGR (a frame a row names, to show it);
+    VideoSourceError where it cannot be read."""
+    with VideoSource(Path(path)) as source:
+        source.seek(index)
+        frame = source.read()
+    if frame is None:
+        raise VideoSourceError(f"{Path(path).name} has no frame {index}")
+    return frame
+
+
 def _ending_problem(path: Path, error: Exception | None, read: int, total: int | None):
     """Why a video gave fewer frames than it should: an error while reading, no frame at all,
     or fewer frames than its header announces (a truncated file). None where it read whole."""

@@ -142,6 +142,12 @@ class VideoSource:
             raise VideoSourceError(_too_large(self, frame.shape[1], frame.shape[0]))
         return frame
 
+    def seek(self, frame: int) -> None:
+        """Make ``frame`` (its index) the next one a file reads."""
+        if self._capture is None:
+            raise VideoSourceError(f"{self.description} is not open")
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
+
     def position(self) -> float | None:
         """Seconds into a file of the frame last grabbed, from the container's time stamps (so
         right for a variable frame rate); None where the file gives none."""

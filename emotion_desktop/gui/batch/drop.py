@@ -1,4 +1,4 @@
-"""The drop zone of the Batch tab: folders and loose files dragged from a file manager."""
+"""The drop zone of the Batch tab: folders, photos and videos dragged from a file manager."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class DropZone(QFrame):
         self.setAcceptDrops(True)
         self.setObjectName("dropZone")
         self.setMinimumHeight(64)
-        self.label = QLabel("Drop folders or photos here")
+        self.label = QLabel("Drop folders, photos or videos here")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)

@@ -4,13 +4,16 @@ Rows live in one list of core ``LabelRow`` objects and reach the view through a
 QAbstractTableModel, so 100,000 faces cost a list, not 100,000 widgets. Thumbnails are made
 only for the rows the view paints, decoded on a worker thread (an EXIF-rotated 12 MP photo
 is decoded whole: a screen of them froze the window for seconds), and only a few hundred are
-kept.
+kept. A video frame's row has no thumbnail: cutting one means decoding the frame again, and a
+video gives thousands of rows; its Frame and Time columns say where it is, and the video panel
+shows the frame on a worker when asked.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -34,6 +37,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADERS: tuple[str, ...] = (
     "",
     "File",
+    "Frame",
+    "Time",
     "Face",
     "Box",
     "Emotion",
@@ -41,8 +46,8 @@ HEADERS: tuple[str, ...] = (
     *(e.title for e in EMOTIONS),
     "Model",
 )
-COL_THUMB, COL_FILE, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(6)
-FIRST_PROB = 6
+COL_THUMB, COL_FILE, COL_FRAME, COL_TIME, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(8)
+FIRST_PROB = 8
 COL_MODEL = FIRST_PROB + len(EMOTIONS)  # last, as in the CSV: the model that labelled the row
 _Index = QModelIndex | QPersistentModelIndex
 _Key = tuple[str, int]  # a face: its file and its number in that file
@@ -54,7 +59,8 @@ class ResultsModel(QAbstractTableModel):
     def __init__(self, thumbnails: int = 400) -> None:
         super().__init__()
         self._rows: list[LabelRow] = []
-        self._row_of: dict[_Key, list[int]] = {}
+        self._row_of: dict[_Key, list[int]] = {}  # a photo's face: its rows (thumbnails)
+        self._video_rows: dict[Path, list[int]] = {}  # a video: its rows, in order
         self._thumbs: OrderedDict[_Key, QPixmap] = OrderedDict()
         self._max_thumbs = thumbnails
         self._wanted: OrderedDict[_Key, tuple[str, Box]] = OrderedDict()  # not yet sent
@@ -90,7 +96,7 @@ class ResultsModel(QAbstractTableModel):
             return str(row.file)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_EMOTION:
             return QColor(EMOTIONS[row.result.index].colour).darker(130)
-        right = col >= COL_FACE and col not in (COL_EMOTION, COL_MODEL)
+        right = col >= COL_FRAME and col not in (COL_EMOTION, COL_MODEL)
         if role == Qt.ItemDataRole.TextAlignmentRole and right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -103,7 +109,10 @@ class ResultsModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
         for number, row in enumerate(rows, first):
-            self._row_of.setdefault((str(row.file), row.face), []).append(number)
+            if row.frame is None:
+                self._row_of.setdefault((str(row.file), row.face), []).append(number)
+            else:
+                self._video_rows.setdefault(row.file, []).append(number)
         self.endInsertRows()
 
     def clear(self) -> None:
@@ -112,6 +121,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows.clear()
         self._row_of.clear()
+        self._video_rows.clear()
         self._thumbs.clear()
         self.endResetModel()
 
@@ -126,9 +136,19 @@ class ResultsModel(QAbstractTableModel):
     def rows(self) -> list[LabelRow]:
         return list(self._rows)
 
+    def videos(self) -> list[Path]:
+        """The videos that gave rows, in the order they came."""
+        return list(self._video_rows)
+
+    def video_rows(self, video: Path) -> list[LabelRow]:
+        """The rows of the video ``video``, in the order they came (frame order)."""
+        return [self._rows[i] for i in self._video_rows.get(video, ())]
+
     def _thumbnail(self, row: LabelRow) -> QPixmap | None:
         """The face's thumbnail where it is made (cached by recency), else None and a request
         to the loader; the row is repainted when it arrives."""
+        if row.frame is not None:
+            return None  # a video frame: never decoded again for a thumbnail
         key = (str(row.file), row.face)
         pixmap = self._thumbs.get(key)
         if pixmap is not None:
@@ -189,8 +209,12 @@ def decode_thumbnail(path: str, b: Box) -> QImage:
 def _display(row: LabelRow, col: int) -> str | None:
     if col == COL_FILE:
         return row.file.name
-    if col == COL_FACE:
-        return str(row.face + 1)
+    if col == COL_FRAME:
+        return None if row.frame is None else str(row.frame)
+    if col == COL_TIME:
+        return None if row.time is None else f"{row.time:.2f}"
+    if col == COL_FACE:  # a photo's faces count from 1; a video's are track ids, as in the CSV
+        return str(row.face + 1 if row.frame is None else row.face)
     if col == COL_BOX:
         b = row.box
         return f"{b.x}, {b.y}  {b.w}×{b.h}"
@@ -209,6 +233,10 @@ def _sort_key(row: LabelRow, col: int) -> object:
     """Numbers sort as numbers, not as the text the view shows."""
     if col in (COL_THUMB, COL_FILE):
         return str(row.file)
+    if col == COL_FRAME:
+        return -1 if row.frame is None else row.frame
+    if col == COL_TIME:
+        return -1.0 if row.time is None else row.time
     if col == COL_FACE:
         return row.face
     if col == COL_BOX:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from emotion_desktop.core.batch.labelling import Event, is_image_file, iter_files, label_paths
 from emotion_desktop.core.batch.results import CsvRowWriter, LabelRow, Problem, Skipped
+from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.checkpoints import load_model_for_inference
 from emotion_desktop.core.model.inference import Predictor
@@ -27,7 +28,8 @@ REPORT_EVERY_S = 0.1
 
 @dataclass(frozen=True)
 class BatchRequest:
-    """What to label and how: the paths, the whole-image fallback, the live CSV if any.
+    """What to label and how: the paths, the whole-image fallback, the live CSV if any, and
+    which frames of a video are analysed.
 
     ``append`` continues ``csv_path`` rather than starting it afresh (a second run whose rows
     join those already in the table).
@@ -37,17 +39,34 @@ class BatchRequest:
     whole_image: bool = False
     csv_path: Path | None = None
     append: bool = False
+    sampling: Sampling = Sampling()
 
 
 @dataclass(frozen=True)
 class BatchChunk:
-    """What the worker finished since its last report; ``seconds`` is time worked, not paused."""
+    """What the worker finished since its last report; ``seconds`` is time worked, not paused.
+    ``videos``: the progress of the videos read since (the last of each, and every final one);
+    ``videos_done``: videos finished, each a file done as a photo is."""
 
     rows: tuple[LabelRow, ...]
     problems: tuple[Problem, ...]
     images: int
     skipped: int
     seconds: float
+    videos: tuple[VideoProgress, ...] = ()
+    videos_done: int = 0
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """The files a run has to do: photos and videos below its paths."""
+
+    images: int
+    videos: int
+
+    @property
+    def files(self) -> int:
+        return self.images + self.videos
 
 
 class PauseGate:
@@ -93,6 +112,8 @@ class _Pending:
         self.problems: list[Problem] = []
         self.images = 0
         self.skipped = 0
+        self.videos: dict[Path, VideoProgress] = {}
+        self.videos_done = 0
 
     def add(self, events: list[Event]) -> None:
         for event in events:
@@ -100,6 +121,9 @@ class _Pending:
                 self.rows.append(event)
             elif isinstance(event, Problem):
                 self.problems.append(event)
+            elif isinstance(event, VideoProgress):
+                self.videos[event.file] = event
+                self.videos_done += event.done
         if events and isinstance(events[0], Skipped):
             self.skipped += 1
         elif events and is_image_file(events[0].file):  # as the count does: a folder that
@@ -107,13 +131,20 @@ class _Pending:
 
     def take(self, seconds: float) -> BatchChunk:
         chunk = BatchChunk(
-            tuple(self.rows), tuple(self.problems), self.images, self.skipped, seconds
+            tuple(self.rows),
+            tuple(self.problems),
+            self.images,
+            self.skipped,
+            seconds,
+            tuple(self.videos.values()),
+            self.videos_done,
         )
         self.rows, self.problems, self.images, self.skipped = [], [], 0, 0
+        self.videos, self.videos_done = {}, 0
         return chunk
 
     def __bool__(self) -> bool:
-        return bool(self.images or self.skipped)
+        return bool(self.images or self.skipped or self.rows or self.problems or self.videos)
 
 
 def labelling_task(
@@ -141,64 +172,81 @@ def labelling_task(
             while after is not None and not after.wait(0.05):
                 if cancelled():
                     return
-            _label(report, cancelled)
+            _label(request, model_path, gate, report, cancelled)
         finally:
             if after is not None:
                 after.wait()  # a cleared run still waiting ends after its predecessor, not before
             if ended is not None:
                 ended.set()
 
-    def _label(report: Callable[[BatchChunk], None], cancelled: Callable[[], bool]) -> None:
-        try:
-            loaded = load_model_for_inference(model_path)
-        except CheckpointError as exc:
-            raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
-        predictor = Predictor(loaded, FaceDetector())
-        if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
-            inputs = [*request.paths, loaded.path]
-            existing = "append" if request.append else "overwrite"
-            check_results_output(request.csv_path, inputs, existing, in_place=True)
-        writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
-        start = time.monotonic()
-        paused = 0.0
-        last_report = float("-inf")
-        pending = _Pending()
-        try:
-            for events in label_paths(request.paths, predictor, request.whole_image, cancelled):
-                if writer is not None:
-                    writer.write(e for e in events if isinstance(e, LabelRow))
-                pending.add(events)
-                now = time.monotonic()
-                if now - last_report >= REPORT_EVERY_S:
-                    report(pending.take(now - start - paused))
-                    last_report = now
-                if gate.is_paused():  # report what is done before holding, never after
-                    if pending:
-                        report(pending.take(now - start - paused))
-                    paused += gate.wait(cancelled)
-        finally:  # rows already in the CSV reach the table too, even when the walk fails
-            try:
-                if writer is not None:
-                    writer.close()  # a full disk fails here too, after the failed write
-            finally:
-                if pending:
-                    report(pending.take(time.monotonic() - start - paused))
-
     return run
 
 
+def _label(
+    request: BatchRequest,
+    model_path: Path,
+    gate: PauseGate,
+    report: Callable[[BatchChunk], None],
+    cancelled: Callable[[], bool],
+) -> None:
+    """Load the model and label ``request``, reporting chunks; the body of a labelling run."""
+    try:
+        loaded = load_model_for_inference(model_path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
+    predictor = Predictor(loaded, FaceDetector())
+    if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
+        inputs = [*request.paths, loaded.path]
+        existing = "append" if request.append else "overwrite"
+        check_results_output(request.csv_path, inputs, existing, in_place=True)
+    writer = CsvRowWriter(request.csv_path, request.append) if request.csv_path else None
+    start = time.monotonic()
+    paused = 0.0
+    last_report = float("-inf")
+    pending = _Pending()
+    try:
+        events_of = label_paths(
+            request.paths,
+            predictor,
+            request.whole_image,
+            cancelled,
+            sampling=request.sampling,
+        )
+        for events in events_of:
+            if writer is not None:
+                writer.write(e for e in events if isinstance(e, LabelRow))
+            pending.add(events)
+            now = time.monotonic()
+            if now - last_report >= REPORT_EVERY_S:
+                report(pending.take(now - start - paused))
+                last_report = now
+            if gate.is_paused():  # report what is done before holding, never after
+                if pending:
+                    report(pending.take(now - start - paused))
+                paused += gate.wait(cancelled)
+    finally:  # rows already in the CSV reach the table too, even when the walk fails
+        try:
+            if writer is not None:
+                writer.close()  # a full disk fails here too, after the failed write
+        finally:
+            if pending:
+                report(pending.take(time.monotonic() - start - paused))
+
+
 def counting_task(paths: tuple[Path, ...]) -> TaskFn:
-    """The function a Task runs to count the images below ``paths``, for the bar and the ETA.
+    """The function a Task runs to count the photos and videos below ``paths``, for the bar
+    and the ETA (a :class:`FileCount`).
 
     Runs beside the labelling walk rather than before it, so rows never wait for the count.
     """
 
-    def run(report: Callable[[int], None], cancelled: Callable[[], bool]) -> int:
-        count = 0
+    def run(report: Callable[[int], None], cancelled: Callable[[], bool]) -> FileCount:
+        images = videos = 0
         for path in iter_files(paths):
             if cancelled():
                 break
-            count += is_image_file(path)
-        return count
+            images += is_image_file(path)
+            videos += is_video_file(path)
+        return FileCount(images, videos)
 
     return run

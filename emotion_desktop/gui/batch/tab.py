@@ -1,8 +1,10 @@
-"""Batch tab: drop folders of photos, get every face labelled, export the results.
+"""Batch tab: drop folders of photos and videos, get every face labelled, export the results.
 
 The tab owns two :class:`Task` workers: one labels (the CLI's core loop, streamed in chunks),
-the other counts the images beside it so that the bar can show an ETA without the first row
-waiting for a walk of the whole folder. Everything else is bookkeeping on the GUI thread.
+the other counts the photos and videos beside it so that the bar can show an ETA without the
+first row waiting for a walk of the whole folder. A video's frames come as rows with their
+frame and time; the video panel shows the selected video's faces over time. Everything else
+is bookkeeping on the GUI thread.
 """
 
 from __future__ import annotations
@@ -11,61 +13,58 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QMenu,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from emotion_desktop.core.batch.results import write_csv, write_json
+from emotion_desktop.core.batch.results import LabelRow, write_csv, write_json
+from emotion_desktop.core.batch.video import VIDEO_SUFFIXES
 from emotion_desktop.core.emotions import EMOTIONS
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch.drop import DropZone
-from emotion_desktop.gui.batch.rows import (
-    COL_FILE,
-    THUMB_SIZE,
-    ProblemsModel,
-    ResultsFilter,
-    ResultsModel,
-)
+from emotion_desktop.gui.batch.options import BatchOptions
+from emotion_desktop.gui.batch.progress import ProgressLine, RunState
+from emotion_desktop.gui.batch.recent import RecentButton
+from emotion_desktop.gui.batch.results_pane import ResultsPane
+from emotion_desktop.gui.batch.rows import ProblemsModel, ResultsFilter, ResultsModel
 from emotion_desktop.gui.batch.run import (
     BatchChunk,
     BatchRequest,
+    FileCount,
     PauseGate,
     counting_task,
     labelling_task,
 )
+from emotion_desktop.gui.batch.video_panel import VideoPanel
 from emotion_desktop.gui.dialogs import confirm
 from emotion_desktop.gui.emotion_chart import EmotionChart
-from emotion_desktop.gui.format import duration
-from emotion_desktop.gui.settings import setting
+from emotion_desktop.gui.message_bar import MessageBar
 from emotion_desktop.gui.workers import Task
 
-RECENT_FOLDERS = 8
-DONE = "Done:"  # the status line of a run that labelled everything it was given
-_IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
+IDLE_TEXT = "Drop a folder to start."
+_SUFFIXES = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))
+_FILES_FILTER = (
+    f"Photos and videos ({_SUFFIXES});;"
+    "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;"
+    "Videos (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")"
+)
 
 
 class BatchTab(QWidget):
-    """Drop zone, options, progress, results table with filters, chart, problems, export."""
+    """Drop zone, options, progress, results table with filters, chart, video panel, problems,
+    export."""
 
     def __init__(self, active_model: ActiveModel, settings: QSettings) -> None:
         super().__init__()
@@ -80,107 +79,65 @@ class BatchTab(QWidget):
         self._gate = PauseGate()
         self._run_ended = threading.Event()  # the last run's; a first run waits for nothing
         self._run_ended.set()
-        self._run_images = 0
-        self._run_seconds = 0.0
-        self._total: int | None = None
-        self._run_model = ""  # the stem of the model the run in progress (or the last) labels with
-        self._ended_by = DONE  # what the status line says ended the last run
+        self._state = RunState()
         self._has_run = False  # a run started since the last Clear: its status stays shown
         self._unexported = 0  # rows no file holds: Clear and Quit ask before dropping them
         self._writing_rows = False  # the run in progress writes its rows as they come
         self._exported_to: Path | None = None  # the file the last export of every row went to
-        # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
-        # other existing file, a typed one or one remembered from an earlier session, is
-        # appended to, never emptied
-        self._live_csv_replace: Path | None = None
         self._run = Task(self)
         self._count = Task(self)
         self._build()
-        self._restore()
         self._connect()
+        self._restore()
         self._update_controls()
 
-    # -- layout -------------------------------------------------------------------------------
+    # -- build, connect, restore, shutdown ----------------------------------------------------
 
     def _build(self) -> None:
         self.drop_zone = DropZone()
         self.add_folder_button = QPushButton("Add folder…")
         self.add_files_button = QPushButton("Add f&iles…")
-        self.recent_button = QPushButton("&Recent")  # a QToolButton's arrow covered its text
-        self.recent_button.setToolTip("Label a folder you labelled before")
-        self.recent_menu = QMenu(self)
-        self.recent_button.setMenu(self.recent_menu)
+        self.recent_button = RecentButton(self.settings)
+        self.recent_menu = self.recent_button.menu_
         buttons = QVBoxLayout()
         for button in (self.add_folder_button, self.add_files_button, self.recent_button):
             buttons.addWidget(button)
         top = QHBoxLayout()
         top.addWidget(self.drop_zone, 1)
         top.addLayout(buttons)
+        self.options = BatchOptions(self.settings)
+        self.whole_image_box = self.options.whole_image_box
+        self.live_csv_box = self.options.live_csv_box
+        self.live_csv_edit = self.options.live_csv_edit
+        self.live_csv_button = self.options.live_csv_button
+        self.progress_line = ProgressLine()
+        self.progress, self.status = self.progress_line.bar, self.progress_line.status
+        self.pause_button = self.progress_line.pause_button
+        self.cancel_button = self.progress_line.cancel_button
+        self.message = MessageBar()
+        self.results_pane = ResultsPane(self.results, self.shown)
+        self.emotion_filter = self.results_pane.emotion_filter
+        self.min_confidence = self.results_pane.min_confidence
+        self.table = self.results_pane.table
+        splitter = QSplitter()
+        splitter.addWidget(self.results_pane)
+        splitter.addWidget(self._build_side())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.options)
+        layout.addWidget(self.progress_line)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self._build_bottom())
 
-        self.whole_image_box = QCheckBox("Treat the &whole image as the face when none is found")
-        self.whole_image_box.setToolTip("For folders of photos already cropped to one face")
-        self.live_csv_box = QCheckBox("Write as I &go to")
-        self.live_csv_box.setToolTip(
-            "Append the rows to this CSV as each batch of eight images is done, so a crash "
-            "loses at most the images in flight"
-        )
-        self.live_csv_edit = QLineEdit(placeholderText="results.csv")
-        self.live_csv_button = QPushButton("Choose…")
-        options = QHBoxLayout()
-        options.addWidget(self.whole_image_box)
-        options.addStretch(1)
-        options.addWidget(self.live_csv_box)
-        options.addWidget(self.live_csv_edit, 1)
-        options.addWidget(self.live_csv_button)
-
-        self.progress = QProgressBar(textVisible=False, maximumHeight=14)
-        self.status = QLabel("Drop a folder to start.")
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
-        progress = QHBoxLayout()
-        progress.addWidget(self.progress, 1)
-        progress.addWidget(self.status, 2)
-        progress.addWidget(self.pause_button)
-        progress.addWidget(self.cancel_button)
-
-        self.message = QLabel(wordWrap=True, visible=False)
-        self.message.setStyleSheet("color: #c0392b; font-weight: bold;")
-
-        self.emotion_filter = QComboBox()
-        self.emotion_filter.addItem("All emotions", None)
-        for e in EMOTIONS:
-            self.emotion_filter.addItem(e.title, e.name)
-        self.min_confidence = QDoubleSpinBox(
-            suffix=" %", minimum=0, maximum=100, decimals=0, singleStep=5
-        )
-        self.shown_label = QLabel()
-        filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show"))
-        filters.addWidget(self.emotion_filter)
-        filters.addWidget(QLabel("with confidence at least"))
-        filters.addWidget(self.min_confidence)
-        filters.addStretch(1)
-        filters.addWidget(self.shown_label)
-
-        self.table = QTableView()
-        self.table.setModel(self.shown)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 4)
-        header = self.table.horizontalHeader()
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # start in file order
-        self.table.setSortingEnabled(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_FILE, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_FILE, 190)
-        results = QWidget()
-        results_layout = QVBoxLayout(results)
-        results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addLayout(filters)
-        results_layout.addWidget(self.table)
-
+    def _build_side(self) -> QWidget:
         self.chart = EmotionChart()
+        self.video_panel = VideoPanel(self.results.video_rows)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.chart, "Emotions")
+        self.side_tabs.addTab(self.video_panel, "Video")
         self.problems_view = QTableView()
         self.problems_view.setModel(self.problems)
         self.problems_view.verticalHeader().hide()
@@ -191,15 +148,12 @@ class BatchTab(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.chart, 3)
+        side_layout.addWidget(self.side_tabs, 3)
         side_layout.addWidget(self.problems_label)
-        side_layout.addWidget(self.problems_view, 2)
-        splitter = QSplitter()
-        splitter.addWidget(results)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        side_layout.addWidget(self.problems_view, 1)
+        return side
 
+    def _build_bottom(self) -> QHBoxLayout:
         self.export_csv_button = QPushButton("Export &CSV…")
         self.export_json_button = QPushButton("Export &JSON…")
         self.clear_button = QPushButton("C&lear")
@@ -208,97 +162,58 @@ class BatchTab(QWidget):
         bottom.addStretch(1)
         bottom.addWidget(self.export_csv_button)
         bottom.addWidget(self.export_json_button)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(options)
-        layout.addLayout(progress)
-        layout.addWidget(self.message)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(bottom)
+        return bottom
 
     def _connect(self) -> None:
         self.drop_zone.paths_dropped.connect(self._on_drop_zone_paths_dropped)
         self.add_folder_button.clicked.connect(self.add_folder_dialog)
         self.add_files_button.clicked.connect(self.add_files_dialog)
-        self.live_csv_button.clicked.connect(self._on_live_csv_button_clicked)
-        self.live_csv_box.toggled.connect(self._on_live_csv_box_toggled)
+        self.recent_button.folder_chosen.connect(self._on_recent_button_folder_chosen)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.cancel_button.clicked.connect(self.cancel)
         self.clear_button.clicked.connect(self._on_clear_button_clicked)
-        self.export_csv_button.clicked.connect(lambda: self.export_dialog("csv"))
-        self.export_json_button.clicked.connect(lambda: self.export_dialog("json"))
-        self.emotion_filter.currentIndexChanged.connect(self._on_emotion_filter_changed)
-        self.min_confidence.valueChanged.connect(self._on_min_confidence_changed)
-        self.shown.rowsInserted.connect(self._update_shown_label)
-        self.shown.modelReset.connect(self._update_shown_label)
-        self.shown.layoutChanged.connect(self._update_shown_label)
-        self.shown.rowsRemoved.connect(self._update_shown_label)
+        self.export_csv_button.clicked.connect(self._on_export_csv_button_clicked)
+        self.export_json_button.clicked.connect(self._on_export_json_button_clicked)
+        self.results_pane.video_row_selected.connect(self._on_results_pane_video_row_selected)
         self._run.progress_changed.connect(self._on_run_progress_changed)
         self._run.failed.connect(self._on_run_failed)
         self._run.cancelled.connect(self._on_run_cancelled)
         self._run.stopped.connect(self._on_run_stopped)
         self._count.finished.connect(self._on_count_finished)
 
-    # -- settings -----------------------------------------------------------------------------
-
     def _restore(self) -> None:
-        s = self.settings
-        self.whole_image_box.setChecked(setting(s, "batch/whole_image", False))
-        self.live_csv_edit.setText(setting(s, "batch/live_csv", ""))
-        self.live_csv_box.blockSignals(True)  # restoring, not ticking: no dialog at start-up
-        self.live_csv_box.setChecked(
-            setting(s, "batch/write_as_you_go", False) and bool(self.live_csv_edit.text())
-        )
-        self.live_csv_box.blockSignals(False)
-        spin = self.min_confidence
-        self.min_confidence.setValue(
-            setting(s, "batch/min_confidence", 0.0, spin.minimum(), spin.maximum())
-        )
-        emotion = setting(s, "batch/emotion", "")
-        self.emotion_filter.setCurrentIndex(max(0, self.emotion_filter.findData(emotion or None)))
-        self._on_emotion_filter_changed()
-        self._on_min_confidence_changed()
-        self._fill_recent_menu()
+        self.results_pane.restore(self.settings)
 
     def _save(self) -> None:
-        s = self.settings
-        s.setValue("batch/whole_image", self.whole_image_box.isChecked())
-        s.setValue("batch/write_as_you_go", self.live_csv_box.isChecked())
-        s.setValue("batch/live_csv", self.live_csv_edit.text())
-        s.setValue("batch/min_confidence", self.min_confidence.value())
-        s.setValue("batch/emotion", self.emotion_filter.currentData() or "")
+        self.options.save()
+        self.results_pane.save(self.settings)
+
+    def shutdown(self) -> None:
+        """Stop and join every worker thread of the tab."""
+        self._queue.clear()
+        self._gate.resume()
+        self._run.stop()
+        self._count.stop()
+        self.results.shutdown()
+        self.video_panel.shutdown()
+        self._save()
 
     def recent_folders(self) -> list[str]:
-        return setting(self.settings, "batch/recent_folders", [])
-
-    def _remember(self, paths: list[Path]) -> None:
-        folders = [str(p if p.is_dir() else p.parent) for p in paths]
-        recent = list(dict.fromkeys(folders[::-1] + self.recent_folders()))[:RECENT_FOLDERS]
-        self.settings.setValue("batch/recent_folders", recent)
-        self._fill_recent_menu()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_folders():
-            action = QAction(folder, self.recent_menu)
-            action.triggered.connect(lambda _=False, f=folder: self.add_paths([Path(f)]))
-            self.recent_menu.addAction(action)
-        self.recent_button.setEnabled(bool(self.recent_folders()))
+        return self.recent_button.folders()
 
     # -- starting, pausing, stopping ----------------------------------------------------------
 
     def add_folder_dialog(self) -> None:
-        """Ask for a folder of photos to label."""
+        """Ask for a folder of photos and videos to label."""
         start = (self.recent_folders() or [str(Path.home())])[0]
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", start)
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos or videos", start)
         if folder:
             self.add_paths([Path(folder)])
 
     def add_files_dialog(self) -> None:
-        """Ask for loose photos to label."""
+        """Ask for loose photos and videos to label."""
         start = (self.recent_folders() or [str(Path.home())])[0]
-        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", start, _IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos or videos", start, _FILES_FILTER)
         if files:
             self.add_paths([Path(f) for f in files])
 
@@ -306,7 +221,7 @@ class BatchTab(QWidget):
         """Label ``paths`` now, or after the run in progress: drops never wait on a dialog."""
         if not paths:
             return
-        self._remember(paths)
+        self.recent_button.remember(paths)
         self._queue.extend(paths)
         if not self._run.is_running():
             self._start_next()
@@ -315,38 +230,30 @@ class BatchTab(QWidget):
         paths, self._queue = tuple(self._queue), []
         if not paths:
             return
-        csv_path = self._live_csv_path()
+        csv_path = self.options.live_csv_path()
+        replace = self.options.live_csv_replace
         request = BatchRequest(
             paths,
             whole_image=self.whole_image_box.isChecked(),
             csv_path=csv_path,
-            append=csv_path is not None and csv_path != self._live_csv_replace,
+            append=csv_path is not None and csv_path != replace,
+            sampling=self.options.sampling(),
         )
-        if csv_path is not None and csv_path == self._live_csv_replace:
-            self._live_csv_replace = None  # replaced once; the next runs add to it
+        if csv_path is not None and csv_path == replace:
+            self.options.live_csv_replace = None  # replaced once; the next runs add to it
             self._unexported = self.results.rowCount()  # the rows it held are in no file now
-        self._show_message("")
+        self.message.clear()
         self._gate = PauseGate()
         previous, self._run_ended = self._run_ended, threading.Event()
-        self._run_images, self._run_seconds, self._total = 0, 0.0, None
-        self._ended_by, self._has_run = DONE, True
+        model = self.active_model.path()  # the run's own: a model picked during it is the next's
+        self._state = RunState(model=model.stem)
+        self._has_run = True
         self._writing_rows = csv_path is not None
         self._save()
         self._count.retire()  # the previous run's count, if it is still walking
-        model = self.active_model.path()  # the run's own: a model picked during it is the next's
-        self._run_model = model.stem
         self._run.start(labelling_task(request, model, self._gate, previous, self._run_ended))
         self._count.start(counting_task(paths))
         self._update_controls()
-
-    def _live_csv_path(self) -> Path | None:
-        if not self.live_csv_box.isChecked():
-            return None
-        text = self.live_csv_edit.text().strip()  # asked for when the box was ticked
-        if not text:
-            self.live_csv_box.setChecked(False)
-            return None
-        return Path(text).expanduser()
 
     def is_running(self) -> bool:
         return self._run.is_running()
@@ -360,7 +267,7 @@ class BatchTab(QWidget):
         return not self._run.is_running() and self._run_ended.is_set()
 
     def pause(self) -> None:
-        """Hold the worker after the image it is on; the thread stays, ready to resume."""
+        """Hold the worker after the image (or video frame) it is on; the thread stays."""
         if self._run.is_running():
             self._gate.pause()
             self._update_controls()
@@ -385,13 +292,15 @@ class BatchTab(QWidget):
             self._count.retire()
         self.results.clear()
         self.problems.clear()
+        self.video_panel.clear()
         self.counts[:] = 0
         self.skipped = 0
-        self._run_images, self._has_run, self._unexported = 0, False, 0
+        self._state = RunState()
+        self._has_run, self._unexported = False, 0
         self._exported_to = None
         self.chart.set_counts(self.counts)
         self._update_problems_label()
-        self.status.setText("Drop a folder to start.")
+        self.status.setText(IDLE_TEXT)
         self._update_controls()
 
     def unexported(self) -> int:
@@ -399,26 +308,9 @@ class BatchTab(QWidget):
         not exported since, all of them at once (an export of some rows keeps the count)."""
         return self._unexported
 
-    def _on_clear_button_clicked(self) -> None:
-        question = f"Forget {self._unexported:,} labelled faces that were not exported?"
-        if self._unexported and not confirm(self, "Clear results", question):
-            return
-        self.clear()
+    # -- what the workers report --------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Stop and join every worker thread of the tab."""
-        self._queue.clear()
-        self._gate.resume()
-        self._run.stop()
-        self._count.stop()
-        self.results.shutdown()
-        self._save()
-
-    # -- results ------------------------------------------------------------------------------
-
-    def _on_drop_zone_paths_dropped(self, paths: list[Path]) -> None:
-        self.add_paths(paths)
-
+    @Slot(object)
     def _on_run_progress_changed(self, chunk: BatchChunk) -> None:
         self.results.append(chunk.rows)
         self.problems.append(chunk.problems)
@@ -429,61 +321,51 @@ class BatchTab(QWidget):
         if chunk.rows:
             self.chart.set_counts(self.counts)
         self.skipped += chunk.skipped
-        self._run_images += chunk.images
-        self._run_seconds = chunk.seconds
+        state = self._state
+        state.images += chunk.images
+        state.videos += chunk.videos_done
+        state.seconds = chunk.seconds
+        for video in chunk.videos:
+            state.video = None if video.done else video
+            self.video_panel.add_progress(video)
         self._update_problems_label()
         self._update_progress()
 
-    def _on_count_finished(self, total: int) -> None:
-        self._total = total
+    @Slot(object)
+    def _on_count_finished(self, count: FileCount) -> None:
+        self._state.count = count
         # a count that ends after the run (a failed model load is quick) must not turn the
         # run's "Stopped by an error:" line back into a running one's "0 of 6 images"
         self._update_progress(finished=not self._run.is_running())
 
+    @Slot(str)
     def _on_run_failed(self, message: str) -> None:
-        self._ended_by = "Stopped by an error:"
-        self._show_message(f"Labelling stopped: {message}")
+        self._state.ended_by = "Stopped by an error:"
+        self.message.show_error(f"Labelling stopped: {message}")
 
+    @Slot()
     def _on_run_cancelled(self) -> None:
-        self._ended_by = "Cancelled:"
+        self._state.ended_by = "Cancelled:"
 
+    @Slot()
     def _on_run_stopped(self) -> None:
         self._count.cancel()
+        self._state.video = None
         if self._queue:
             self._start_next()
         self._update_controls()
 
+    # -- what the tab shows -------------------------------------------------------------------
+
     def _update_progress(self, finished: bool = False) -> None:
-        rate = self._run_images / self._run_seconds if self._run_seconds > 0 else 0.0
-        parts = [f"{self._run_images:,} images", f"{rate:.1f} images/s"]
-        if finished:  # the bar shows what was labelled: full only when all of it was
-            self.progress.setRange(0, max(1, self._total or 0))
-            done = self._ended_by == DONE
-            self.progress.setValue(self._run_images if self._total else int(done))
-            parts.insert(0, self._ended_by)
-        elif self._total is None:
-            self.progress.setRange(0, 0)  # busy: the walk has not been counted yet
-        else:
-            self.progress.setRange(0, max(1, self._total))
-            self.progress.setValue(min(self._run_images, self._total))
-            parts[0] = f"{self._run_images:,} of {self._total:,} images"
-            if rate > 0:
-                parts.append(f"ETA {duration((self._total - self._run_images) / rate)}")
-        if self._gate.is_paused() and not finished:
-            parts.append("paused")
-        parts.append(f"{self.results.rowCount():,} faces")
-        parts.append(f"model {self._run_model}")  # the window's status bar names the active one
-        if self.skipped:
-            parts.append(f"{self.skipped:,} non-image file{'s' * (self.skipped != 1)} skipped")
-        self.status.setText(" · ".join(parts).replace(": ·", ":"))
+        extra = [f"{self.results.rowCount():,} faces", f"model {self._state.model}"]
+        if self.skipped:  # the window's status bar names the active model, this the run's
+            extra.append(f"{self.skipped:,} non-image file{'s' * (self.skipped != 1)} skipped")
+        self.progress_line.show_run(self._state, finished, self._gate.is_paused(), extra)
 
     def _update_problems_label(self) -> None:
         n = self.problems.rowCount()
         self.problems_label.setText(f"Problems ({n:,})" if n else "Problems")
-
-    def _update_shown_label(self) -> None:
-        shown, total = self.shown.rowCount(), self.results.rowCount()
-        self.shown_label.setText(f"{shown:,} of {total:,} faces" if total else "")
 
     def _update_controls(self) -> None:
         running = self._run.is_running()
@@ -493,41 +375,44 @@ class BatchTab(QWidget):
         if running or self._has_run:
             self._update_progress(finished=not running)
         else:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+            self.progress_line.show_idle()
 
-    def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+    # -- the user's clicks --------------------------------------------------------------------
 
+    @Slot(list)
+    def _on_drop_zone_paths_dropped(self, paths: list[Path]) -> None:
+        self.add_paths(paths)
+
+    @Slot(object)
+    def _on_recent_button_folder_chosen(self, folder: Path) -> None:
+        self.add_paths([folder])
+
+    @Slot()
     def _on_pause_button_clicked(self) -> None:
         if self._gate.is_paused():
             self.resume()
         else:
             self.pause()
 
-    def _on_live_csv_box_toggled(self, checked: bool) -> None:
-        """Ask for the file when the box is ticked without one: a dialog belongs to the user's
-        click, never to the end of a run that starts the next queued folder."""
-        if checked and not self.live_csv_edit.text().strip():
-            self._on_live_csv_button_clicked()
-            if not self.live_csv_edit.text().strip():
-                self.live_csv_box.setChecked(False)
+    @Slot()
+    def _on_clear_button_clicked(self) -> None:
+        question = f"Forget {self._unexported:,} labelled faces that were not exported?"
+        if self._unexported and not confirm(self, "Clear results", question):
+            return
+        self.clear()
 
-    def _on_live_csv_button_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Write rows as they come to", self.live_csv_edit.text(), "CSV (*.csv)"
-        )
-        if path:
-            self._live_csv_replace = Path(path).expanduser()  # the dialog asked before replacing
-            self.live_csv_edit.setText(path)
-            self.live_csv_box.setChecked(True)
+    @Slot(object)
+    def _on_results_pane_video_row_selected(self, row: LabelRow) -> None:
+        self.video_panel.show_video(row.file, row.face, row.frame)
+        self.side_tabs.setCurrentWidget(self.video_panel)
 
-    def _on_emotion_filter_changed(self) -> None:
-        self.shown.set_emotion(self.emotion_filter.currentData())
+    @Slot()
+    def _on_export_csv_button_clicked(self) -> None:
+        self.export_dialog("csv")
 
-    def _on_min_confidence_changed(self) -> None:
-        self.shown.set_min_confidence(self.min_confidence.value() / 100)
+    @Slot()
+    def _on_export_json_button_clicked(self) -> None:
+        self.export_dialog("json")
 
     # -- export -------------------------------------------------------------------------------
 
@@ -549,10 +434,10 @@ class BatchTab(QWidget):
             else:
                 write_csv(path, rows)
         except OutputError as exc:
-            self._show_message(str(exc))
+            self.message.show_error(str(exc))
             return 0
         except OSError as exc:
-            self._show_message(f"Cannot write {path}: {exc.strerror or exc}")
+            self.message.show_error(f"Cannot write {path}: {exc.strerror or exc}")
             return 0
         self.status.setText(f"Exported {len(rows):,} faces to {path}")
         if len(rows) == self.results.rowCount():

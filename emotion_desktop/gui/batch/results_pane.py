@@ -59,6 +59,7 @@ class ResultsPane(QWidget):
         header = self.table.horizontalHeader()
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # start in file order
         self.table.setSortingEnabled(True)
+        header.setResizeContentsPrecision(64)  # not every row at every chunk: a video has many
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_FILE, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(COL_FILE, 190)

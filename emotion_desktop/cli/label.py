@@ -73,9 +73,11 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise OutputError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     for path in missing:
         print(f"skipped {path}: no such file or folder", file=sys.stderr)
-    videos = f" and {summary.videos} videos ({summary.frames} frames)" if summary.videos else ""
+    sources = [f"{summary.images} images"] if summary.images or not summary.videos else []
+    if summary.videos:
+        sources.append(f"{summary.videos} videos ({summary.frames} frames)")
     print(
-        f"{summary.faces} faces in {summary.images} images{videos} written to {args.out}; "
+        f"{summary.faces} faces in {' and '.join(sources)} written to {args.out}; "
         f"{summary.problems} problems, {summary.skipped} other files skipped"
     )
     labelled = summary.images or summary.videos

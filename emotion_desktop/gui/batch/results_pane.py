@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -19,8 +18,32 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.emotions import EMOTIONS
-from emotion_desktop.gui.batch.rows import COL_FILE, THUMB_SIZE, ResultsFilter, ResultsModel
+from emotion_desktop.gui.batch.rows import (
+    COL_BOX,
+    COL_CONFIDENCE,
+    COL_EMOTION,
+    COL_FACE,
+    COL_FILE,
+    COL_FRAME,
+    COL_MODEL,
+    COL_THUMB,
+    COL_TIME,
+    THUMB_SIZE,
+    ResultsFilter,
+    ResultsModel,
+)
 from emotion_desktop.gui.settings import setting
+
+# the widest text each column shows (probabilities: "0.00")
+WIDEST = {
+    COL_FRAME: "000000",
+    COL_TIME: "0000.00",
+    COL_FACE: "000",
+    COL_BOX: "0000, 0000  0000×0000",
+    COL_EMOTION: "surprised",
+    COL_CONFIDENCE: "100%",
+    COL_MODEL: "kdef-20261204-120000",
+}
 
 
 class ResultsPane(QWidget):
@@ -59,14 +82,25 @@ class ResultsPane(QWidget):
         header = self.table.horizontalHeader()
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # start in file order
         self.table.setSortingEnabled(True)
-        header.setResizeContentsPrecision(64)  # not every row at every chunk: a video has many
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_FILE, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_FILE, 190)
+        self._fit_columns()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
         layout.addWidget(self.table)
+
+    def _fit_columns(self) -> None:
+        """Widths from the header texts and the widest value each column can show, set once:
+        fitting them to the rows (ResizeToContents) measured rows at every chunk of a video
+        and held the GUI thread up to 80 ms under Xvfb."""
+        header, model = self.table.horizontalHeader(), self.table.model()
+        values, titles = self.table.fontMetrics(), header.fontMetrics()
+        for col in range(model.columnCount()):
+            title = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
+            sample = WIDEST.get(col, "0.00")  # the probabilities
+            width = max(titles.horizontalAdvance(title) + 28, values.horizontalAdvance(sample) + 16)
+            header.resizeSection(col, width)
+        header.resizeSection(COL_THUMB, THUMB_SIZE + 8)
+        header.resizeSection(COL_FILE, 190)
 
     def _connect(self) -> None:
         self.emotion_filter.currentIndexChanged.connect(self._on_emotion_filter_changed)

@@ -48,3 +48,14 @@ def test_remembering_a_run_keeps_the_others_and_copies(tmp_path) -> None:
     runs = {"a": "a.pt"}
     both = remember(runs, "b", tmp_path / "b.pt")
     assert both == {"a": "a.pt", "b": str(tmp_path / "b.pt")} and runs == {"a": "a.pt"}
+
+
+def test_a_second_start_within_a_second_gets_a_name_of_its_own(tmp_path: Path) -> None:
+    """Two runs started in one second were given one name: the second run's Start met the
+    first's progress file."""
+    now = dt.datetime(2026, 12, 4, 22, 16, 24)
+    first = output_path({}, "first request", tmp_path, now)
+    resume_path(first).write_bytes(b"the first run's epochs")
+    runs = remember({}, "first request", first)
+    second = output_path(runs, "second request", tmp_path, now)
+    assert second != first and second.name == "kdef-20261204-221624-2.pt"

@@ -26,3 +26,9 @@ def no_thread_leak():
 
     yield
     assert running_threads() == 0, "a worker thread was left running"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """A settings file of the test's own, as a tab is given one."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

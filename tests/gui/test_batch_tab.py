@@ -29,19 +29,22 @@ pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60_000
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+def batch_tab(qtbot, model: Path, settings: QSettings, size: tuple[int, int] | None = None):  # noqa: ANN001, ANN201
+    """A Batch tab on ``model``, shown at ``size`` where given; shut down after the test."""
+    active_model = ActiveModel()
+    active_model.set_active(model)
+    widget = BatchTab(active_model, settings)
+    qtbot.addWidget(widget)
+    if size is not None:
+        widget.resize(*size)
+        widget.show()
+    yield widget
+    widget.shutdown()
 
 
 @pytest.fixture
 def tab(qtbot, tiny_model: Path, settings: QSettings):
-    active_model = ActiveModel()
-    active_model.set_active(tiny_model)
-    widget = BatchTab(active_model, settings)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+    yield from batch_tab(qtbot, tiny_model, settings)
 
 
 def _faces(shared_data: Path) -> list[Path]:

@@ -17,33 +17,25 @@ from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from emotion_desktop.core.batch.video import Sampling
-from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch.options import BatchOptions
 from emotion_desktop.gui.batch.rows import COL_FACE, COL_FRAME, COL_THUMB, COL_TIME
-from emotion_desktop.gui.batch.tab import BatchTab
 from emotion_desktop.gui.workers import running_threads
 from tests.core.test_video_analysis import FPS, frame, write_video
-from tests.gui.test_batch_tab import RUN_TIMEOUT_MS, _faces, drop, wait_until_stopped
+from tests.gui.test_batch_tab import (
+    RUN_TIMEOUT_MS,
+    _faces,
+    batch_tab,
+    drop,
+    wait_until_stopped,
+)
 
 pytestmark = pytest.mark.gui
 FRAMES = 30
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def tab(qtbot, tiny_model: Path, settings: QSettings):
-    active_model = ActiveModel()
-    active_model.set_active(tiny_model)
-    widget = BatchTab(active_model, settings)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 720)
-    widget.show()
-    yield widget
-    widget.shutdown()
+    yield from batch_tab(qtbot, tiny_model, settings, size=(1280, 720))
 
 
 @pytest.fixture

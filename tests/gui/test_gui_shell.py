@@ -14,11 +14,6 @@ from emotion_desktop.gui.workers import BACKGROUND_NICE, Task, running_threads, 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
 def test_window_has_the_three_tabs(qtbot, settings) -> None:
     window = MainWindow(settings)
     qtbot.addWidget(window)

@@ -30,11 +30,6 @@ WAIT_MS = 20_000  # generous: the two cores are shared; a passing run takes a se
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def video(shared_data: Path) -> Path:
     return shared_data / "video" / "WolfgangLanger_Pexels.mp4"
 

@@ -3,7 +3,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
@@ -17,11 +17,6 @@ from emotion_desktop.gui.training.tab import PRESETS, TrainingTab
 from emotion_desktop.gui.workers import running_threads
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture

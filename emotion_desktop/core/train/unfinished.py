@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from emotion_desktop.core.data.prepare import DataOptions
+from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.resume import resume_path
 
@@ -43,12 +44,19 @@ def output_path(
     runs: Registry, request: str, models_dir: Path, now: _dt.datetime | None = None
 ) -> Path:
     """The unfinished run of ``request`` in ``runs`` when there is one (it resumes), else a new
-    name in ``models_dir`` stamped with ``now``."""
+    name in ``models_dir`` stamped with ``now``, numbered where a model or a run's progress
+    already has that name (two Starts within one second gave the second run the first's)."""
     unfinished = runs.get(request)
     if unfinished:
         return Path(unfinished)
     stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path(models_dir) / f"kdef-{stamp}.pt"
+    taken = {Path(p) for p in runs.values()}
+    for number in range(1, 1000):
+        suffix = "" if number == 1 else f"-{number}"
+        out = Path(models_dir) / f"kdef-{stamp}{suffix}.pt"
+        if out not in taken and not (out.exists() or resume_path(out).exists()):
+            return out
+    raise OutputError(f"no free model name for kdef-{stamp} in {models_dir}")
 
 
 def remember(runs: Registry, request: str, out: Path) -> Registry:

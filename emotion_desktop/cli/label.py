@@ -11,7 +11,6 @@ from emotion_desktop.cli.progress import ProgressBar, show_video_progress
 from emotion_desktop.core import paths
 from emotion_desktop.core.batch.labelling import (
     LabelSummary,
-    is_image_file,
     iter_files,
     label_paths,
     shard,
@@ -27,6 +26,7 @@ from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.faces import (
     FaceDetector,
 )
+from emotion_desktop.core.vision.images import is_image_file
 
 
 def cmd_label(args: argparse.Namespace) -> int:

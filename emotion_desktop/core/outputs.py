@@ -13,7 +13,7 @@ from pathlib import Path
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.files import same_file
 from emotion_desktop.core.model.checkpoints import card_path, split_path
-from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
+from emotion_desktop.core.vision.images import is_image_file
 
 
 def check_output(out: Path, inputs: list[Path], existing: str) -> None:
@@ -47,7 +47,7 @@ def check_results_output(out: Path, inputs: list[Path], existing: str, in_place:
     are written into the file itself (``in_place``: a CSV as it goes, not an atomic export),
     have other names (hard links), each of which would change with it."""
     check_output(out, inputs, existing)
-    if any(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in (out, os.path.realpath(out))):
+    if is_image_file(out) or is_image_file(os.path.realpath(out)):
         raise OutputError(f"{out} is named as an image: write the labels to a .csv or .json")
     if in_place and out.is_file() and out.stat().st_nlink > 1:
         raise OutputError(f"{out} has other names (hard links): write to another file")

@@ -26,7 +26,7 @@ from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.model.inference import FaceResult, Predictor
 from emotion_desktop.core.vision.faces import MIN_DETECT_SIDE, Box, FaceDetector
-from emotion_desktop.core.vision.images import IMAGE_SUFFIXES, read_gray
+from emotion_desktop.core.vision.images import is_image_file, read_gray
 
 BATCH_IMAGES = 8  # images whose faces share one classifier call: ~2x the speed of one by one
 Event = LabelRow | Problem | Skipped | VideoProgress
@@ -39,10 +39,6 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
             yield from walk(path)
         else:
             yield path
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

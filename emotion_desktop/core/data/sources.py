@@ -27,7 +27,7 @@ from emotion_desktop.core.data.kdef import ScanResult, parse_name, scan
 from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError
 from emotion_desktop.core.files import unreadable_reason, walk
-from emotion_desktop.core.vision.images import IMAGE_SUFFIXES
+from emotion_desktop.core.vision.images import is_image_file
 
 # Names a labelled folder may use for each emotion (lower case).
 SYNONYMS: dict[str, str] = {
@@ -224,7 +224,7 @@ def _unnamed_folders(root: Path, result: SourceScan, also_known: frozenset[str])
         name = d.name.lower()
         if not d.is_dir() or _emotion_of(d.name) is not None or name in also_known:
             continue
-        images = sum(1 for p in walk(d) if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sum(1 for p in walk(d) if is_image_file(p))
         if not images:
             continue
         result.skipped["in a folder named as no emotion"] += images
@@ -237,7 +237,7 @@ def _unnamed_folders(root: Path, result: SourceScan, also_known: frozenset[str])
 def has_kdef_images(folder: Path, besides: set[Path]) -> bool:
     """Whether ``folder`` holds KDEF-named images outside the folders ``besides``."""
     for entry in sorted(folder.iterdir()):
-        found = (p.suffix.lower() in IMAGE_SUFFIXES and parse_name(p) for p in walk(entry))
+        found = (is_image_file(p) and parse_name(p) for p in walk(entry))
         if entry not in besides and any(found):  # walk(file) gives the file itself
             return True
     return False
@@ -275,7 +275,7 @@ def scan_labelled_folder(folder: Path) -> SourceScan:
                     result.skipped["unreadable"] += 1
                     result.unreadable[path.relative_to(folder).as_posix()] = reason
                     continue
-                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                if not is_image_file(path):
                     result.skipped["not an image"] += 1
                     continue
                 key = path.relative_to(folder).with_suffix("").as_posix()

@@ -60,6 +60,7 @@ class VideoSource:
         else:
             self.description = str(source)
         self._capture: cv2.VideoCapture | None = None
+        self._size = (0, 0)
         self._frames_read = 0
         self._failures = 0
         self._started = 0.0
@@ -85,6 +86,7 @@ class VideoSource:
             raise VideoSourceError(_open_failure(self))
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        self._size = (width, height)
         if width * height > MAX_IMAGE_PIXELS:
             capture.release()
             raise VideoSourceError(_too_large(self, width, height))
@@ -166,10 +168,7 @@ class VideoSource:
 
     def size(self) -> tuple[int, int]:
         """(width, height) the source announced at open; (0, 0) where it did not say."""
-        if self._capture is None:
-            return 0, 0
-        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-        return width, int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        return self._size if self._capture is not None else (0, 0)
 
     def close(self) -> None:
         if self._capture is not None:

@@ -30,6 +30,11 @@ REDUCED_DECODES = (
 )
 
 
+def is_image_file(path: Path | str) -> bool:
+    """Whether ``path`` is named as an image this app decodes (by its suffix)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
 def check_regular_file(path: Path) -> None:
     """ImageError unless ``path`` is a regular file: opening a named pipe blocks until someone
     writes to it, and a device can stream without end, so neither is ever opened."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_desktop.core.batch.labelling import Event, is_image_file, iter_files, label_paths
+from emotion_desktop.core.batch.labelling import Event, iter_files, label_paths
 from emotion_desktop.core.batch.results import CsvRowWriter, LabelRow, Problem, Skipped
 from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_file
 from emotion_desktop.core.errors import CheckpointError
@@ -21,6 +21,7 @@ from emotion_desktop.core.model.checkpoints import load_model_for_inference
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.faces import FaceDetector
+from emotion_desktop.core.vision.images import is_image_file
 from emotion_desktop.gui.workers import TaskFn
 
 REPORT_EVERY_S = 0.1

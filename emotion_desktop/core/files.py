@@ -7,6 +7,7 @@ record, cards) do not import torch: that import costs a second of start-up.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -103,26 +104,44 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
+class AtomicFile:
+    """A temporary file beside ``path`` (``file``, opened with ``mode``) that :meth:`commit`
+    renames into place and :meth:`discard` removes: a crash or a full disk leaves the old file
+    intact and no half-written one behind."""
 
-    A crash or a full disk leaves the old file intact and no half-written one behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide a model or card from other users
+    def __init__(self, path: Path, mode: str = "wb", encoding: str | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide a model or card from other users
+        self._tmp = Path(tmp)
+        self.file = os.fdopen(fd, mode, encoding=encoding)
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self._tmp, self.path)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Call ``write(file)`` on an :class:`AtomicFile` for ``path``, then rename it into place."""
+    out = AtomicFile(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                write(f)
-            except RuntimeError as exc:  # torch.save reports a full disk as a RuntimeError
-                raise OSError(errno.EIO, f"writing failed ({exc}); is the disk full?") from exc
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            write(out.file)
+        except RuntimeError as exc:  # torch.save reports a full disk as a RuntimeError
+            raise OSError(errno.EIO, f"writing failed ({exc}); is the disk full?") from exc
+        out.commit()
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        out.discard()
         raise
 
 

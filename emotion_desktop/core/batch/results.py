@@ -7,12 +7,10 @@ frame's row names the face by its track id, the same person through the video.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import IO
 
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
-from emotion_desktop.core.files import atomic_write_text, path_text
+from emotion_desktop.core.files import AtomicFile, atomic_write_text, path_text
 from emotion_desktop.core.model.inference import FaceResult
 from emotion_desktop.core.vision.faces import Box
 
@@ -214,14 +212,8 @@ class JsonRowWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
-            os.fchmod(fd, 0o644)
-            self._tmp = Path(tmp)
-            self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
-            self._file.write("[")
+            self._out = AtomicFile(self.path, "w", encoding="utf-8")
+            self._out.file.write("[")
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
         self._first = True
@@ -229,7 +221,8 @@ class JsonRowWriter:
     def write(self, rows: Iterable[LabelRow]) -> None:
         try:
             for row in rows:
-                self._file.write(("\n" if self._first else ",\n") + json.dumps(row.as_record()))
+                separator = "\n" if self._first else ",\n"
+                self._out.file.write(separator + json.dumps(row.as_record()))
                 self._first = False
         except OSError as exc:
             self._fail(exc)
@@ -237,16 +230,11 @@ class JsonRowWriter:
     def close(self) -> None:
         """Finish the list and put the file in place (an OutputError on a full disk)."""
         try:
-            self._file.write("\n]\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            os.replace(self._tmp, self.path)
+            self._out.file.write("\n]\n")
+            self._out.commit()
         except OSError as exc:
             self._fail(exc)
 
     def _fail(self, exc: OSError) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        self._out.discard()
         raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc

@@ -9,6 +9,7 @@ import torch
 
 from emotion_desktop.cli import main
 from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.model.card import ModelCard
 from emotion_desktop.core.model.checkpoints import load_model, save_model
 from emotion_desktop.core.model.networks import EmotionCNN, ModelConfig
 from emotion_desktop.core.train.balance import TAUS, choose_tau
@@ -30,8 +31,8 @@ def _validation(rng: np.random.Generator, n: int = 700) -> tuple:
 def test_a_prior_learnt_from_unbalanced_data_is_taken_out() -> None:
     logits, labels = _validation(np.random.default_rng(0))
     choice = choose_tau({"balanced": (logits, labels)}, PRIOR)
-    macro = {row["tau"]: row["validation"]["balanced"]["macro_accuracy"] for row in choice.table}
-    assert [row["tau"] for row in choice.table] == list(TAUS)
+    macro = {row.tau: row.validation["balanced"].macro_accuracy for row in choice.table}
+    assert [row.tau for row in choice.table] == list(TAUS)
     assert choice.tau >= 0.5 and macro[choice.tau] > macro[0.0] + 0.05
     assert np.allclose(choice.bias, -choice.tau * np.log(PRIOR))
 
@@ -45,8 +46,8 @@ def test_no_shift_where_it_would_cost_accuracy() -> None:
     evidence[np.arange(4000), labels] += 1.0
     logits = evidence + np.log(PRIOR)
     choice = choose_tau({"unbalanced": ((logits, logits), labels)}, PRIOR)
-    accuracy = {row["tau"]: row["accuracy"] for row in choice.table}
-    macro = {r["tau"]: r["validation"]["unbalanced"]["macro_accuracy"] for r in choice.table}
+    accuracy = {row.tau: row.accuracy for row in choice.table}
+    macro = {r.tau: r.validation["unbalanced"].macro_accuracy for r in choice.table}
     floor = accuracy[0.0] - 0.01
     assert accuracy[1.0] < floor and 0 < choice.tau < 1.0 and accuracy[choice.tau] >= floor
     assert all(accuracy[t] < floor for t in TAUS if macro[t] > macro[choice.tau])
@@ -58,7 +59,7 @@ def test_the_class_bias_travels_in_the_model_file(tmp_path: Path) -> None:
     plain = model(x)
     model.class_bias.copy_(torch.arange(7.0))
     assert torch.allclose(model(x), plain + torch.arange(7.0))
-    save_model(tmp_path / "m.pt", model, CropSettings(size=24), {})
+    save_model(tmp_path / "m.pt", model, CropSettings(size=24), ModelCard())
     loaded = load_model(tmp_path / "m.pt").model
     assert torch.allclose(loaded(x), model(x)) and loaded.class_bias[6] == 6.0
 
@@ -66,7 +67,7 @@ def test_the_class_bias_travels_in_the_model_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bias", [None, [1.0] * 6, [float("nan")] * 7, "seven"])
 def test_an_older_or_damaged_class_bias(tmp_path: Path, bias) -> None:
     model = EmotionCNN(ModelConfig(input_size=24)).eval()
-    save_model(tmp_path / "m.pt", model, CropSettings(size=24), {})
+    save_model(tmp_path / "m.pt", model, CropSettings(size=24), ModelCard())
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     if bias is None:
         del payload["class_bias"]  # files written before it existed
@@ -125,7 +126,9 @@ def test_a_card_with_a_damaged_validation_fraction_is_one_message(
     model.with_suffix(".json").write_text(json.dumps(card))
     args = ["balance", str(model), "--data", str(kdef_folder), "--out", str(tmp_path / "b.pt")]
     assert main(args) == 2
-    assert "validation fraction as '0.1'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.splitlines()) == 1
+    assert "training.val_fraction is '0.1', where a number belongs" in err
 
 
 def test_saved_data_comes_back_with_its_sampling_weights(kdef_folder, tmp_path) -> None:

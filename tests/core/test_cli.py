@@ -684,18 +684,29 @@ def test_fine_tuning_refuses_another_network(tiny_model, kdef_folder, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "sources", ["all", [1, {"name": "kdef"}], {"kdef": 1}], ids=["text", "mixed", "mapping"]
+    ("sources", "said"),
+    [
+        ("all", "data.sources is text, where a list belongs"),
+        ([1, {"name": "kdef"}], "data.sources[0] is 1, where a mapping belongs"),
+        ({"kdef": 1}, "data.sources is a mapping, where a list belongs"),
+    ],
+    ids=["text", "mixed", "mapping"],
 )
-def test_evaluate_reads_a_damaged_card(tiny_model, kdef_folder, tmp_path, capsys, sources) -> None:
+def test_evaluate_refuses_a_damaged_card_in_one_line(
+    tiny_model, kdef_folder, tmp_path, capsys, sources, said
+) -> None:
+    """A damaged source list once gave a traceback, then was read as KDEF's alone: a wrong
+    guess of the sources that trained the model scores its training faces as test faces."""
     copy = tmp_path / "m.pt"
     for suffix in (".pt", ".split.json"):
         shutil.copy(tiny_model.with_suffix(suffix), copy.with_suffix(suffix))
     card = json.loads(tiny_model.with_suffix(".json").read_text())
-    card["data"]["sources"], card["data"]["angles"] = sources, [1]
+    card["data"]["sources"] = sources
     copy.with_suffix(".json").write_text(json.dumps(card))
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: m.pt has no readable card: m.json is damaged: ")
+    assert said in err and len(err.splitlines()) == 1
 
 
 def test_train_lists_the_files_it_could_not_read(kdef_folder, tmp_path, capsys) -> None:

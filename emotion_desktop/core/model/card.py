@@ -40,7 +40,7 @@ def _extra() -> Any:
     return field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SplitPart:
     """A split as a card summarises it (``splits.Split.describe``); the faces are in the
     split file."""
@@ -52,7 +52,7 @@ class SplitPart:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Counts:
     """How many faces went to each part of a split, and the test faces per class."""
 
@@ -63,7 +63,7 @@ class Counts:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SourcePart:
     """One source a model learnt from: its folder, sampling weight, split, and the files it
     skipped (file -> why)."""
@@ -85,7 +85,7 @@ class SourcePart:
             raise ValueError(f"source {self.name}'s weight {self.weight} is not above 0")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataPart:
     """The data: the first source's folder and counts (KDEF in both shipped models), the
     angles kept, and every source (``sources``; cards older than sources had KDEF alone)."""
@@ -101,7 +101,7 @@ class DataPart:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainingPart:
     """How a model was trained and what the run took. The run's settings are
     ``train.config.TrainConfig``'s fields: those the model layer reads are named here, the
@@ -141,7 +141,7 @@ class TrainingPart:
         return {**self.extra, **{k: v for k, v in named.items() if v is not None}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CardScores(Scores):
     """A source's test figures as a card holds them: the scores, whether each face was
     averaged with its mirror image, and how many of the split's test images its folder lacked
@@ -152,7 +152,7 @@ class CardScores(Scores):
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MemberFigures:
     """One network of an ensemble: its name, seed and figures on its own."""
 
@@ -164,24 +164,24 @@ class MemberFigures:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnsemblePart:
     """An ensemble's members, how its weights are stored and its validation accuracy."""
 
-    members: tuple[MemberFigures, ...]
     weights: Literal["float16", "float32"] | None = None
     validation_accuracy: float | None = None
+    members: tuple[MemberFigures, ...]
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AccuracyPair:
     accuracy: float
     macro_accuracy: float
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TauChoice:
     """One tau a class balance tried: accuracy on every validation face, and each source's."""
 
@@ -191,13 +191,13 @@ class TauChoice:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassBalance:
     """A class-balanced model's tau, the prior it shifts against, the taus tried, and the test
     figures before the balance."""
 
-    tau: float
     method: str | None = None
+    tau: float
     prior: Mapping[str, float] | None = None
     rule: str | None = None
     choices: tuple[TauChoice, ...] | None = None
@@ -205,7 +205,7 @@ class ClassBalance:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FineTunedFrom:
     """A fine-tune's base: its name, settings, and the sources in its weights."""
 
@@ -217,7 +217,7 @@ class FineTunedFrom:
     extra: Mapping[str, Any] = _extra()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelCard:
     """A model's card. ``test`` (and ``data``'s folder and counts, ``split``) describe the
     first source, ``tests`` every source; ``figures`` are benchmarks/accuracy.py's, as it

@@ -99,9 +99,9 @@ def choose_tau(
         for name, (logits, labels) in validation.items():
             predictions = _predict(logits, bias)
             s = score(labels, predictions)
-            figures[name] = AccuracyPair(s.accuracy, s.macro_accuracy)
+            figures[name] = AccuracyPair(accuracy=s.accuracy, macro_accuracy=s.macro_accuracy)
             right, count = right + int((predictions == labels).sum()), count + len(labels)
-        table.append(TauChoice(tau, right / max(count, 1), figures))
+        table.append(TauChoice(tau=tau, accuracy=right / max(count, 1), validation=figures))
     floor = table[0].accuracy - MAX_ACCURACY_LOSS
     best = max(
         (row for row in table if row.accuracy >= floor),

@@ -77,7 +77,7 @@ def make_card(
             ),
             sources=tuple(_source_part(s) for s in data.sources),
         ),
-        split=split_part(first.split),
+        split=_split_part(first.split),
         training=_training_part(config, history, seconds, "ferplus" in kinds),
         history={k: v for k, v in vars(history).items() if k != "seconds"},
         **card_test_sections(tests, data, plain),
@@ -90,7 +90,7 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def split_part(split: Split) -> SplitPart:
+def _split_part(split: Split) -> SplitPart:
     return SplitPart(**split.describe())
 
 
@@ -129,7 +129,7 @@ def _source_part(source: SourceData) -> SourcePart:
         folder=str(source.scan.folder),
         weight=source.weight,
         found=len(source.scan.records),
-        split=split_part(source.split),
+        split=_split_part(source.split),
         skipped=len(source.skipped),
         skipped_files=dict(source.skipped),  # file -> why (unreadable, blank)
         test_duplicates_removed=source.test_duplicates_removed,

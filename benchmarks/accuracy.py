@@ -46,14 +46,14 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.data.dataset import build_faces
 from emotion_desktop.core.data.sources import scan_source
 from emotion_desktop.core.emotions import INDEX_BY_NAME
-from emotion_desktop.core.errors import EmotionDesktopError
-from emotion_desktop.core.files import atomic_write_text
-from emotion_desktop.core.model.card import saved_data_options, saved_weights, trained_sources
-from emotion_desktop.core.model.checkpoints import card_path, load_model, read_card
+from emotion_desktop.core.errors import CheckpointError, EmotionDesktopError
+from emotion_desktop.core.model.card import CardScores, ModelCard, read_card, write_card
+from emotion_desktop.core.model.checkpoints import load_model
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.json_parts import read_part
+from emotion_desktop.core.model.metrics import score
 from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.evaluate import evaluate_on_folders, score_faces
-from emotion_desktop.core.train.metrics import score
 from emotion_desktop.core.train.run import train_from_folder
 
 FIGURES = ("ferplus", "fer2013", "random", "cross", "person", "ablation")
@@ -103,19 +103,21 @@ def cross_dataset(model: Path) -> dict:
 class Recipe:
     """The model's training recipe, to retrain it under another KDEF split or without CAE."""
 
-    def __init__(self, model: Path, card: dict, ferplus: Path | None, config: TrainConfig) -> None:
+    def __init__(
+        self, model: Path, card: ModelCard, ferplus: Path | None, config: TrainConfig
+    ) -> None:
         self.card = card
-        learnt = trained_sources(self.card)
+        learnt = card.trained_sources()
         if "ferplus" in learnt and ferplus is None:
             sys.exit(f"{model.name} learnt from FER+: retraining its recipe needs --ferplus")
         self.more = (ferplus,) if "ferplus" in learnt else ()
-        weights = saved_weights(self.card)
+        weights = card.source_weights()
         self.weights = tuple(weights.get(n, 1.0) for n in ("kdef", "ferplus")[: 1 + len(self.more)])
         self.config = config
 
     def train(self, kdef: Path, fold: int, folds: int, use_cae: bool, label: str) -> dict:
         options = replace(
-            saved_data_options(self.card, [kdef, *self.more]),  # the model's angles
+            self.card.data_options([kdef, *self.more]),  # the model's angles
             protocol="person",
             fold=fold,
             folds=folds,
@@ -126,74 +128,74 @@ class Recipe:
             t0 = time.perf_counter()
             result = train_from_folder(options, config, Path(tmp) / "m.pt", paths.cache_dir())
             minutes = (time.perf_counter() - t0) / 60
-        tests = result.card["tests"]
-        line = ", ".join(f"{name} {t['accuracy']:.2%}" for name, t in tests.items())
+        tests = result.card.tests_by_source()
+        line = ", ".join(f"{name} {t.accuracy:.2%}" for name, t in tests.items())
         print(f"  {label}: {line} in {minutes:.1f} min", flush=True)
+        ferplus = tests.get("ferplus")
         return {
-            "kdef_person": tests["kdef"]["accuracy"],
-            "ferplus": tests.get("ferplus", {}).get("accuracy"),
-            "ferplus_macro": tests.get("ferplus", {}).get("macro_accuracy"),
+            "kdef_person": tests["kdef"].accuracy,
+            "ferplus": ferplus and ferplus.accuracy,
+            "ferplus_macro": ferplus and ferplus.macro_accuracy,
             "minutes": round(minutes, 1),
         }
 
 
 def recipe_of(
-    card: dict, config: TrainConfig | None = None
+    card: ModelCard, config: TrainConfig | None = None
 ) -> tuple[TrainConfig, dict[str, float]]:
     """What a card's model was trained by: its training settings (``config`` where given, e.g.
     at other epochs) less the seed, and its sources' weights. Two cards with the same recipe
     differ only in their split and seed."""
-    config = config or TrainConfig.from_dict(card.get("training", {}))
-    return replace(config, seed=0), saved_weights(card)
+    config = config or TrainConfig.from_dict(card.training.settings())
+    return replace(config, seed=0), card.source_weights()
 
 
-def networks_of(card: dict) -> int:
+def networks_of(card: ModelCard) -> int:
     """How many networks a card's model averages (1 unless it is an ensemble)."""
-    return len(card.get("ensemble", {}).get("members", [])) or 1
+    return len(card.ensemble.members) if card.ensemble else 1
 
 
-def read_fold_card(path: Path) -> dict:
+def read_fold_card(path: Path) -> ModelCard:
     """A fold card given on the command line; SystemExit with a message where it cannot be read
     or is no card (a typo in its path, the folder's README given by a glob)."""
     try:
-        card = json.loads(path.read_text())
+        raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         sys.exit(f"cannot read the card {path}: {exc}")
-    if not isinstance(card, dict):
-        sys.exit(f"{path} is not a model card")
-    return card
+    try:
+        return ModelCard.from_dict(raw, path.name)
+    except CheckpointError as exc:
+        sys.exit(f"{path} is not a model card: {exc}")
 
 
-def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], folds: int) -> dict:
+def person_from_cards(
+    model_card: ModelCard, config: TrainConfig, cards: list[Path], folds: int
+) -> dict:
     """The person figure from fold cards trained elsewhere; SystemExit where they are not the
     model's recipe (``config``: its training settings, epochs as asked) on every fold of one
     person-disjoint split (one split seed: folds of two seeds overlap in people) and of the
     model's angles, or where the folds differ in networks or class balance. Returns each
     fold's KDEF and FER+ test figures, and how each fold's model was built."""
     recipe, by_fold, devices, seeds = recipe_of(model_card, config), {}, set(), set()
-    angles = model_card.get("data", {}).get("angles")
+    angles = model_card.data.angles
     shapes = set()
     for path in cards:
         card = read_fold_card(path)
-        sources = card.get("data", {}).get("sources")
-        kdef = (
-            next((s for s in sources if isinstance(s, dict) and s.get("kind") == "kdef"), None)
-            if isinstance(sources, list)
-            else None
-        )
+        kdef = next((s for s in card.data.sources or () if s.kind == "kdef"), None)
         if kdef is None:
             sys.exit(f"{path.name} records no KDEF source: not a fold card of this recipe")
-        split = kdef.get("split") if isinstance(kdef.get("split"), dict) else {}
-        if split.get("protocol") != "person" or split.get("folds") != folds:
-            sys.exit(f"{path.name}: KDEF split {split}, not person-disjoint in {folds}")
-        if recipe_of(card) != recipe or card["data"].get("angles") != angles:
+        split = kdef.split
+        if split is None or split.protocol != "person" or split.folds != folds:
+            shown = f"{split.protocol} in {split.folds}" if split else "not recorded"
+            sys.exit(f"{path.name}: KDEF split {shown}, not person-disjoint in {folds}")
+        if recipe_of(card) != recipe or card.data.angles != angles:
             sys.exit(f"{path.name} was not trained with the model's recipe at these epochs")
-        if "kdef" not in card.get("tests", {}):
+        if "kdef" not in (card.tests or {}):
             sys.exit(f"{path.name} holds no KDEF test figures")
-        by_fold[split.get("fold")] = card["tests"]
-        seeds.add(split.get("seed"))
-        devices.add(card.get("training", {}).get("device", "not recorded"))  # older cards
-        shapes.add((networks_of(card), "class_balance" in card))
+        by_fold[split.fold] = card.tests
+        seeds.add(split.seed)
+        devices.add(card.training.device or "not recorded")  # older cards
+        shapes.add((networks_of(card), card.class_balance is not None))
     if len(seeds) > 1:
         sys.exit(f"the cards come from person splits of seeds {sorted(seeds)}: their folds overlap")
     if sorted(by_fold) != list(range(folds)) or len(cards) != folds:
@@ -201,23 +203,23 @@ def person_from_cards(model_card: dict, config: TrainConfig, cards: list[Path], 
     if len(shapes) > 1:
         sys.exit("the fold cards differ in their number of networks or class balance")
     for k in range(folds):
-        print(f"  fold {k + 1}/{folds}: kdef {by_fold[k]['kdef']['accuracy']:.2%}")
+        print(f"  fold {k + 1}/{folds}: kdef {by_fold[k]['kdef'].accuracy:.2%}")
     ((networks, balanced),) = shapes
     found = {
-        "folds": [by_fold[k]["kdef"]["accuracy"] for k in range(folds)],
+        "folds": [by_fold[k]["kdef"].accuracy for k in range(folds)],
         "networks": networks,
         "class_balance": balanced,
         "trained_on": sorted(devices),
         "split_seed": seeds.pop(),
     }
     if all("ferplus" in by_fold[k] for k in range(folds)):
-        found["ferplus"] = [by_fold[k]["ferplus"]["accuracy"] for k in range(folds)]
-        found["ferplus_macro"] = [by_fold[k]["ferplus"]["macro_accuracy"] for k in range(folds)]
+        found["ferplus"] = [by_fold[k]["ferplus"].accuracy for k in range(folds)]
+        found["ferplus_macro"] = [by_fold[k]["ferplus"].macro_accuracy for k in range(folds)]
     return found
 
 
 def ablation_from_cards(
-    model_card: dict, config: TrainConfig, cards: list[Path], folds: int
+    model_card: ModelCard, config: TrainConfig, cards: list[Path], folds: int
 ) -> dict:
     """The CAE ablation over every person fold, from fold cards trained elsewhere: each card's
     ``training.use_cae`` puts it in one arm, and each arm must hold the recipe (with or without
@@ -225,8 +227,8 @@ def ablation_from_cards(
     in both: fold k holds the same people in both arms."""
     arms: dict[bool, list[Path]] = {True: [], False: []}
     for path in cards:
-        use_cae = read_fold_card(path).get("training", {}).get("use_cae")
-        if not isinstance(use_cae, bool):
+        use_cae = read_fold_card(path).training.use_cae
+        if use_cae is None:
             sys.exit(f"{path.name} does not say whether its model used the CAE")
         arms[use_cae].append(path)
     figure: dict = {}
@@ -304,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {
         "model": str(args.model),
         "networks": networks_of(card),
-        "training_minutes": round(card.get("training", {}).get("seconds_total", 0) / 60, 1),
+        "training_minutes": round((card.training.seconds_total or 0) / 60, 1),
     }
     if "ferplus" in wanted:
         figures["ferplus_test"] = source_test(args.model, args.ferplus)
@@ -364,11 +366,12 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(value, dict) and "accuracy" in value:
             print(f"| {name} | {value['accuracy']:.1%} (macro {value['macro_accuracy']:.1%}) |")
     if args.write_card:
-        card["figures"] = {**card.get("figures", {}), **figures}
+        card = replace(card, figures={**(card.figures or {}), **figures})
         if "ferplus_test" in figures:  # the model list's FER+ column, learnt from or not
-            card.setdefault("tests", {"kdef": card.get("test", {})})
-            card["tests"].setdefault("ferplus", figures["ferplus_test"])
-        atomic_write_text(card_path(args.model), json.dumps(card, indent=2) + "\n")
+            tests = card.tests_by_source()
+            tests.setdefault("ferplus", read_part(CardScores, figures["ferplus_test"]))
+            card = replace(card, tests=tests)
+        write_card(args.model, card)
     print(json.dumps(figures))
     return 0
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     print("pair  tau  mean macro  all  " + "  ".join(f"{s} acc / macro" for s in sources))
     for pair in ranked:
         figures = "  ".join(
-            f"{pair.validation[s]['accuracy']:.1%} / {pair.validation[s]['macro_accuracy']:.1%}"
+            f"{pair.validation[s].accuracy:.1%} / {pair.validation[s].macro_accuracy:.1%}"
             for s in sources
         )
         print(

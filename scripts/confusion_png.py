@@ -3,23 +3,23 @@
 python scripts/confusion_png.py [CARD.json] [SOURCE] [OUT.png]    (SOURCE: kdef or ferplus)
 """
 
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from emotion_desktop.core.train.metrics import percent
+from emotion_desktop.core.model.card import read_card
+from emotion_desktop.core.model.metrics import percent
 
 root = Path(__file__).resolve().parents[1]
 card_file = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "resources/models/default.json"
 source = sys.argv[2] if len(sys.argv) > 2 else "kdef"
 out = Path(sys.argv[3]) if len(sys.argv) > 3 else root / f"docs/confusion-default-{source}.png"
-card = json.loads(card_file.read_text())
-test = (card.get("tests") or {"kdef": card["test"]})[source]
-cm = np.array(test["confusion_matrix"])
-names = list(test["per_class_accuracy"])
+card = read_card(card_file)  # the card beside CARD.pt is CARD.json itself
+test = card.tests_by_source()[source]
+cm = np.array(test.confusion)
+names = list(test.per_class)
 title = {"kdef": "KDEF random 80/20 test set", "ferplus": "FER+ test set"}[source]
 cell, left, top = 70, 130, 110
 img = np.full((top + cell * 7 + 20, left + cell * 7 + 110, 3), 255, np.uint8)
@@ -40,7 +40,7 @@ for i in range(7):
     cv2.putText(img, names[i], (10, top + i * cell + 42), font, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(
         img,
-        percent(test["per_class_accuracy"][names[i]]),
+        percent(test.per_class[names[i]]),
         (left + 7 * cell + 15, top + i * cell + 42),
         font,
         0.55,
@@ -62,7 +62,7 @@ cv2.putText(
 )
 cv2.putText(
     img,
-    f"{card.get('name', 'default')} model, {title}, {test['accuracy']:.1%}",
+    f"{card.name or 'default'} model, {title}, {test.accuracy:.1%}",
     (10, 60),
     font,
     0.6,

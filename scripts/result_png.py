@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from emotion_desktop.core import paths  # noqa: E402
-from emotion_desktop.core.model.checkpoints import read_card  # noqa: E402
+from emotion_desktop.core.model.card import read_card  # noqa: E402
 from emotion_desktop.gui.main_window import MainWindow  # noqa: E402
 
 root = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_f
 from emotion_desktop.core.errors import (
     OutputError,
 )
-from emotion_desktop.core.model.checkpoints import card_path
+from emotion_desktop.core.model.card import card_path
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.faces import (

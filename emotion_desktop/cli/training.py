@@ -89,13 +89,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if main:
             bar.done()
-            for source in result.card["data"]["sources"]:
-                skipped = source["skipped_files"]
+            for source in result.card.data.sources or ():
+                skipped = source.skipped_files or {}
                 for key, why in list(skipped.items())[:10]:
-                    print(f"skipped {source['name']} {key}: {why}", file=sys.stderr)
+                    print(f"skipped {source.name} {key}: {why}", file=sys.stderr)
                 if len(skipped) > 10:
                     print(
-                        f"... {len(skipped) - 10} more {source['name']} files in the card's "
+                        f"... {len(skipped) - 10} more {source.name} files in the card's "
                         "data.sources",
                         file=sys.stderr,
                     )
@@ -171,12 +171,13 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     result = combine_models(args.members, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
     warn_absent(result.absent)
-    for member in result.card["ensemble"]["members"]:
+    ensemble = result.card.ensemble
+    for member in ensemble.members:
         print(
-            f"member {member['name']} (seed {member['seed']}): test "
-            f"{member['test_accuracy']:.2%}, validation {member['validation_accuracy']:.2%}"
+            f"member {member.name} (seed {member.seed}): test "
+            f"{member.test_accuracy:.2%}, validation {member.validation_accuracy:.2%}"
         )
-    print(f"ensemble: validation {result.card['ensemble']['validation_accuracy']:.2%}, test:")
+    print(f"ensemble: validation {ensemble.validation_accuracy:.2%}, test:")
     print(result.scores.table())
     print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     return 0
@@ -189,22 +190,22 @@ def cmd_balance(args: argparse.Namespace) -> int:
     result = balance_model(args.model, args.data, args.out, paths.cache_dir(), bar.update)
     bar.done()
     warn_absent(result.absent)
-    balance = result.card["class_balance"]
-    names = balance["choices"][0]["validation"]
+    balance = result.card.class_balance
+    names = balance.choices[0].validation
     print("tau  all    " + "  ".join(f"{n} validation acc / macro" for n in names))
-    for row in balance["choices"]:
+    for row in balance.choices:
         figures = "  ".join(
-            f"{f['accuracy']:.1%} / {f['macro_accuracy']:.1%}".ljust(len(n) + 23)
-            for n, f in row["validation"].items()
+            f"{f.accuracy:.1%} / {f.macro_accuracy:.1%}".ljust(len(n) + 23)
+            for n, f in row.validation.items()
         )
-        mark = "  <- chosen" if row["tau"] == balance["tau"] else ""
-        print(f"{row['tau']:.1f}  {row['accuracy']:.1%}  {figures}{mark}")
-    for name, figures in result.card["tests"].items():
-        before = balance["tests_before"].get(name, {})
+        mark = "  <- chosen" if row.tau == balance.tau else ""
+        print(f"{row.tau:.1f}  {row.accuracy:.1%}  {figures}{mark}")
+    for name, figures in result.card.tests.items():
+        before = balance.tests_before.get(name)
+        was = (before.accuracy, before.macro_accuracy) if before else (float("nan"),) * 2
         print(
-            f"{name} test: accuracy {figures['accuracy']:.2%} (was "
-            f"{before.get('accuracy', float('nan')):.2%}), macro {figures['macro_accuracy']:.2%} "
-            f"(was {before.get('macro_accuracy', float('nan')):.2%})"
+            f"{name} test: accuracy {figures.accuracy:.2%} (was {was[0]:.2%}), "
+            f"macro {figures.macro_accuracy:.2%} (was {was[1]:.2%})"
         )
     print(f"saved {result.path} and its card {result.path.with_suffix('.json')}")
     return 0

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.files import same_file
-from emotion_desktop.core.model.checkpoints import card_path, split_path
+from emotion_desktop.core.model.card import card_path
+from emotion_desktop.core.model.checkpoints import split_path
 from emotion_desktop.core.vision.images import is_image_file
 
 

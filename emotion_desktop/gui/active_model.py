@@ -7,7 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference, read_card
+from emotion_desktop.core.model.card import ModelCard, shown_card
+from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference
 
 
 class ActiveModel(QObject):
@@ -26,8 +27,9 @@ class ActiveModel(QObject):
         """The active model; CheckpointError when it is missing or damaged."""
         return load_model_for_inference(self.path())
 
-    def card(self) -> dict:
-        return read_card(self.path())
+    def card(self) -> ModelCard:
+        """The active model's card; an empty one where it cannot be read."""
+        return shown_card(self.path())
 
     def is_default(self) -> bool:
         return self.path() == paths.default_model_path()
@@ -48,23 +50,13 @@ class ActiveModel(QObject):
 SOURCE_TITLES = {"kdef": "KDEF", "ferplus": "FER+"}
 
 
-def card_tests(card: dict) -> dict[str, dict]:
-    """A card's test figures per source. Cards older than sources hold KDEF's alone, under
-    ``test``; damaged sections are left out."""
-    tests = card.get("tests") or {"kdef": card.get("test")}
-    if not isinstance(tests, dict):
-        return {}
-    return {str(k): v for k, v in tests.items() if isinstance(v, dict)}
-
-
-def source_accuracy(card: dict, source: str) -> str:
+def source_accuracy(card: ModelCard, source: str) -> str:
     """A source's test accuracy from a card, '' where it was not measured."""
-    figures = card_tests(card).get(source)
-    accuracy = figures.get("accuracy") if isinstance(figures, dict) else None
-    return f"{accuracy:.1%}" if isinstance(accuracy, float) else ""
+    figures = card.tests_by_source().get(source)
+    return f"{figures.accuracy:.1%}" if figures is not None else ""
 
 
-def test_figures(card: dict) -> str:
+def test_figures(card: ModelCard) -> str:
     """Each measured source's test accuracy, e.g. ``KDEF 87.0%, FER+ 83.1%``."""
     figures = ((title, source_accuracy(card, s)) for s, title in SOURCE_TITLES.items())
     return ", ".join(f"{title} {value}" for title, value in figures if value)

@@ -95,9 +95,9 @@ class MainWindow(QMainWindow):
             "<p>Live facial emotion recognition with a convolutional auto-encoder pre-trained CNN "
             "(Wiranata, Pranowo &amp; Santoso, 2020).</p>"
             f"<p><b>Active model:</b> {self.active_model.description()}<br>"
-            f"<b>Test accuracy:</b> {accuracy} (KDEF: {card.get('split', {}).get('protocol', '?')} "
+            f"<b>Test accuracy:</b> {accuracy} (KDEF: {card.split.protocol if card.split else '?'} "
             "split; FER+: its official test part)</p>"
-            f"<p><small>{card.get('terms_of_use', '')}</small></p>",
+            f"<p><small>{card.terms_of_use or ''}</small></p>",
         )
 
     def _restore(self) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from emotion_desktop.core.model.card import ModelCard
+from emotion_desktop.core.model.metrics import score
 from emotion_desktop.core.train.config import TrainConfig
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -17,6 +19,12 @@ accuracy = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(accuracy)
 
 CONFIG = TrainConfig(epochs_cae=2, epochs_cnn=64)
+
+
+def card_figures(accuracy: float, macro: float | None = None) -> dict:
+    """A card's test figures of this accuracy (and macro): a score's, with those two set."""
+    figures = score([0, 1], [0, 1]).to_dict()
+    return {**figures, "accuracy": accuracy, "macro_accuracy": accuracy if macro is None else macro}
 
 
 def fold_card(
@@ -42,13 +50,10 @@ def fold_card(
             ],
         },
         "training": {**replace(CONFIG, use_cae=use_cae).to_dict(), "device": "NVIDIA H200"},
-        "tests": {
-            "kdef": {"accuracy": kdef},
-            "ferplus": {"accuracy": 0.8, "macro_accuracy": 0.6 + fold / 100},
-        },
+        "tests": {"kdef": card_figures(kdef), "ferplus": card_figures(0.8, 0.6 + fold / 100)},
     }
     if members > 1:
-        card["ensemble"] = {"members": [f"m{i}.pt" for i in range(members)]}
+        card["ensemble"] = {"members": [{"name": f"m{i}", "seed": i} for i in range(members)]}
     if balanced:
         card["class_balance"] = {"tau": 0.8}
     return card
@@ -60,7 +65,7 @@ def write(tmp_path: Path, name: str, card: dict | list) -> Path:
     return path
 
 
-MODEL_CARD = fold_card(0, 0.9, members=2, balanced=True)  # the shipped model's recipe
+MODEL_CARD = ModelCard.from_dict(fold_card(0, 0.9, members=2, balanced=True))  # shipped recipe
 
 
 def test_person_figure_reads_balanced_ensembles_and_says_so(tmp_path) -> None:

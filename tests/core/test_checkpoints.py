@@ -12,6 +12,7 @@ import torch
 
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.files import atomic_write_bytes
+from emotion_desktop.core.model.card import ModelCard
 from emotion_desktop.core.model.checkpoints import (
     MAX_MODEL_BYTES,
     half_round_trip,
@@ -24,7 +25,7 @@ from emotion_desktop.core.vision.faces import CropSettings
 
 def _save(path: Path) -> EmotionCNN:
     model = EmotionCNN(ModelConfig(input_size=24)).eval()
-    save_model(path, model, CropSettings(size=24), {"note": "test"})
+    save_model(path, model, CropSettings(size=24), ModelCard(extra={"note": "test"}))
     return model
 
 
@@ -34,15 +35,15 @@ def test_round_trip_gives_the_same_outputs_and_card(tmp_path: Path) -> None:
     x = torch.rand(2, 1, 24, 24)
     assert torch.allclose(model(x), loaded.model(x))
     assert loaded.crop == CropSettings(size=24)
-    assert loaded.card["note"] == "test" and loaded.card["model_config"]["input_size"] == 24
+    assert loaded.card.extra["note"] == "test" and loaded.card.model_config["input_size"] == 24
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # no temporaries
 
 
 def test_half_precision_ensemble_loads_exactly_as_measured(tmp_path: Path) -> None:
     members = [EmotionCNN(ModelConfig(input_size=24)).eval() for _ in range(2)]
-    save_model(tmp_path / "one.pt", members[0], CropSettings(size=24), {})
+    save_model(tmp_path / "one.pt", members[0], CropSettings(size=24), ModelCard())
     ensemble = half_round_trip(EnsembleCNN(members)).eval()
-    save_model(tmp_path / "two.pt", ensemble, CropSettings(size=24), {}, half=True)
+    save_model(tmp_path / "two.pt", ensemble, CropSettings(size=24), ModelCard(), half=True)
     loaded = load_model(tmp_path / "two.pt")
     x = torch.rand(3, 1, 24, 24)
     assert isinstance(loaded.model, EnsembleCNN) and len(loaded.model.members) == 2
@@ -207,7 +208,8 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
     out = tmp_path / "m.pt"
     old = {"kdef": Split("random", 0, ("a",), ("b",))}
     model = EmotionCNN(ModelConfig(input_size=24)).eval()
-    checkpoints.save_with_splits(out, model, CropSettings(size=24), {"run": "old"}, old)
+    old_card = ModelCard(name="old")
+    checkpoints.save_with_splits(out, model, CropSettings(size=24), old_card, old)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def full_disk(*args, **kwargs) -> None:
@@ -216,7 +218,8 @@ def test_a_failed_save_never_leaves_a_model_beside_another_runs_splits(
     monkeypatch.setattr(checkpoints, failing, full_disk)
     new = {"kdef": Split("random", 1, ("b",), ("a",))}
     with pytest.raises(CheckpointError, match="No space left"):
-        checkpoints.save_with_splits(out, model, CropSettings(size=24), {"run": "new"}, new)
+        new_card = ModelCard(name="new")
+        checkpoints.save_with_splits(out, model, CropSettings(size=24), new_card, new)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files  # old, whole, alone
 
 

@@ -25,15 +25,24 @@ TINY = ["--epochs-cae", "1", "--epochs-cnn", "2", "--input-size", "24"]
 
 
 def train(data: Path, out: Path, *extra: str) -> int:
-    """``train`` at the tiny settings, from ``data`` to ``out``, with ``extra`` arguments."""
+    """``train`` at the tiny settings, from ``data`` to ``out``, with ``extra`` arguments (which
+    may override the tiny ones: argparse keeps an option's last value)."""
     return main(["train", "--data", str(data), *TINY, *extra, "--out", str(out)])
+
+
+def evaluate(data: Path, model: Path, *extra: str) -> int:
+    """``evaluate`` of ``model`` on ``data``, with ``extra`` arguments."""
+    return main(["evaluate", "--data", str(data), "--model", str(model), *extra])
+
+
+def label(source: Path, model: Path, out: Path, *extra: str) -> int:
+    """``label`` of ``source`` (a photo, video or folder) by ``model`` into ``out``."""
+    return main(["label", str(source), "--model", str(model), "--out", str(out), *extra])
 
 
 def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, capsys) -> None:
     out = tmp_path / "m.pt"
-    code = main(
-        ["train", "--data", str(kdef_folder), *TINY, "--batch-size", "32", "--out", str(out)]
-    )
+    code = train(kdef_folder, out, "--batch-size", "32")
     assert code == 0 and out.is_file() and out.with_suffix(".json").is_file()
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["epochs_cnn"] == 2 and card["training"]["input_size"] == 24
@@ -44,7 +53,7 @@ def test_train_writes_a_model_the_other_commands_use(kdef_folder, tmp_path, caps
 
 
 def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder, capsys) -> None:
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model), "--json"]) == 0
+    assert evaluate(kdef_folder, tiny_model, "--json") == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     card = json.loads(tiny_model.with_suffix(".json").read_text())
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
@@ -52,12 +61,12 @@ def test_evaluate_reproduces_the_card_from_its_own_split(tiny_model, kdef_folder
 
 
 def test_evaluate_scans_each_source_once(tiny_model, kdef_folder, monkeypatch, capsys) -> None:
-    from emotion_desktop.core.train import evaluate
+    from emotion_desktop.core.train import evaluate as scoring
 
     scanned = []
-    scan = evaluate.scan_source
-    monkeypatch.setattr(evaluate, "scan_source", lambda f: scanned.append(f) or scan(f))
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(tiny_model)]) == 0
+    scan = scoring.scan_source
+    monkeypatch.setattr(scoring, "scan_source", lambda f: scanned.append(f) or scan(f))
+    assert evaluate(kdef_folder, tiny_model) == 0
     assert scanned == [kdef_folder]  # FER+ takes seconds to scan: once for the splits and faces
 
 
@@ -78,7 +87,7 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
     assert [m["seed"] for m in card["ensemble"]["members"]] == [0, 1]
     assert ensemble.stat().st_size < 1.05 * members[0].stat().st_size  # float16 weights
     capsys.readouterr()
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(ensemble), "--json"]) == 0
+    assert evaluate(kdef_folder, ensemble, "--json") == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
     tune = ["train", "--data", str(kdef_folder), "--init", str(ensemble), "--epochs-cnn", "1"]
@@ -107,22 +116,7 @@ def test_models_of_two_training_seeds_make_one_ensemble(kdef_folder, tmp_path, c
 
 
 def test_evaluate_prints_a_confusion_matrix(tiny_model, kdef_folder, capsys) -> None:
-    assert (
-        main(
-            [
-                "evaluate",
-                "--data",
-                str(kdef_folder),
-                "--model",
-                str(tiny_model),
-                "--split",
-                "person",
-                "--folds",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert evaluate(kdef_folder, tiny_model, "--split", "person", "--folds", "3") == 0
     out = capsys.readouterr().out
     assert "person split" in out and "surprised" in out and "recall" in out
 
@@ -246,8 +240,7 @@ def test_training_on_kdef_and_ferplus_records_and_tests_every_source(
     }
     capsys.readouterr()
 
-    evaluate = ["evaluate", "--data", str(kdef_folder), "--data", str(ferplus)]
-    assert main([*evaluate, "--model", str(out), "--json"]) == 0
+    assert evaluate(kdef_folder, out, "--data", str(ferplus), "--json") == 0  # KDEF, then FER+
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [(r["source"], r["seen_in_training"]) for r in lines] == [
         ("kdef", True),
@@ -269,10 +262,10 @@ def test_evaluate_refuses_a_learnt_source_without_its_split(
     copy = tmp_path / "copy.pt"
     shutil.copy(tiny_model, copy)
     shutil.copy(tiny_model.with_suffix(".json"), copy.with_suffix(".json"))
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy)]) == 2
+    assert evaluate(kdef_folder, copy) == 2
     assert "no split file" in capsys.readouterr().err
     # a source the model never learnt from is fair game: its own test part
-    assert main(["evaluate", "--data", str(ferplus_folder), "--model", str(copy), "--json"]) == 0
+    assert evaluate(ferplus_folder, copy, "--json") == 0
     record = json.loads(capsys.readouterr().out.strip())
     assert (record["source"], record["seen_in_training"], record["count"]) == ("ferplus", False, 14)
 
@@ -356,16 +349,16 @@ def test_label_write_errors_are_one_line_and_exit_2(
 def test_an_interrupted_json_label_run_keeps_its_rows(
     tiny_model, shared_data, tmp_path, capsys, monkeypatch
 ) -> None:
-    from emotion_desktop.cli import label
+    from emotion_desktop.cli import label as label_command
 
-    real = label.label_paths
+    real = label_command.label_paths
 
     def interrupted(*args, **kwargs):
         for events in real(*args, **kwargs):
             yield events
             raise KeyboardInterrupt  # Ctrl+C after the first image
 
-    monkeypatch.setattr(label, "label_paths", interrupted)
+    monkeypatch.setattr(label_command, "label_paths", interrupted)
     photos = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[:3]
     out = tmp_path / "o.json"
     args = ["label", *map(str, photos), "--model", str(tiny_model), "--whole-image"]
@@ -432,8 +425,8 @@ def test_label_with_nothing_to_label_keeps_earlier_results_and_exits_2(
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.jpg").write_bytes(b"not a JPEG")
-    args = ["label", str(broken), "--model", str(tiny_model), "--out", str(tmp_path / "b.csv")]
-    assert main(args) == 2  # every image failed: the status says so, not only the problems
+    # every image failed: the status says so, not only the problems
+    assert label(broken, tiny_model, tmp_path / "b.csv") == 2
 
 
 def test_a_model_output_never_replaces_an_input_model_card_or_split(
@@ -475,17 +468,15 @@ def test_a_model_without_a_readable_card_is_refused_not_scored_whole(
 def test_fold_options_without_a_person_split_and_a_foreign_csv_are_refused(
     tiny_model, kdef_folder, shared_data, tmp_path, capsys
 ) -> None:
-    base = ["train", "--data", str(kdef_folder), *TINY, "--out", str(tmp_path / "m.pt")]
-    assert main([*base, "--fold", "2"]) == 2  # a random split: the fold was ignored
+    assert train(kdef_folder, tmp_path / "m.pt", "--fold", "2") == 2  # a random split: ignored
     assert "add --split person" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main([*base, "--split", "person", "--folds", "1"])
+        train(kdef_folder, tmp_path / "m.pt", "--split", "person", "--folds", "1")
     assert "--folds" in capsys.readouterr().err and not (tmp_path / "m.pt").exists()
     foreign = tmp_path / "budget.csv"
     foreign.write_text("month,amount\njan,3\n")
     photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
-    label = ["label", str(photo), "--model", str(tiny_model), "--out", str(foreign), "--append"]
-    assert main(label) == 2
+    assert label(photo, tiny_model, foreign, "--append") == 2
     assert "not a results file" in capsys.readouterr().err
     assert foreign.read_text() == "month,amount\njan,3\n"
 
@@ -498,13 +489,12 @@ def test_scoring_on_a_saved_split_says_when_the_folder_lacks_its_test_images(
     test_keys = json.loads(tiny_model.with_suffix(".split.json").read_text())["sources"]["kdef"]
     trimmed = tmp_path / "kdef"
     shutil.copytree(kdef_folder, trimmed)
-    args = ["evaluate", "--data", str(trimmed), "--model", str(tiny_model), "--json"]
-    assert main(args) == 0
+    assert evaluate(trimmed, tiny_model, "--json") == 0
     full = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert full["absent_test_images"] == 0
     for path in [p for p in sorted(trimmed.rglob("*.JPG")) if p.stem in test_keys["test"]][:2]:
         path.unlink()
-    assert main(args) == 0
+    assert evaluate(trimmed, tiny_model, "--json") == 0
     out, err = capsys.readouterr()
     trimmed_record = json.loads(out.splitlines()[-1])
     assert trimmed_record["absent_test_images"] == 2
@@ -526,7 +516,7 @@ def test_scoring_on_a_saved_split_says_when_the_folder_lacks_its_test_images(
     assert (
         "absent_test_images" not in json.loads((tmp_path / "f.json").read_text())["tests"]["kdef"]
     )
-    assert main(["train", "--data", str(trimmed), *TINY, "--out", str(tmp_path / "new.pt")]) == 0
+    assert train(trimmed, tmp_path / "new.pt") == 0
     assert "lacks" not in capsys.readouterr().err  # a fresh split holds only what is there
 
 
@@ -609,7 +599,7 @@ def test_a_model_of_one_labelled_folder_is_evaluated_on_its_own_split(tmp_path, 
         for person in range(8):
             cv2.imwrite(str(folder / e.name / f"{person}.png"), draw_face(e.kdef_code, person))
     out = tmp_path / "m.pt"
-    assert main(["train", "--data", str(folder), "--seed", "1", *TINY, "--out", str(out)]) == 0
+    assert train(folder, out, "--seed", "1") == 0
     card = json.loads(out.with_suffix(".json").read_text())
     saved = json.loads(out.with_suffix(".split.json").read_text())
     assert list(saved["sources"]) == ["folder"]  # a labelled folder's source name
@@ -617,7 +607,7 @@ def test_a_model_of_one_labelled_folder_is_evaluated_on_its_own_split(tmp_path, 
     for split_file in (saved, saved["sources"]["folder"]):  # named, then bare (older files)
         bare.write_text(json.dumps(split_file))
         capsys.readouterr()
-        assert main(["evaluate", "--data", str(folder), "--model", str(out), "--json"]) == 0
+        assert evaluate(folder, out, "--json") == 0
         result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert result["split"]["seed"] == 1 and result["seen_in_training"]
         assert result["accuracy"] == pytest.approx(card["tests"]["folder"]["accuracy"])
@@ -651,7 +641,7 @@ def test_a_model_fine_tuned_on_another_source_is_tested_on_its_bases_test_faces(
     args = ["train", "--data", str(ferplus_folder), "--init", str(tiny_model), "--epochs-cnn", "1"]
     assert main([*args, "--out", str(out)]) == 0
     capsys.readouterr()
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(out), "--json"]) == 0
+    assert evaluate(kdef_folder, out, "--json") == 0
     record = json.loads(capsys.readouterr().out.strip())
     base_split = json.loads(tiny_model.with_suffix(".split.json").read_text())["sources"]["kdef"]
     assert record["seen_in_training"] and record["split"]["seed"] == base_split["seed"]
@@ -684,18 +674,29 @@ def test_fine_tuning_refuses_another_network(tiny_model, kdef_folder, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "sources", ["all", [1, {"name": "kdef"}], {"kdef": 1}], ids=["text", "mixed", "mapping"]
+    ("sources", "said"),
+    [
+        ("all", "data.sources is text, where a list belongs"),
+        ([1, {"name": "kdef"}], "data.sources[0] is 1, where a mapping belongs"),
+        ({"kdef": 1}, "data.sources is a mapping, where a list belongs"),
+    ],
+    ids=["text", "mixed", "mapping"],
 )
-def test_evaluate_reads_a_damaged_card(tiny_model, kdef_folder, tmp_path, capsys, sources) -> None:
+def test_evaluate_refuses_a_damaged_card_in_one_line(
+    tiny_model, kdef_folder, tmp_path, capsys, sources, said
+) -> None:
+    """A damaged source list once gave a traceback, then was read as KDEF's alone: a wrong
+    guess of the sources that trained the model scores its training faces as test faces."""
     copy = tmp_path / "m.pt"
     for suffix in (".pt", ".split.json"):
         shutil.copy(tiny_model.with_suffix(suffix), copy.with_suffix(suffix))
     card = json.loads(tiny_model.with_suffix(".json").read_text())
-    card["data"]["sources"], card["data"]["angles"] = sources, [1]
+    card["data"]["sources"] = sources
     copy.with_suffix(".json").write_text(json.dumps(card))
-    assert main(["evaluate", "--data", str(kdef_folder), "--model", str(copy), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["accuracy"] == pytest.approx(card["test"]["accuracy"])
+    assert evaluate(kdef_folder, copy, "--json") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: m.pt has no readable card: m.json is damaged: ")
+    assert said in err and len(err.splitlines()) == 1
 
 
 def test_train_lists_the_files_it_could_not_read(kdef_folder, tmp_path, capsys) -> None:
@@ -703,7 +704,7 @@ def test_train_lists_the_files_it_could_not_read(kdef_folder, tmp_path, capsys) 
     shutil.copytree(kdef_folder, folder)
     os.mkfifo(folder / "BM30ANS.JPG")  # a KDEF name on a pipe: never opened, never silent
     out = tmp_path / "m.pt"
-    assert main(["train", "--data", str(folder), *TINY, "--out", str(out)]) == 0
+    assert train(folder, out) == 0
     assert "skipped kdef BM30ANS.JPG: not a regular file" in capsys.readouterr().err
     card = json.loads(out.with_suffix(".json").read_text())
     assert "not a regular file" in card["data"]["sources"][0]["skipped_files"]["BM30ANS.JPG"]
@@ -713,8 +714,7 @@ def test_label_shards_split_a_folder_between_jobs(tiny_model, shared_data, tmp_p
     folder = shared_data / "faces" / "happy"
     outs = [tmp_path / f"part{k}.csv" for k in (1, 2, 3)]
     for k, out in enumerate(outs, start=1):
-        args = ["label", str(folder), "--shard", f"{k}/3", "--whole-image", "--out", str(out)]
-        assert main([*args, "--model", str(tiny_model)]) == 0
+        assert label(folder, tiny_model, out, "--shard", f"{k}/3", "--whole-image") == 0
     files = []
     for out in outs:
         with open(out, newline="") as f:
@@ -776,7 +776,7 @@ def test_a_folder_with_one_expression_is_refused(kdef_folder, tmp_path, capsys) 
     for photo in kdef_folder.rglob("*HA*.JPG"):
         shutil.copy(photo, happy / photo.name)
     out = tmp_path / "m.pt"
-    assert main(["train", "--data", str(happy), *TINY, "--out", str(out)]) == 2
+    assert train(happy, out) == 2
     assert "one expression only (happy)" in capsys.readouterr().err and not out.exists()
 
 
@@ -827,8 +827,7 @@ def test_train_never_deletes_a_model_that_sits_where_its_progress_goes(
         shutil.copyfile(tiny_model.with_suffix(suffix), tmp_path / f"x.partial{suffix}")
     before = base.read_bytes()
     for extra in (["--init", str(base)], []):
-        argv = ["train", "--data", str(kdef_folder), *TINY, *extra, "--out", str(tmp_path / "x.pt")]
-        assert main(argv) == 2
+        assert train(kdef_folder, tmp_path / "x.pt", *extra) == 2
         assert "holds another file" in capsys.readouterr().err
         assert base.read_bytes() == before and not (tmp_path / "x.pt").exists()
 
@@ -854,7 +853,7 @@ def test_label_writes_a_file_name_that_is_not_utf8(tiny_model, shared_data, tmp_
     shutil.copy(faces[0], os.fsdecode(bytes(photos) + b"/bad\xff\xfe.jpg"))
     shutil.copy(faces[1], photos / "later.jpg")
     out = tmp_path / f"rows{suffix}"
-    assert main(["label", str(photos), "--out", str(out), "--model", str(tiny_model)]) == 0
+    assert label(photos, tiny_model, out) == 0
     text = out.read_bytes().decode("utf-8")  # readable by any UTF-8 reader
     if suffix == ".csv":
         names = [Path(r["file"]).name for r in csv.DictReader(io.StringIO(text))]
@@ -891,15 +890,14 @@ def test_append_never_glues_a_row_onto_a_cut_one(tiny_model, shared_data, tmp_pa
     next row glued on: a 25-field row, exit 0."""
     photo = sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]
     out = tmp_path / "rows.csv"
-    label = ["label", str(photo), "--model", str(tiny_model), "--out", str(out)]
-    assert main(label) == 0
+    assert label(photo, tiny_model, out) == 0
     whole = out.read_text()
     header, row = whole.splitlines()
     out.write_text(whole + row[:30])  # the second run's row, cut short
-    assert main([*label, "--append"]) == 2
+    assert label(photo, tiny_model, out, "--append") == 2
     assert "cut short" in capsys.readouterr().err and out.read_text() == whole + row[:30]
     out.write_text(header)  # no line end after the header
-    assert main([*label, "--append"]) == 0
+    assert label(photo, tiny_model, out, "--append") == 0
     with out.open(newline="") as f:
         records = list(csv.reader(f))
     assert [len(r) for r in records] == [len(records[0])] * 2 and records[0] == header.split(",")
@@ -909,8 +907,7 @@ def test_an_empty_share_keeps_the_results_it_would_overwrite(tiny_model, shared_
     folder = shared_data / "faces" / "happy"  # 10 photos: share 50 of 50 holds none
     out = tmp_path / "rows.csv"
     out.write_text("earlier results\n")
-    args = ["label", str(folder), "--shard", "50/50", "--overwrite", "--out", str(out)]
-    assert main([*args, "--model", str(tiny_model)]) == 2
+    assert label(folder, tiny_model, out, "--shard", "50/50", "--overwrite") == 2
     assert out.read_text() == "earlier results\n"
 
 
@@ -983,7 +980,7 @@ def test_a_photo_or_nan_model_is_one_line_and_exit_2(shared_data, tmp_path, caps
     torch.save(payload, tmp_path / "nan.pt")
     for model, said in ((photo, "is not a PyTorch model file"), (tmp_path / "nan.pt", "NaN")):
         out = tmp_path / f"{model.stem}.csv"
-        assert main(["label", str(photo), "--model", str(model), "--out", str(out)]) == 2
+        assert label(photo, model, out) == 2
         err = capsys.readouterr().err
         assert err.startswith("error:") and len(err.splitlines()) == 1 and said in err
         assert "could run code" not in err

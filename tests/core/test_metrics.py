@@ -2,7 +2,8 @@ import json
 
 import numpy as np
 
-from emotion_desktop.core.train.metrics import Scores, score
+from emotion_desktop.core.model.json_parts import read_part
+from emotion_desktop.core.model.metrics import Scores, score
 
 
 def test_a_class_without_test_faces_reads_no_faces_and_stays_out_of_the_macro() -> None:
@@ -20,5 +21,5 @@ def test_a_class_with_no_test_faces_has_no_recall_in_the_json() -> None:
     scores = score(np.array([0, 0, 3]), np.array([0, 1, 3]))
     assert scores.per_class["afraid"] == 0.5 and scores.per_class["sad"] is None
     assert json.loads(json.dumps(scores.to_dict()))["per_class_accuracy"]["sad"] is None
-    assert Scores.from_dict(scores.to_dict()) == scores  # a card with it still reads
+    assert read_part(Scores, scores.to_dict()) == scores  # a card with it still reads
     assert "no faces" in scores.table().splitlines()[8]

@@ -10,9 +10,9 @@ import pytest
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.errors import ModelFileError
-from emotion_desktop.core.model.checkpoints import load_model, read_card
+from emotion_desktop.core.model.card import shown_card
+from emotion_desktop.core.model.checkpoints import load_model
 from emotion_desktop.core.model.library import companions, delete_model, export_model, rename_model
-from emotion_desktop.core.train.metrics import Scores
 
 
 def test_the_tiny_model_has_all_three_files(own_model) -> None:
@@ -30,7 +30,7 @@ def test_rename_moves_all_three_files_and_keeps_it_active(own_model) -> None:
     assert not companions(own_model)
     assert json.loads(renamed.with_suffix(".json").read_text())["name"] == "my webcam model"
     assert paths.active_model_path() == renamed.resolve()
-    assert load_model(renamed).card["name"] == "my webcam model"
+    assert load_model(renamed).card.name == "my webcam model"
 
 
 def test_a_relative_or_linked_data_folder_keeps_a_renamed_model_active(
@@ -90,10 +90,10 @@ def test_export_says_why_when_the_folder_cannot_be_written(own_model, tmp_path) 
 
 
 def test_every_shipped_cards_test_figures_can_be_shown() -> None:
-    """The Result page and model list read each source's test figures with Scores.from_dict,
-    which gives None (shown as "not tested") for figures stored under other keys."""
+    """The Result page and model list show each source's test figures: a shipped card read as
+    empty (damaged) would show them as "not tested"."""
     for model in paths.shipped_model_paths():
-        tests = read_card(model)["tests"]
+        tests = shown_card(model).tests_by_source()
         assert {"kdef", "ferplus"} <= set(tests), model.name
         for source, figures in tests.items():
-            assert Scores.from_dict(figures) is not None, (model.name, source)
+            assert len(figures.confusion) == 7 and figures.count > 0, (model.name, source)

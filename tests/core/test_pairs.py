@@ -49,8 +49,8 @@ def test_two_networks_that_err_on_different_faces_make_the_best_pair() -> None:
     ranked = rank_pairs(outputs, {"faces": labels}, UNIFORM)
     assert ranked[0].names == ("a", "b")
     assert {p.names for p in ranked[1:]} == {("a", "c"), ("b", "c")}
-    assert ranked[0].validation["faces"]["accuracy"] == 1.0 and ranked[0].mean_macro == 1.0
-    assert all(p.validation["faces"]["accuracy"] == 0.5 for p in ranked[1:])
+    assert ranked[0].validation["faces"].accuracy == 1.0 and ranked[0].mean_macro == 1.0
+    assert all(p.validation["faces"].accuracy == 0.5 for p in ranked[1:])
     assert all(p.tau in TAUS for p in ranked)
 
 
@@ -81,7 +81,7 @@ def test_each_face_is_read_with_its_mirror_image() -> None:
     right = _probabilities(labels, labels >= 0, 0.9, 0.4)
     outputs = {name: {"faces": (wrong, right)} for name in ("a", "b")}
     (pair,) = rank_pairs(outputs, {"faces": labels}, UNIFORM)
-    assert pair.validation["faces"]["accuracy"] == 1.0
+    assert pair.validation["faces"].accuracy == 1.0
 
 
 def test_pairs_equal_in_mean_macro_are_ranked_by_all_faces_together() -> None:
@@ -121,7 +121,7 @@ def test_saved_networks_are_ranked_on_their_validation_faces(networks, kdef_fold
     ranked = rank_networks(networks, [kdef_folder])
     assert {p.names for p in ranked} == {("n0", "n1"), ("n0", "n2"), ("n1", "n2")}
     assert all(list(p.validation) == ["kdef"] for p in ranked)
-    assert all(0 <= p.validation["kdef"]["accuracy"] <= 1 for p in ranked)
+    assert all(0 <= p.validation["kdef"].accuracy <= 1 for p in ranked)
 
 
 def test_networks_that_cannot_be_averaged_or_told_apart_are_refused(

@@ -8,6 +8,7 @@ import torch
 
 from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.errors import TrainingCancelled
+from emotion_desktop.core.model.card import SplitPart
 from emotion_desktop.core.model.checkpoints import load_model, split_path
 from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.loop import STAGE_CAE, STAGE_CNN, Progress, fit
@@ -138,9 +139,9 @@ def test_person_disjoint_training_records_its_fold(kdef_folder: Path, tmp_path: 
         config,
         tmp_path / "p.pt",
     )
-    assert result.card["split"] == {"protocol": "person", "seed": 0, "fold": 2, "folds": 3}
-    assert result.card["data"]["angles"] == "frontal"
-    assert result.card["data"]["counts"]["test"] == 2 * 2 * 7  # 2 people, 2 sessions, S only
+    assert result.card.split == SplitPart(protocol="person", seed=0, fold=2, folds=3)
+    assert result.card.data.angles == "frontal"
+    assert result.card.data.counts.test == 2 * 2 * 7  # 2 people, 2 sessions, S only
 
 
 def test_a_failed_save_keeps_the_trained_state_for_a_retry(kdef_folder, tmp_path, monkeypatch):

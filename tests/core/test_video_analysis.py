@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_desktop.cli import main
 from emotion_desktop.core.batch.labelling import LabelSummary, label_paths
 from emotion_desktop.core.batch.results import LabelRow, Problem
 from emotion_desktop.core.batch.video import Sampling, VideoProgress, label_video
@@ -19,6 +18,7 @@ from emotion_desktop.core.stream.frames import LiveOptions, LivePipeline, make_p
 from emotion_desktop.core.stream.tracking import FaceTracker
 from emotion_desktop.core.stream.video import VideoSource
 from tests.conftest import draw_face
+from tests.core.test_cli import label
 
 SIZE = (320, 240)  # width, height of the videos the tests make
 FPS = 10.0
@@ -130,8 +130,7 @@ def test_label_writes_video_rows_beside_photo_rows(tiny_model, shared_data, tmp_
     (folder / "a-photo.jpg").write_bytes(photo.read_bytes())
     (folder / "c-photo.jpg").write_bytes(photo.read_bytes())
     out = tmp_path / "rows.csv"
-    args = ["label", str(folder), "--out", str(out), "--model", str(tiny_model), "--every", "2"]
-    assert main(args) == 0
+    assert label(folder, tiny_model, out, "--every", "2") == 0
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     names = [Path(r["file"]).name for r in rows]
@@ -147,7 +146,7 @@ def test_label_json_streams_video_rows(tiny_model, tmp_path, capsys) -> None:
 
     video = write_video(tmp_path / "clip.avi", [frame([(100, 60)])] * 6)
     out = tmp_path / "rows.json"
-    assert main(["label", str(video), "--out", str(out), "--model", str(tiny_model)]) == 0
+    assert label(video, tiny_model, out) == 0
     records = json.loads(out.read_text())
     assert [r["frame"] for r in records] == list(range(6)) and records[0]["face"] == 1
     assert "1 videos (6 frames)" in capsys.readouterr().out

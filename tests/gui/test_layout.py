@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.model.checkpoints import read_card
+from emotion_desktop.core.model.card import read_card
 from emotion_desktop.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui

@@ -8,6 +8,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from emotion_desktop.core import paths
+from emotion_desktop.core.model.card import ModelCard
 from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.loop import STAGE_CNN, Progress
 from emotion_desktop.gui.active_model import ActiveModel
@@ -302,7 +303,7 @@ def test_both_shipped_models_are_listed_with_their_figures_and_one_click_away(ta
     ],
 )
 def test_the_training_time_says_which_gpu_it_took(training, shown) -> None:
-    assert training_time({"training": training}) == shown
+    assert training_time(ModelCard.from_dict({"training": training})) == shown
 
 
 def test_export_asks_before_replacing_the_file_it_adds_pt_to(tab, tmp_path, monkeypatch) -> None:

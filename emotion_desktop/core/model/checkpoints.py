@@ -8,22 +8,22 @@ settings, so inference prepares faces exactly as training did. Its card (``NAME.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from emotion_desktop.core.data.split_files import save_splits
+from emotion_desktop.core.data.split_files import load_splits, save_splits
 from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.emotions import NUM_CLASSES
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.files import atomic_write_bytes, atomic_write_text, read_json
+from emotion_desktop.core.files import atomic_write_bytes
+from emotion_desktop.core.model.card import ModelCard, read_card, write_card
 from emotion_desktop.core.model.networks import Classifier, EmotionCNN, EnsembleCNN, ModelConfig
 from emotion_desktop.core.vision.faces import (
     BEFORE_STUDIO,
@@ -41,17 +41,9 @@ KIND = "emotion_desktop.EmotionCNN"
 MAX_MODEL_BYTES = 2**30
 MAX_MEMBERS = 16
 INPUT_SIZES = range(16, 129)  # the CLI's --input-size range
-# The shipped cards are 25 KB (a card grows with its training curves and test sources): a
-# card over this is not one the app wrote, and is refused unread rather than parsed into
-# gigabytes (a 200 MB card took `label` to 2 GB).
-MAX_CARD_BYTES = 16 * 2**20
 # How a file torch.save writes begins (a zip archive), and how a bare pickle does (protocol 2+).
 ZIP_MAGIC = b"PK\x03\x04"
 PICKLE_MAGIC = b"\x80"
-
-
-def card_path(checkpoint: Path) -> Path:
-    return Path(checkpoint).with_suffix(".json")
 
 
 def split_path(checkpoint: Path) -> Path:
@@ -61,14 +53,37 @@ def split_path(checkpoint: Path) -> Path:
 
 @dataclass
 class LoadedModel:
+    """A model as loaded, with its card: an empty one where the card cannot be read
+    (``card_error`` says why), which labelling faces does not need."""
+
     model: Classifier
     crop: CropSettings
-    card: dict
+    card: ModelCard
     path: Path
+    card_error: str = ""
+
+    def require_card(self) -> ModelCard:
+        """The model's card, where it can be read: it alone says which sources trained the
+        model. Read as empty, every source would look never learnt and its training faces
+        would score the model as test faces: CheckpointError instead."""
+        if self.card_error:
+            raise CheckpointError(
+                f"{self.path.name} has no readable card: {self.card_error}. The card says "
+                "which faces trained the model, so its test faces cannot be told apart"
+            )
+        return self.card
+
+    def saved_splits(self) -> dict[str, Split]:
+        """The splits saved beside the model; CheckpointError where the file is missing."""
+        path = split_path(self.path)
+        if not path.is_file():
+            raise CheckpointError(f"{self.path.name} has no split file beside it ({path.name})")
+        learnt = self.card.trained_sources()  # names the sources of a split file older than them
+        return load_splits(path, learnt[0] if len(learnt) == 1 else "kdef")
 
 
 def save_model(
-    path: Path, model: Classifier, crop: CropSettings, card: dict, half: bool = False
+    path: Path, model: Classifier, crop: CropSettings, card: ModelCard, half: bool = False
 ) -> None:
     """Write the checkpoint and then its card, each atomically.
 
@@ -86,15 +101,14 @@ def save_model(
         "class_bias": model.class_bias.tolist(),
     }
     atomic_write_bytes(path, lambda f: torch.save(payload, f))
-    card = {**card, "model_config": model.config.to_dict(), "crop": crop.to_dict()}
-    atomic_write_text(card_path(path), json.dumps(card, indent=2) + "\n")
+    write_card(path, replace(card, model_config=model.config.to_dict(), crop=crop.to_dict()))
 
 
 def save_with_splits(
     out: Path,
     model: torch.nn.Module,
     crop: CropSettings,
-    card: dict,
+    card: ModelCard,
     splits: dict[str, Split],
     half: bool = False,
 ) -> None:
@@ -208,7 +222,10 @@ def load_model(path: Path) -> LoadedModel:
             f"{path} is damaged or of another architecture: {str(exc).splitlines()[0]}"
         ) from exc
     model.eval()
-    return LoadedModel(model, crop, read_card(path), path)
+    try:
+        return LoadedModel(model, crop, read_card(path), path)
+    except CheckpointError as exc:
+        return LoadedModel(model, crop, ModelCard(), path, str(exc))
 
 
 def _checked_weights(
@@ -296,22 +313,3 @@ def half_round_trip(model: Classifier) -> Classifier:
         for tensor in model.state_dict().values():
             tensor.copy_(tensor.half().float())
     return model
-
-
-CARD_SECTIONS = ("data", "split", "training", "test", "tests", "ensemble", "figures")
-
-
-def read_card(checkpoint: Path) -> dict:
-    """The card beside a checkpoint, or an empty one where it is missing or unreadable.
-
-    Readers call ``card.get(section, {}).get(...)``, so a section that is not a mapping (a
-    damaged or hand-edited card) is dropped here rather than breaking every window that lists
-    the model. Values inside stay as found: format them with a type check.
-    """
-    try:
-        card = read_json(card_path(checkpoint), MAX_CARD_BYTES)
-    except (OSError, ValueError):  # a pipe, a huge file and "[" * 100000 alike
-        return {}
-    if not isinstance(card, dict):
-        return {}
-    return {k: v for k, v in card.items() if k not in CARD_SECTIONS or isinstance(v, dict)}

@@ -7,15 +7,15 @@ refuses it), so every operation here moves or copies all three, and none touches
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.errors import ModelFileError
-from emotion_desktop.core.files import atomic_write_text, read_json
-from emotion_desktop.core.model.checkpoints import MAX_CARD_BYTES, card_path, split_path
+from emotion_desktop.core.errors import CheckpointError, ModelFileError
+from emotion_desktop.core.model.card import card_path, read_card, write_card
+from emotion_desktop.core.model.checkpoints import split_path
 from emotion_desktop.core.outputs import check_model_output
 
 NAME_PATTERN = re.compile(r"[\w][\w .+-]{0,79}")
@@ -62,13 +62,13 @@ def rename_model(model: Path, name: str) -> Path:
     try:
         for old in companions(model):
             old.rename(target.with_name(name + old.name[len(model.stem) :]))
-        card = card_path(target)
-        if card.is_file():
-            data = read_json(card, MAX_CARD_BYTES)
-            if isinstance(data, dict):
-                data["name"] = name
-                atomic_write_text(card, json.dumps(data, indent=1))
-    except (OSError, ValueError) as exc:
+        try:
+            card = read_card(target)
+        except CheckpointError:  # none, or damaged: it moves with the model as it is
+            card = None
+        if card is not None:
+            write_card(target, replace(card, name=name))
+    except OSError as exc:
         raise ModelFileError(f"could not rename {model.stem}: {exc}") from exc
     if was_active:
         paths.set_active_model(target)

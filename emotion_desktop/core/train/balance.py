@@ -12,8 +12,7 @@ tau is chosen on the validation faces of every source, never on a test face (:fu
 
 from __future__ import annotations
 
-import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +22,12 @@ from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.data.dataset import FaceSet, batches, to_tensor
 from emotion_desktop.core.data.prepare import PreparedData
 from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
+from emotion_desktop.core.model.card import AccuracyPair, ClassBalance, TauChoice
 from emotion_desktop.core.model.checkpoints import load_model, save_with_splits
-from emotion_desktop.core.train.card import card_test_sections
+from emotion_desktop.core.model.metrics import score
+from emotion_desktop.core.train.card import card_test_sections, now
 from emotion_desktop.core.train.evaluate import score_faces
 from emotion_desktop.core.train.loop import History
-from emotion_desktop.core.train.metrics import score
 from emotion_desktop.core.train.run import TrainResult
 from emotion_desktop.core.train.saved_data import prepare_saved_data
 
@@ -77,7 +77,7 @@ class Choice:
 
     tau: float
     bias: np.ndarray
-    table: list[dict]  # per tau, each source's validation accuracy and macro
+    table: list[TauChoice]  # per tau, each source's validation accuracy and macro
 
 
 def choose_tau(
@@ -99,15 +99,15 @@ def choose_tau(
         for name, (logits, labels) in validation.items():
             predictions = _predict(logits, bias)
             s = score(labels, predictions)
-            figures[name] = {"accuracy": s.accuracy, "macro_accuracy": s.macro_accuracy}
+            figures[name] = AccuracyPair(accuracy=s.accuracy, macro_accuracy=s.macro_accuracy)
             right, count = right + int((predictions == labels).sum()), count + len(labels)
-        table.append({"tau": tau, "accuracy": right / max(count, 1), "validation": figures})
-    floor = table[0]["accuracy"] - MAX_ACCURACY_LOSS
+        table.append(TauChoice(tau=tau, accuracy=right / max(count, 1), validation=figures))
+    floor = table[0].accuracy - MAX_ACCURACY_LOSS
     best = max(
-        (row for row in table if row["accuracy"] >= floor),
-        key=lambda row: np.mean([f["macro_accuracy"] for f in row["validation"].values()]),
+        (row for row in table if row.accuracy >= floor),
+        key=lambda row: np.mean([f.macro_accuracy for f in row.validation.values()]),
     )
-    return Choice(best["tau"], -best["tau"] * np.log(prior), table)
+    return Choice(best.tau, -best.tau * np.log(prior), table)
 
 
 def balance_model(
@@ -134,24 +134,24 @@ def balance_model(
     model.class_bias.copy_(torch.from_numpy(choice.bias).float())
     tests = {s.name: score_faces(model, s.test, True) for s in data.sources}
     plain = score_faces(model, data.first.test, False)
-    before = loaded.card.get("class_balance", {}).get("tests_before") or loaded.card.get(
-        "tests", {}
-    )
-    card = dict(loaded.card)
-    card.update(
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    balanced_before = loaded.card.class_balance
+    before = (balanced_before and balanced_before.tests_before) or loaded.card.tests or {}
+    card = replace(
+        loaded.card,
+        created=now(),
         name=Path(out).stem,
-        class_balance={
-            "method": "logit adjustment (Menon et al. 2021): logits minus tau * log(prior)",
-            "tau": choice.tau,
-            "prior": dict(zip(NAMES, prior.round(4).tolist())),
-            "rule": "best mean validation macro over the sources, losing at most "
+        class_balance=ClassBalance(
+            method="logit adjustment (Menon et al. 2021): logits minus tau * log(prior)",
+            tau=choice.tau,
+            prior=dict(zip(NAMES, prior.round(4).tolist())),
+            rule="best mean validation macro over the sources, losing at most "
             f"{MAX_ACCURACY_LOSS:.0%} accuracy on all validation faces together",
-            "choices": choice.table,
-            "tests_before": before,
-        },
+            choices=tuple(choice.table),
+            tests_before=before,
+        ),
         **card_test_sections(tests, data, plain),
     )
-    half = loaded.card.get("ensemble", {}).get("weights") == "float16"
+    ensemble = loaded.card.ensemble
+    half = ensemble is not None and ensemble.weights == "float16"
     save_with_splits(Path(out), model, loaded.crop, card, data.splits(), half)
     return TrainResult(Path(out), card, tests[data.first.name], History(), data.absences)

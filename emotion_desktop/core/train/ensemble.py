@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+from dataclasses import replace
 from pathlib import Path
-
-import torch
 
 from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.files import same_file
-from emotion_desktop.core.model.card import angles_of, saved_splits
+from emotion_desktop.core.model.card import EnsemblePart, MemberFigures
 from emotion_desktop.core.model.checkpoints import (
     MAX_MEMBERS,
     LoadedModel,
@@ -20,7 +18,7 @@ from emotion_desktop.core.model.checkpoints import (
     save_with_splits,
 )
 from emotion_desktop.core.model.networks import EmotionCNN, EnsembleCNN
-from emotion_desktop.core.train.card import card_test_sections
+from emotion_desktop.core.train.card import card_test_sections, now
 from emotion_desktop.core.train.evaluate import score_faces
 from emotion_desktop.core.train.loop import History
 from emotion_desktop.core.train.run import TrainResult
@@ -48,36 +46,38 @@ def combine_models(
     data = prepare_saved_data(first, folders, cache_dir, step)
     val = data.val
 
-    def figures(model: torch.nn.Module, card: dict) -> dict:
-        return {
-            "name": card.get("name"),
-            "seed": card.get("training", {}).get("seed"),
-            "test_accuracy": score_faces(model, data.first.test, True).accuracy,
-            "validation_accuracy": score_faces(model, val, True).accuracy,
-            "seconds_total": card.get("training", {}).get("seconds_total", 0.0),
-        }
+    def figures(member: LoadedModel) -> MemberFigures:
+        training = member.card.training
+        return MemberFigures(
+            name=member.card.name or member.path.stem,
+            seed=training.seed if isinstance(training.seed, int) else None,
+            test_accuracy=score_faces(member.model, data.first.test, True).accuracy,
+            validation_accuracy=score_faces(member.model, val, True).accuracy,
+            seconds_total=training.seconds_total or 0.0,
+        )
 
-    member_figures = [figures(m.model, m.card) for m in loaded]
+    member_figures = tuple(figures(m) for m in loaded)
     model = EnsembleCNN([m.model for m in loaded])
     if half:
         half_round_trip(model)
     tests = {s.name: score_faces(model, s.test, True) for s in data.sources}
     plain = score_faces(model, data.first.test, False)
-    card = {k: v for k, v in first.card.items() if k != "history"}  # curves stay per member
-    card.update(
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    card = replace(
+        first.card,
+        history=None,  # the curves stay per member
+        created=now(),
         name=out.stem,
-        method=f"{card.get('method', '')}; ensemble of {len(members)} seeds",
-        ensemble={
-            "weights": "float16" if half else "float32",
-            "validation_accuracy": score_faces(model, val, True).accuracy,
-            "members": member_figures,
-        },
-        training={
-            **card.get("training", {}),
-            "seed": [f["seed"] for f in member_figures],
-            "seconds_total": round(sum(f["seconds_total"] for f in member_figures), 1),
-        },
+        method=f"{first.card.method or ''}; ensemble of {len(members)} seeds",
+        ensemble=EnsemblePart(
+            weights="float16" if half else "float32",
+            validation_accuracy=score_faces(model, val, True).accuracy,
+            members=member_figures,
+        ),
+        training=replace(
+            first.card.training,
+            seed=tuple(f.seed for f in member_figures if f.seed is not None),
+            seconds_total=round(sum(f.seconds_total or 0.0 for f in member_figures), 1),
+        ),
         **card_test_sections(tests, data, plain),
     )
     save_with_splits(out, model, first.crop, card, split, half)
@@ -99,8 +99,8 @@ def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Spli
     if any(same_file(a, b) for i, a in enumerate(members) for b in members[i + 1 :]):
         raise CheckpointError("a member model is listed twice: give each network once")
     loaded = [load_model(p) for p in members]
-    splits = [saved_splits(p) for p in members]
-    first, split, angles = loaded[0], splits[0], angles_of(loaded[0].card)
+    splits = [m.saved_splits() for m in loaded]
+    first, split, angles = loaded[0], splits[0], loaded[0].card.angles
     val_fraction = val_fraction_of(first)
     for path, other, other_split in zip(members, loaded, splits):
         if not isinstance(other.model, EmotionCNN) or other_split != split:
@@ -110,7 +110,7 @@ def load_members(members: list[Path]) -> tuple[list[LoadedModel], dict[str, Spli
                 f"{path.name} is class-balanced: average the unbalanced members, then balance "
                 "the ensemble"
             )
-        if (other.model.config, other.crop, angles_of(other.card)) != (
+        if (other.model.config, other.crop, other.card.angles) != (
             first.model.config,
             first.crop,
             angles,

@@ -17,15 +17,9 @@ from emotion_desktop.core.data.prepare import DataOptions, prepare_data
 from emotion_desktop.core.data.sources import Scan, scan_source, source_names
 from emotion_desktop.core.data.splits import Split, whole_split
 from emotion_desktop.core.errors import CheckpointError
-from emotion_desktop.core.model.card import (
-    learnt_sources,
-    require_card,
-    saved_data_options,
-    saved_splits,
-)
 from emotion_desktop.core.model.checkpoints import load_model, split_path
+from emotion_desktop.core.model.metrics import Scores, score
 from emotion_desktop.core.train.loop import evaluate
-from emotion_desktop.core.train.metrics import Scores, score
 
 
 def score_faces(model: torch.nn.Module, faces: FaceSet, flip: bool) -> Scores:
@@ -63,11 +57,12 @@ def evaluate_on_folders(
     test); a source it never saw is tested on its own test part, or whole where it has no parts.
     """
     loaded = load_model(model_path)
-    learnt = learnt_sources(require_card(loaded))
+    card = loaded.require_card()
+    learnt = card.learnt_sources()
     splits: dict[str, Split] = {}
     scans: list[Scan] | None = None  # scanned once, here and for prepare_data
     if options is None:
-        options = saved_data_options(loaded.card, folders)
+        options = card.data_options(folders)
         scans = [scan_source(f) for f in folders]
         names = source_names(scans)
         for name, found in zip(names, scans):
@@ -81,7 +76,7 @@ def evaluate_on_folders(
                     f"{model_path.name} learnt from {', '.join(needed)} but has no split file "
                     f"beside it ({saved.name}): give --split to choose a split explicitly"
                 )
-            splits = {**splits, **saved_splits(model_path)}  # unlearnt sources stay whole
+            splits = {**splits, **loaded.saved_splits()}  # unlearnt sources stay whole
             if missing := [n for n in needed if n not in splits]:  # a fresh split: train faces
                 raise CheckpointError(
                     f"{saved.name} holds no split of {', '.join(missing)}, which "

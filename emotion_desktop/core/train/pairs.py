@@ -10,6 +10,7 @@ validation macro over the sources. Only validation faces are read: a test face n
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.errors import CheckpointError
+from emotion_desktop.core.model.card import AccuracyPair
 from emotion_desktop.core.model.checkpoints import half_round_trip
 from emotion_desktop.core.train.balance import choose_tau, mirrored_logits, softmax, training_prior
 from emotion_desktop.core.train.ensemble import load_members
@@ -33,7 +35,7 @@ class PairScore:
     tau: float
     mean_macro: float  # what the ranking maximises
     accuracy: float  # all validation faces together: breaks ties
-    validation: dict[str, dict[str, float]]  # each source's accuracy and macro
+    validation: Mapping[str, AccuracyPair]  # each source's accuracy and macro
 
 
 def _mean_log(a: Outputs, b: Outputs) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +60,9 @@ def rank_pairs(
             for source in labels
         }
         choice = choose_tau(validation, prior)
-        row = next(r for r in choice.table if r["tau"] == choice.tau)
-        macro = float(np.mean([f["macro_accuracy"] for f in row["validation"].values()]))
-        ranked.append(PairScore((a, b), choice.tau, macro, row["accuracy"], row["validation"]))
+        row = next(r for r in choice.table if r.tau == choice.tau)
+        macro = float(np.mean([f.macro_accuracy for f in row.validation.values()]))
+        ranked.append(PairScore((a, b), choice.tau, macro, row.accuracy, row.validation))
     return sorted(ranked, key=lambda p: (p.mean_macro, p.accuracy), reverse=True)
 
 

@@ -22,15 +22,15 @@ from emotion_desktop.core.data.prepare import Absent, DataOptions, PreparedData,
 from emotion_desktop.core.data.splits import Split
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import CheckpointError, DatasetError
-from emotion_desktop.core.model.card import learnt_sources, saved_splits
+from emotion_desktop.core.model.card import FineTunedFrom, ModelCard
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model, save_with_splits
+from emotion_desktop.core.model.metrics import Scores
 from emotion_desktop.core.model.networks import EmotionCNN
 from emotion_desktop.core.train import distributed
 from emotion_desktop.core.train.card import make_card
 from emotion_desktop.core.train.config import TrainConfig
 from emotion_desktop.core.train.evaluate import score_faces
 from emotion_desktop.core.train.loop import History, ProgressFn, fit
-from emotion_desktop.core.train.metrics import Scores
 from emotion_desktop.core.train.resume import ResumeFile, resume_path, run_identity
 from emotion_desktop.core.vision.faces import CropSettings
 
@@ -38,7 +38,7 @@ from emotion_desktop.core.vision.faces import CropSettings
 @dataclass
 class TrainResult:
     path: Path
-    card: dict
+    card: ModelCard
     scores: Scores
     history: History
     absent: list[Absent] = field(default_factory=list)  # scored on fewer test faces than listed
@@ -83,7 +83,7 @@ def train_from_folder(
     t0 = time.perf_counter()
     check_writable(out)  # before the hours of training, not after them
     start = _fine_tune_base(base, config) if base is not None else None
-    base_splits = saved_splits(base) if base is not None else {}
+    base_splits = start.saved_splits() if start is not None else {}
     crop = config.crop_settings()
     data = prepare_data(
         options, crop, config.val_fraction, cache_dir, step, cancel, splits=base_splits
@@ -110,9 +110,9 @@ def train_from_folder(
     tests = {s.name: score_faces(model, s.test, flip=True) for s in data.sources}
     plain = score_faces(model, data.first.test, flip=False)
     card = make_card(options, config, data, tests, plain, history, time.perf_counter() - t0)
-    card["name"] = out.stem
+    card = replace(card, name=out.stem)
     if start is not None:
-        _mark_fine_tuned(card, start)
+        card = _fine_tuned(card, start)
     # a fine-tune keeps its base's splits of sources it did not see again: their training
     # faces are in its weights, and only their saved test faces may score it
     if distributed.is_main():
@@ -142,24 +142,27 @@ def _check_expressions(train: FaceSet) -> None:
         )
 
 
-def _mark_fine_tuned(card: dict, start: LoadedModel) -> None:
-    """Record a fine-tune's base in its card, with the sources in the base's weights, which
-    ``learnt_sources`` reads so the fine-tune is never tested afresh on them."""
-    card["method"] = f"{start.card.get('method', '')}; fine-tuned"
-    card["fine_tuned_from"] = {
-        "name": start.path.stem,
-        "created": start.card.get("created"),
-        "training": start.card.get("training", {}),
-        "learnt": learnt_sources(start.card),
-        "note": "a class balance of the base is not carried over: run balance again",
-    }
+def _fine_tuned(card: ModelCard, start: LoadedModel) -> ModelCard:
+    """A fine-tune's card with its base recorded, and the sources in the base's weights, which
+    ``ModelCard.learnt_sources`` reads so the fine-tune is never tested afresh on them."""
+    return replace(
+        card,
+        method=f"{start.card.method or ''}; fine-tuned",
+        fine_tuned_from=FineTunedFrom(
+            name=start.path.stem,
+            created=start.card.created,
+            training=start.card.training,
+            learnt=tuple(start.card.learnt_sources()),
+            note="a class balance of the base is not carried over: run balance again",
+        ),
+    )
 
 
 def _save_run(
     out: Path,
     model: EmotionCNN,
     crop: CropSettings,
-    card: dict,
+    card: ModelCard,
     splits: dict[str, Split],
     resume: Path,
 ) -> None:
@@ -181,7 +184,7 @@ def fine_tune_defaults(path: Path) -> TrainConfig:
     to hold them (the card may be missing, or older than a setting such as the framing)."""
     base = _one_network(path)
     try:
-        config = TrainConfig.checked(base.card.get("training", {}))
+        config = TrainConfig.checked(base.card.training.settings())
     except TypeError as exc:
         raise CheckpointError(f"{path.name}'s card: {exc}") from exc
     crop, network = base.crop, base.model.config

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from emotion_desktop.core.emotions import NAMES
-from emotion_desktop.core.train.metrics import Scores, percent
+from emotion_desktop.core.model.metrics import Scores, percent
 
 
 class ConfusionTable(QTableWidget):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.errors import ModelFileError, OutputError
-from emotion_desktop.core.model.checkpoints import read_card
+from emotion_desktop.core.model.card import ModelCard, shown_card
 from emotion_desktop.core.model.library import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
 from emotion_desktop.gui.dialogs import confirm
@@ -33,18 +33,16 @@ from emotion_desktop.gui.dialogs import confirm
 COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF split", "data")
 
 
-def training_time(card: dict) -> str:
+def training_time(card: ModelCard) -> str:
     """The card's total training time as ``1 h 12 min`` or ``9 min``, with the GPU it took
     where it was not the CPU (the shipped default's 7 minutes are hours on a CPU); '' where
     not recorded."""
-    training = card.get("training")
-    training = training if isinstance(training, dict) else {}
-    seconds, device = training.get("seconds_total"), training.get("device")
-    if not isinstance(seconds, (int, float)) or seconds < 0:
+    seconds, device = card.training.seconds_total, card.training.device
+    if seconds is None or not seconds >= 0:
         return ""
     hours, minutes = divmod(round(seconds / 60), 60)
     spent = f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
-    return f"{spent} on {device}" if isinstance(device, str) and device != "cpu" else spent
+    return f"{spent} on {device}" if device not in (None, "cpu") else spent
 
 
 class ModelManager(QWidget):
@@ -120,23 +118,17 @@ class ModelManager(QWidget):
         active = self.active_model.path()
         self.table.setRowCount(len(self._paths))
         for row, path in enumerate(self._paths):
-            card = read_card(path)
-            name = str(card.get("name", path.stem)) if path in shipped else path.stem
-            sources = card.get("data", {}).get("sources")
-            names = (
-                [str(s.get("name")) for s in sources if isinstance(s, dict)]
-                if isinstance(sources, list)
-                else []
-            )
+            card = shown_card(path)
+            name = (card.name or path.stem) if path in shipped else path.stem
             cells = (
                 "●" if path == active else "",
                 f"{name} (shipped)" if path in shipped else name,
-                str(card.get("created", ""))[:16].replace("T", " "),
+                (card.created or "")[:16].replace("T", " "),
                 source_accuracy(card, "kdef"),
                 source_accuracy(card, "ferplus"),
                 training_time(card),
-                str(card.get("split", {}).get("protocol", "")),
-                ", ".join(names) or str(card.get("data", {}).get("folder", "")),
+                card.split.protocol if card.split else "",
+                ", ".join(s.name for s in card.data.sources or ()) or card.data.folder or "",
             )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emotion_desktop.core.train.metrics import Scores
-from emotion_desktop.gui.active_model import SOURCE_TITLES, card_tests
+from emotion_desktop.core.model.card import ModelCard
+from emotion_desktop.core.model.metrics import Scores
+from emotion_desktop.gui.active_model import SOURCE_TITLES
 from emotion_desktop.gui.training.confusion import ConfusionTable
 
 EMPTY_TEXT = (
@@ -29,8 +30,7 @@ EMPTY_TEXT = (
 )
 
 
-def summary(figures: dict | None, protocol: str = "") -> str:
-    scores = Scores.from_dict(figures)
+def summary(scores: Scores | None, protocol: str = "") -> str:
     if scores is None:
         return "not tested on these faces"
     split = f", {protocol} split" if protocol else ""
@@ -53,11 +53,11 @@ class ModelColumn(QGroupBox):
         layout.addWidget(self.confusion)
         layout.addStretch()
 
-    def show_card(self, card: dict, source: str) -> None:
-        figures = card_tests(card).get(source)
-        protocol = str(card.get("split", {}).get("protocol", "")) if source == "kdef" else ""
+    def show_card(self, card: ModelCard, source: str) -> None:
+        figures = card.tests_by_source().get(source)
+        protocol = card.split.protocol if source == "kdef" and card.split else ""
         self.figures.setText(summary(figures, protocol))
-        self.confusion.show_scores(Scores.from_dict(figures))
+        self.confusion.show_scores(figures)
 
 
 class ResultView(QWidget):
@@ -68,8 +68,8 @@ class ResultView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self._card: dict = {}
-        self._active_card: dict = {}
+        self._card = ModelCard()
+        self._active_card = ModelCard()
         self._path: Path | None = None
         self.message = QLabel(EMPTY_TEXT)
         self.message.setWordWrap(True)
@@ -100,7 +100,9 @@ class ResultView(QWidget):
         for widget in (self.source, self.try_button, self.run_column, self.active_column):
             widget.setVisible(shown)
 
-    def show_run(self, path: Path, card: dict, active_name: str, active_card: dict) -> None:
+    def show_run(
+        self, path: Path, card: ModelCard, active_name: str, active_card: ModelCard
+    ) -> None:
         """Show a finished run's figures beside the active model's."""
         self._card, self._active_card = card, active_card
         self._name_run(path)
@@ -108,7 +110,7 @@ class ResultView(QWidget):
         self.try_button.setEnabled(True)
         self.source.blockSignals(True)
         self.source.clear()
-        for name in card_tests(card):
+        for name in card.tests_by_source():
             self.source.addItem(SOURCE_TITLES.get(name, name), name)
         self.source.blockSignals(False)
         self._set_shown(True)
@@ -133,7 +135,7 @@ class ResultView(QWidget):
         )
         self.run_column.setTitle(f"This run: {path.stem}")
 
-    def update_active(self, active_name: str, active_card: dict) -> None:
+    def update_active(self, active_name: str, active_card: ModelCard) -> None:
         """The active model changed (the user picked another): compare against it instead."""
         self._active_card = active_card
         self.active_column.setTitle(f"Active model: {active_name}")

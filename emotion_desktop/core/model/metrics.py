@@ -2,48 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
+from emotion_desktop.core.model.json_parts import write_part
 
 
 @dataclass(frozen=True)
 class Scores:
+    """A model's figures on a set of test faces; a card part (``json_parts``) under these keys."""
+
     accuracy: float
     macro_accuracy: float  # mean of per-class recall: fair where classes are unbalanced
-    per_class: dict[str, float | None]  # None: no faces of the class (not 0% recall)
-    confusion: list[list[int]]  # rows: true class, columns: predicted class, in NAMES order
+    # None: no faces of the class (not 0% recall)
+    per_class: dict[str, float | None] = field(metadata={"key": "per_class_accuracy"})
+    # rows: true class, columns: predicted class, in NAMES order
+    confusion: list[list[int]] = field(metadata={"key": "confusion_matrix"})
     count: int
 
-    def to_dict(self) -> dict:
-        return {
-            "accuracy": self.accuracy,
-            "macro_accuracy": self.macro_accuracy,
-            "per_class_accuracy": self.per_class,
-            "confusion_matrix": self.confusion,
-            "count": self.count,
-        }
+    def __post_init__(self) -> None:
+        """ValueError unless a recall per class and a square matrix of them: a card's figures
+        are read from a file, and the confusion table draws every cell."""
+        if set(self.per_class) != set(NAMES):
+            raise ValueError(f"per_class_accuracy names {sorted(self.per_class)}, not {NAMES}")
+        if len(self.confusion) != NUM_CLASSES or any(len(r) != NUM_CLASSES for r in self.confusion):
+            raise ValueError(f"confusion_matrix is not {NUM_CLASSES} rows of {NUM_CLASSES}")
 
-    @classmethod
-    def from_dict(cls, figures: object) -> Scores | None:
-        """The scores a model card holds (:meth:`to_dict`), None where they are missing or
-        damaged: a card is read from disk, and a bad one must not stop the window."""
-        try:
-            confusion = [[int(v) for v in row] for row in figures["confusion_matrix"]]
-            per_class = {n: _recall(figures["per_class_accuracy"][n]) for n in NAMES}
-            scores = cls(
-                float(figures["accuracy"]),
-                float(figures["macro_accuracy"]),
-                per_class,
-                confusion,
-                int(figures["count"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
-        shape_ok = len(confusion) == NUM_CLASSES and all(len(r) == NUM_CLASSES for r in confusion)
-        return scores if shape_ok else None
+    def to_dict(self) -> dict:
+        return write_part(self)
 
     def table(self) -> str:
         """Plain-text report: overall, per class and the confusion matrix."""
@@ -57,10 +45,6 @@ class Scores:
             recall = percent(self.per_class[name], ".1%")
             lines.append(f"{name:<16}" + "".join(f"{v:>6}" for v in row) + f"  {recall}")
         return "\n".join(lines)
-
-
-def _recall(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def percent(recall: float | None, spec: str = ".0%") -> str:

@@ -260,3 +260,23 @@ def test_a_profile_made_in_code_is_checked_too() -> None:
     """The same checks guard a Profile built by a caller (the Live flow), not only a file."""
     with pytest.raises(ProfileError, match="bias is not"):
         Profile("x", "0" * 64, "m", ("happy",), "affine", {"weight": np.eye(7), "bias": [0]})
+
+
+def test_lives_step_and_video_analysis_apply_the_profile(tiny_model, tmp_path) -> None:
+    """Live's step and a video's rows go through the profile (and name it), as photos do."""
+    from emotion_desktop.core.batch.video import label_video
+    from emotion_desktop.core.stream.frames import LiveOptions, LivePipeline, make_predictor
+    from tests.core.test_video_analysis import frame, write_video
+
+    live = make_predictor(load_model(tiny_model), LiveOptions())
+    profile = make_profile(live, {"sad": crops_of(live, "HA", 1, 2)}, "Ed")
+    image = frame([(100, 60)])
+    general, _ = LivePipeline(live, detect_every=1).step(image)
+    personal, _ = LivePipeline(live.with_profile(profile), detect_every=1).step(image)
+    assert len(general) == len(personal) == 1
+    expected = profile.probabilities(np.array([general[0].probabilities]))[0]
+    assert np.allclose(personal[0].probabilities, expected, atol=1e-5)
+    video = write_video(tmp_path / "one.avi", [image] * 3)
+    events = label_video(video, Predictor.from_checkpoint(tiny_model).with_profile(profile))
+    rows = [e for batch in events for e in batch if isinstance(e, LabelRow)]
+    assert len(rows) == 3 and {r.profile for r in rows} == {"Ed"}

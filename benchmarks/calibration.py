@@ -22,9 +22,11 @@ and tested on the same person's session-B photos: the five angles together, and 
 (straight) apart. Figures are the mean and spread over people of their accuracy before (the
 fold's model alone) and after, the mean gain, the worst person's gain and how many people lost.
 
-Timing (2 cores, shared: medians of interleaved repeats): making a profile from seven bursts of
-``--burst`` crops (Live's settings: no mirror pass); the classifier call of a Live step (one
-face) and of a batch of 8 photos, with and without a profile.
+Timing, of the shipped default model unless ``--timing-model`` says otherwise (2 cores, shared:
+medians of repeats run in turn, and the median of paired differences): making a profile from
+seven bursts of ``--burst`` crops (Live's settings: no mirror pass); the classifier call of a
+Live step (one face) and of Batch's eight faces (mirrored), with and without a profile; and the
+Batch loop's images a second over 40 KDEF photos, with and without.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ from pathlib import Path
 import numpy as np
 
 from emotion_desktop.core import paths
-from emotion_desktop.core.data.dataset import FaceSet, build_faces
+from emotion_desktop.core.batch.labelling import label_paths
+from emotion_desktop.core.data.dataset import FaceSet, build_faces, to_tensor
 from emotion_desktop.core.data.kdef import KdefRecord, scan
 from emotion_desktop.core.data.split_files import load_splits
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.model.calibrate import make_profile
 from emotion_desktop.core.model.checkpoints import load_model, split_path
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.networks import probabilities_and_features
 from emotion_desktop.core.runtime import configure_torch
 
 # What each profile is made from: (angles of session A, expressions).
@@ -134,24 +138,47 @@ def summary(people: list[Person], config: str, which: int) -> dict:
     }
 
 
-def interleaved_ms(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Milliseconds of each call, run in turn ``repeat`` times (A/B/A/B: drifting load on a
-    shared machine falls on both alike)."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for call in calls.values():
-        call()  # warm-up
-    for _ in range(repeat):
-        for name, call in calls.items():
+def paired_ms(plain: Callable[[], object], personal: Callable[[], object], repeat: int) -> dict:
+    """Milliseconds of two calls run in turn, the order alternating (drifting load on a shared
+    machine falls on both alike): each one's median and fastest, and the median of the
+    per-pair differences, the figure that noise disturbs least."""
+    plain(), personal()  # warm-up
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeat):
+        pair = ((0, plain), (1, personal)) if i % 2 else ((1, personal), (0, plain))
+        for which, call in pair:
             t0 = time.perf_counter()
             call()
-            times[name].append((time.perf_counter() - t0) * 1000)
-    return times
+            times[which].append((time.perf_counter() - t0) * 1000)
+    differences = [b - a for a, b in zip(*times)]
+    return {
+        "none": round(statistics.median(times[0]), 3),
+        "profile": round(statistics.median(times[1]), 3),
+        "fastest": [round(min(times[0]), 3), round(min(times[1]), 3)],
+        "added": round(statistics.median(differences), 3),
+    }
+
+
+def batch_rates(predictor: Predictor, personal: Predictor, photos: list[Path]) -> dict:
+    """Images a second of the Batch loop (decode, detect, classify) over ``photos``, without
+    and with a profile, alternating three times each."""
+    rates: dict[str, list[float]] = {"none": [], "profile": []}
+    for _ in range(3):
+        for name, labeller in (("none", predictor), ("profile", personal)):
+            t0 = time.perf_counter()
+            for _events in label_paths(photos, labeller):
+                pass
+            rates[name].append(round(len(photos) / (time.perf_counter() - t0), 1))
+    return rates
 
 
 def timings(model: Path, kdef: Path, records: list[KdefRecord], burst: int) -> dict:
-    """make_profile on seven bursts, and the classifier with and without a profile."""
+    """make_profile on seven bursts, the classifier of a Live step and of Batch's eight
+    photos with and without a profile, and Batch's rate, for ``model`` (the shipped default:
+    what Live runs)."""
     live = Predictor(load_model(model), flip=False)  # Live's classifier setting
-    _, faces = held_out(model, kdef, records)
+    chosen = records[:280]  # the first 8 of KDEF's 70 sittings, every angle
+    faces = build_faces(chosen, kdef, live.crop, paths.cache_dir())
     rng = np.random.default_rng(0)
     bursts = {
         name: list(faces.images[rng.choice(np.flatnonzero(faces.labels == i), burst)])
@@ -164,29 +191,23 @@ def timings(model: Path, kdef: Path, records: list[KdefRecord], burst: int) -> d
         making.append(time.perf_counter() - t0)
     personal = live.with_profile(profile)
     one, eight = faces.images[:1], faces.images[:8]
-    step = interleaved_ms(
-        {"none": lambda: live.predict(one), "profile": lambda: personal.predict(one)}, 300
-    )
-    batch = interleaved_ms(
-        {"none": lambda: live.predict(eight), "profile": lambda: personal.predict(eight)}, 100
-    )
-    probs = live.predict(one)
-    alone = interleaved_ms({"profile": lambda: profile.probabilities(probs)}, 1000)["profile"]
+    batch = Predictor(load_model(model))  # Batch's: the mirrored average
+    probs, features = (t.numpy() for t in probabilities_and_features(live.model, to_tensor(one)))
     return {
         "make_profile_s": round(statistics.median(making), 3),
         "make_profile_s_max": round(max(making), 3),
         "burst_crops": 7 * burst,
-        "step_ms": {k: round(statistics.median(v), 3) for k, v in step.items()},
-        "step_ms_iqr": {k: _iqr(v) for k, v in step.items()},
-        "batch8_ms": {k: round(statistics.median(v), 3) for k, v in batch.items()},
-        "batch8_ms_iqr": {k: _iqr(v) for k, v in batch.items()},
-        "profile_only_ms": round(statistics.median(alone), 4),
+        "step_ms": paired_ms(lambda: live.predict(one), lambda: personal.predict(one), 1000),
+        "batch8_ms": paired_ms(
+            lambda: batch.predict(eight), lambda: batch.with_profile(profile).predict(eight), 200
+        ),
+        "profile_only_ms": paired_ms(
+            lambda: None, lambda: profile.probabilities(probs, features), 1000
+        )["added"],
+        "batch_images_per_s": batch_rates(
+            batch, batch.with_profile(profile), [r.path for r in chosen[:40]]
+        ),
     }
-
-
-def _iqr(values: list[float]) -> list[float]:
-    q = statistics.quantiles(values, n=4)
-    return [round(q[0], 3), round(q[2], 3)]
 
 
 def print_table(people: list[Person]) -> dict:
@@ -212,20 +233,25 @@ def main() -> None:
     parser.add_argument("models", nargs="+", type=Path, help="fold models (.pt with split files)")
     parser.add_argument("--kdef", type=Path, default=Path("~/datasets/data/KDEF").expanduser())
     parser.add_argument("--burst", type=int, default=20, help="crops per expression (timing)")
+    parser.add_argument(
+        "--timing-model", type=Path, default=paths.default_model_path(), help="model timed"
+    )
     args = parser.parse_args()
     configure_torch()
     records = scan(args.kdef).records
     people = [p for model in args.models for p in person_figures(model, args.kdef, records)]
     figures = print_table(people)
-    speed = timings(args.models[0], args.kdef, records, args.burst)
+    speed = timings(args.timing_model, args.kdef, records, args.burst)
+    step, batch = speed["step_ms"], speed["batch8_ms"]
     print(
-        f"\nmake_profile, 7 bursts of {args.burst}: {speed['make_profile_s']:.2f} s "
-        f"(max {speed['make_profile_s_max']:.2f} s of 5)\n"
-        f"Live step classifier, 1 face: {speed['step_ms']['none']:.2f} ms without, "
-        f"{speed['step_ms']['profile']:.2f} ms with a profile (the profile alone "
-        f"{speed['profile_only_ms']:.3f} ms)\n"
-        f"batch of 8 crops: {speed['batch8_ms']['none']:.2f} ms without, "
-        f"{speed['batch8_ms']['profile']:.2f} ms with"
+        f"\n{args.timing_model.stem}: make_profile, 7 bursts of {args.burst}: "
+        f"{speed['make_profile_s']:.2f} s (max {speed['make_profile_s_max']:.2f} s of 5)\n"
+        f"Live step classifier, 1 face: median {step['none']:.2f} ms without, "
+        f"{step['profile']:.2f} ms with a profile; added (paired median) {step['added']:.3f} ms; "
+        f"the profile's own arithmetic {speed['profile_only_ms']:.3f} ms\n"
+        f"Batch classifier, 8 faces, mirrored: {batch['none']:.2f} ms without, "
+        f"{batch['profile']:.2f} ms with; added {batch['added']:.3f} ms\n"
+        f"Batch loop, images/s (3 runs each, alternating): {speed['batch_images_per_s']}"
     )
     print(json.dumps({"figures": figures, "speed": speed, "models": [m.stem for m in args.models]}))
 

@@ -1,7 +1,9 @@
 """Making a personal profile from a few face crops per expression of one person.
 
-The model's log-probabilities of the person's crops are the only input: the network is never
-changed, and the fit runs on a [N, 7] table, in well under a second on two cores.
+The network is never changed. A profile is a per-person affine map of the model's seven
+log-probabilities, fitted on the person's faces, and anchors in the network's last hidden layer
+that say how much a face is like those the map was fitted on (see ``Profile.probabilities``).
+Chosen among the issue's candidates on KDEF's held-out people (``benchmarks/calibration.py``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_desktop.core.data.dataset import prepare_face
+from emotion_desktop.core.data.dataset import prepare_face, to_tensor
 from emotion_desktop.core.data.sources import is_labelled_folder, scan_labelled_folder
 from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import DatasetError, ImageError, ProfileError
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.networks import probabilities_and_features
 from emotion_desktop.core.model.profile import Profile, model_fingerprint
 
-# The fit, chosen on the held-out people of KDEF folds 0 and 1 (benchmarks/calibration.py gives
-# the figures of all five). PULL_WEIGHT and PULL_BIAS: how strongly W stays near I and b
-# near 0, times (7 / expressions shown)^2, so a profile of fewer expressions moves the model
-# less (neutral alone: 49 times less freely). SMOOTHING: the margin loss's softness.
+# The fit and the gate, chosen on the held-out people of KDEF person folds 0-2 (folds 3 and 4
+# were kept unseen until they were; benchmarks/calibration.py gives every figure).
+# PULL_WEIGHT and PULL_BIAS: how strongly W stays near I and b near 0, times
+# (7 / expressions shown)^2, so a profile of fewer expressions moves the model less (neutral
+# alone: 49 times less freely). SMOOTHING: the margin loss's softness.
 PULL_WEIGHT = 0.3
 PULL_BIAS = 0.1
 SMOOTHING = 2.0
@@ -29,6 +33,9 @@ FIT_STEPS = 200
 # A 2-second burst's frames are near copies of each other: ten spread over it tell the fit as
 # much as all of them, and the network's pass over the crops is what a profile's time is spent on.
 MAX_CROPS_PER_EXPRESSION = 10
+# Similarity (cosine, last hidden layer) to the nearest anchor below which the profile is not
+# applied; KDEF's held-out frontal faces sit near 0.97, half profiles 0.90, full profiles 0.76.
+GATE = 0.7
 
 
 def make_profile(
@@ -45,16 +52,29 @@ def make_profile(
         raise ProfileError("no face was given for any expression: nothing to calibrate with")
     crops = np.stack([c for burst in shown.values() for c in burst])  # one network pass
     labels = np.array([INDEX_BY_NAME[e] for e, burst in shown.items() for _ in burst])
-    probabilities = predictor.with_profile(None).predict(crops)
-    weight, bias = fit_affine(np.log(np.clip(probabilities, 1e-12, None)), labels)
+    probabilities, features = probabilities_and_features(
+        predictor.model, to_tensor(crops), mirrored=predictor.flip
+    )
+    weight, bias = fit_affine(np.log(np.clip(probabilities.numpy(), 1e-12, None)), labels)
     return Profile(
         name=name,
         model=model_fingerprint(predictor.path),
         model_name=predictor.path.stem,
         emotions=tuple(shown),
-        method="affine",
-        arrays={"weight": weight, "bias": bias},
+        arrays={
+            "weight": weight,
+            "bias": bias,
+            "anchors": anchors(features.numpy(), labels),
+            "gate": np.array([GATE]),
+        },
     )
+
+
+def anchors(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The unit mean of the unit feature vectors of each expression shown, in label order."""
+    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    means = np.stack([unit[labels == c].mean(0) for c in np.unique(labels)])
+    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
 
 
 def _spread(crops: list[np.ndarray]) -> list[np.ndarray]:

@@ -11,7 +11,9 @@ import torch
 
 from emotion_desktop.core.data.dataset import crop_whole, is_face_crop, to_tensor
 from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import ProfileError
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model
+from emotion_desktop.core.model.networks import feature_size, probabilities_and_features
 from emotion_desktop.core.model.profile import Profile, check_profile
 from emotion_desktop.core.vision.faces import (
     MIN_DETECT_SIDE,
@@ -80,6 +82,10 @@ class Predictor:
         ProfileError where the profile was made with another model."""
         if profile is not None:
             check_profile(profile, self.path)
+            if profile.feature_size != feature_size(self.model):
+                raise ProfileError(
+                    f"profile {profile.name} does not fit {self.path.stem}'s network (damaged?)"
+                )
         twin = copy.copy(self)
         twin.profile = profile
         return twin
@@ -94,8 +100,12 @@ class Predictor:
         """uint8 crops [N, S, S] -> probabilities [N, 7] (float32)."""
         if len(crops) == 0:
             return np.zeros((0, len(NAMES)), np.float32)
-        probabilities = self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
-        return probabilities if self.profile is None else self.profile.probabilities(probabilities)
+        if self.profile is None:
+            return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
+        probabilities, features = probabilities_and_features(
+            self.model, to_tensor(crops), mirrored=self.flip
+        )
+        return self.profile.probabilities(probabilities.numpy(), features.numpy())
 
     def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
         """Classify given face boxes (Haar's, with the model's margin) of one grey image in a

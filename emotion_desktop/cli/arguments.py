@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from emotion_desktop.cli.calibrate import cmd_calibrate
 from emotion_desktop.cli.label import cmd_label
 from emotion_desktop.cli.training import cmd_balance, cmd_ensemble, cmd_evaluate, cmd_train
 from emotion_desktop.core.data.prepare import DataOptions
@@ -105,11 +106,11 @@ def shard_spec(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emotion-desktop-cli",
-        description="The window's core without a display: train, evaluate, ensemble, balance "
-        "and label.",
+        description="The window's core without a display: train, evaluate, ensemble, balance, "
+        "label and calibrate.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_ensemble, _add_balance, _add_evaluate, _add_label):
+    for add in (_add_train, _add_ensemble, _add_balance, _add_evaluate, _add_label, _add_calibrate):
         add(sub)
     return parser
 
@@ -250,4 +251,23 @@ def _add_label(sub: argparse._SubParsersAction) -> None:
         help="label only the K-th of N equal shares of the files (1 <= K <= N), e.g. one "
         "share per job of a job array; the N results together cover every file once",
     )
+    label.add_argument(
+        "--profile",
+        type=Path,
+        help="a person's profile (from calibrate) to apply; made with the same model",
+    )
     label.set_defaults(func=cmd_label)
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``calibrate``: one person's labelled folder, the model, the profile file."""
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="make a person's profile from a folder of their photos, one sub-folder per "
+        "expression (any of the seven; neutral alone helps too)",
+    )
+    calibrate.add_argument("folder", type=Path)
+    calibrate.add_argument("--model", type=Path, help="default: the active model")
+    calibrate.add_argument("--out", required=True, type=Path, help="profile file (.profile)")
+    calibrate.add_argument("--name", help="the profile's name (default: the file's name)")
+    calibrate.set_defaults(func=cmd_calibrate)

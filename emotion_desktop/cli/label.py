@@ -22,6 +22,7 @@ from emotion_desktop.core.errors import (
 )
 from emotion_desktop.core.model.card import card_path
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.profile import check_profile, read_profile
 from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.faces import (
     FaceDetector,
@@ -35,7 +36,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     if as_json and existing == "append":
         raise OutputError("--append continues a CSV file; a JSON file can only be replaced")
     model = args.model or paths.active_model_path()
-    inputs = [*args.paths, model, card_path(model)]
+    inputs = [*args.paths, model, card_path(model), *([args.profile] if args.profile else [])]
     check_results_output(args.out, inputs, existing, in_place=not as_json)
     present = [p for p in args.paths if p.exists() or p.is_symlink()]  # a bad link: reported
     missing = [p for p in args.paths if p not in present]
@@ -48,7 +49,11 @@ def cmd_label(args: argparse.Namespace) -> int:
     if not any(is_image_file(f) or is_video_file(f) for f in files()):  # before a file opens
         share = f" (share {args.shard[0]}/{args.shard[1]})" if args.shard else ""
         raise OutputError(f"no images or videos in {', '.join(map(str, present))}{share}")
+    profile = read_profile(args.profile) if args.profile else None
+    if profile is not None:
+        check_profile(profile, model)  # before the model loads: a refusal costs nothing
     predictor = Predictor.from_checkpoint(model, FaceDetector(min_face=args.min_face))
+    predictor = predictor.with_profile(profile)
     sampling = Sampling(every=args.every or 1, fps=args.fps)
     summary = LabelSummary()
     bar = ProgressBar()

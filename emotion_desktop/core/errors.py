@@ -35,3 +35,7 @@ class OutputError(EmotionDesktopError):
 
 class ModelFileError(EmotionDesktopError):
     """A model file cannot be renamed, deleted or exported; the message says why."""
+
+
+class ProfileError(EmotionDesktopError):
+    """A personal profile is damaged, not one this app wrote, or made with another model."""

@@ -42,6 +42,15 @@ def check_model_output(out: Path, models: list[Path], data: list[Path]) -> None:
         check_output(written, inputs, "overwrite")
 
 
+def check_profile_output(out: Path, inputs: list[Path]) -> None:
+    """Refuse a profile ``out`` not named ``*.profile`` (so it can never replace a photo, a
+    model, its card or results) or that would replace one of ``inputs``; an earlier profile at
+    ``out`` is replaced, as a model's Export replaces an earlier export."""
+    if out.suffix.lower() != ".profile":
+        raise OutputError(f"{out}: a profile file ends in .profile")
+    check_output(out, inputs, "overwrite")
+
+
 def check_results_output(out: Path, inputs: list[Path], existing: str, in_place: bool) -> None:
     """:func:`check_output` for a results file (.csv or .json) of labelled ``inputs``. It also
     must not be named as a photo (one in a labelled folder, or a link to one) nor, where rows

@@ -107,6 +107,7 @@ def _classify(pending: list[_Found | list[Event]], predictor: Predictor) -> list
                         i,
                         FaceResult(box, tuple(float(p) for p in next(probs))),
                         model,
+                        profile=predictor.profile_name,
                     )
                     for i, box in enumerate(item.boxes)
                 ]

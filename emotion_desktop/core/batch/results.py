@@ -35,6 +35,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "model",  # after the photo columns: readers by position of those keep working
     "frame",
     "time",
+    "profile",  # the personal profile applied (profile.py); empty where none
 )
 
 
@@ -42,7 +43,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 class LabelRow:
     """One face of one image, or of one frame of a video (``frame``, its index, and ``time``,
     seconds into the video; ``face`` then is the face's track id); ``model``: the stem of the
-    model file that labelled it."""
+    model file that labelled it; ``profile``: the name of the person's profile applied."""
 
     file: Path
     face: int
@@ -50,6 +51,7 @@ class LabelRow:
     model: str = ""
     frame: int | None = None
     time: float | None = None
+    profile: str = ""
 
     @property
     def box(self) -> Box:
@@ -70,6 +72,7 @@ class LabelRow:
             "model": self.model,
             "frame": self.frame,
             "time": None if self.time is None else round(self.time, 3),
+            "profile": self.profile,
         }
 
 

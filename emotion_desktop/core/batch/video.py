@@ -209,6 +209,7 @@ def label_video(
         return
     pipeline = _pipeline(predictor, options, sampling, source.fps)
     model = Path(predictor.path).stem
+    profile = predictor.profile_name
     total, start = source.frame_count(), time.monotonic()
     reader = _Reader(source, sampling, pipeline)
     analysed = faceless = 0
@@ -231,7 +232,7 @@ def label_video(
             analysed += 1
             faceless += not seen
             if seen:
-                yield [_row(path, f, model, item) for f in seen]
+                yield [_row(path, f, model, profile, item) for f in seen]
             if time.monotonic() - last_report >= PROGRESS_SECONDS:
                 last_report = time.monotonic()
                 yield [progress()]
@@ -244,9 +245,9 @@ def label_video(
         yield [problem]
 
 
-def _row(path: Path, face: TrackedFace, model: str, frame: _Frame) -> LabelRow:
+def _row(path: Path, face: TrackedFace, model: str, profile: str, frame: _Frame) -> LabelRow:
     result = FaceResult(face.box, face.probabilities)
-    return LabelRow(path, face.id, result, model, frame.index, frame.time)
+    return LabelRow(path, face.id, result, model, frame.index, frame.time, profile)
 
 
 def _pipeline(

@@ -11,7 +11,10 @@ import torch
 
 from emotion_desktop.core.data.dataset import crop_whole, is_face_crop, to_tensor
 from emotion_desktop.core.emotions import NAMES
+from emotion_desktop.core.errors import ProfileError
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model
+from emotion_desktop.core.model.networks import feature_size, probabilities_and_features
+from emotion_desktop.core.model.profile import Profile, check_profile
 from emotion_desktop.core.vision.faces import (
     MIN_DETECT_SIDE,
     Box,
@@ -46,8 +49,11 @@ class Predictor:
     """Runs a trained classifier on face crops prepared with the checkpoint's own crop settings.
 
     ``flip`` averages each face with its mirror image: the test-time augmentation the model
-    card's figures were measured with, at twice the (small) classifier cost.
+    card's figures were measured with, at twice the (small) classifier cost. ``profile``: one
+    person's calibration (:meth:`with_profile`), applied to every face classified.
     """
+
+    profile: Profile | None = None
 
     def __init__(
         self, loaded: LoadedModel, detector: FaceDetector | None = None, flip: bool = True
@@ -70,12 +76,36 @@ class Predictor:
         twin.detector, twin.flip = detector, flip
         return twin
 
+    def with_profile(self, profile: Profile | None) -> Predictor:
+        """This network with a person's profile (None: none), without loading it again: Live,
+        Batch and video analysis all classify through :meth:`predict`, which applies it.
+        ProfileError where the profile was made with another model."""
+        if profile is not None:
+            check_profile(profile, self.path)
+            if profile.feature_size != feature_size(self.model):
+                raise ProfileError(
+                    f"profile {profile.name} does not fit {self.path.stem}'s network (damaged?)"
+                )
+        twin = copy.copy(self)
+        twin.profile = profile
+        return twin
+
+    @property
+    def profile_name(self) -> str:
+        """The profile's name, for the rows it labels; empty without one."""
+        return "" if self.profile is None else self.profile.name
+
     @torch.inference_mode()
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """uint8 crops [N, S, S] -> probabilities [N, 7] (float32)."""
         if len(crops) == 0:
             return np.zeros((0, len(NAMES)), np.float32)
-        return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
+        if self.profile is None:
+            return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
+        probabilities, features = probabilities_and_features(
+            self.model, to_tensor(crops), mirrored=self.flip
+        )
+        return self.profile.probabilities(probabilities.numpy(), features.numpy())
 
     def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
         """Classify given face boxes (Haar's, with the model's margin) of one grey image in a

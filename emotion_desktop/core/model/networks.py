@@ -204,7 +204,15 @@ class EmotionCNN(Classifier):
         return cls(config, encoder)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(standardise(x))) + self.class_bias
+        return self.logits_of(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations [N, 512]: what the network knows of a face
+        before it names an emotion (a personal profile compares faces by them)."""
+        return self.classifier[:-1](self.encoder(standardise(x)))
+
+    def logits_of(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier[-1](features) + self.class_bias
 
 
 class EnsembleCNN(Classifier):
@@ -231,6 +239,34 @@ class EnsembleCNN(Classifier):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         probabilities = torch.stack([F.softmax(m(x), dim=1) for m in self.members]).mean(0)
         return probabilities.clamp_min(1e-12).log() + self.class_bias
+
+
+@torch.inference_mode()
+def probabilities_and_features(
+    model: Classifier, x: torch.Tensor, mirrored: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:meth:`Classifier.probabilities` and, from the same pass, the last hidden layer's
+    activations (each member's, side by side, for an ensemble), averaged with the mirrored
+    faces' where ``mirrored``."""
+    members = list(model.members) if isinstance(model, EnsembleCNN) else [model]
+    views = (x, x.flip(3)) if mirrored else (x,)
+    probabilities, features = [], []
+    for view in views:
+        hidden = [m.features(view) for m in members]
+        if isinstance(model, EnsembleCNN):
+            mean = torch.stack([F.softmax(m.logits_of(h), 1) for m, h in zip(members, hidden)])
+            logits = mean.mean(0).clamp_min(1e-12).log() + model.class_bias
+        else:
+            logits = model.logits_of(hidden[0])
+        probabilities.append(F.softmax(logits, dim=1))
+        features.append(torch.cat(hidden, dim=1))
+    return sum(probabilities) / len(views), sum(features) / len(views)
+
+
+def feature_size(model: Classifier) -> int:
+    """Width of :func:`probabilities_and_features`' features for ``model``."""
+    members = list(model.members) if isinstance(model, EnsembleCNN) else [model]
+    return sum(m.classifier[-1].in_features for m in members)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,7 +7,8 @@ import sys
 
 from emotion_desktop.core import paths
 from emotion_desktop.core.model.calibrate import crops_from_folder, make_profile
-from emotion_desktop.core.model.checkpoints import card_path, split_path
+from emotion_desktop.core.model.card import card_path
+from emotion_desktop.core.model.checkpoints import split_path
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.model.profile import write_profile
 from emotion_desktop.core.outputs import check_profile_output

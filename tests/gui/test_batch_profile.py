@@ -5,6 +5,7 @@ model is refused with the run's message."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def test_rows_of_photos_and_of_a_video_carry_the_profile_applied(
     assert tab.export(tmp_path / "rows.csv") == len(rows)
     with open(tmp_path / "rows.csv", newline="") as f:
         assert {row["profile"] for row in csv.DictReader(f)} == {"Anna"}
+    tab.export(tmp_path / "rows.json")
+    assert {r["profile"] for r in json.loads((tmp_path / "rows.json").read_text())} == {"Anna"}
 
     tab.clear()
     tab.options.profile_box.setCurrentIndex(0)  # No profile: the model's own readings

@@ -88,6 +88,7 @@ def test_the_guided_calibration_captures_skips_redoes_and_saves_an_active_profil
     qtbot.waitUntil(lambda: steps["neutral"].text() == "✓ Neutral", timeout=WAIT_MS)
     assert pane.session.current == "happy" and "Happy  (2 of 7)" in panel.heading.text()
     assert not _cut_widgets(tab), _cut_widgets(tab)
+    assert tab.minimumSizeHint().height() <= tab.height() and not tab.timeline.isVisible()
 
     panel.skip_button.click()
     assert steps["happy"].text() == "– Happy" and pane.session.current == "sad"
@@ -113,6 +114,7 @@ def test_the_guided_calibration_captures_skips_redoes_and_saves_an_active_profil
     assert "Profile Wolfgang made from 2 expressions" in tab.message_text()
     assert bar.box.currentText() == "Wolfgang" and bar.none_button.isEnabled()
     assert pane.link.profiles.read().name == "Wolfgang" and not panel.isVisible()
+    assert tab.timeline.isVisible()
     remembered = json_setting(tab.settings, REMEMBERED, {})
     assert remembered == {str(tiny_model): "Wolfgang"}
 

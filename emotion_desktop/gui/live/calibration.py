@@ -46,6 +46,7 @@ class LiveHost(Protocol):
     active_model: ActiveModel
     options: LiveOptions
     message_bar: MessageBar
+    timeline: QWidget
     started: SignalInstance
     stopped: SignalInstance
 
@@ -99,6 +100,7 @@ class CalibrationPane(QWidget):
         self._model = self.host.active_model.path()
         self.link.capturing.post(True)
         self.panel.start(self.session.emotions)
+        self.host.timeline.hide()  # the panel takes its room: all of it fits 1280x720
         if not self.host.is_running():
             self.host.start()
         self._show()
@@ -114,6 +116,7 @@ class CalibrationPane(QWidget):
         self.session = self._model = None
         self.link.capturing.post(False)
         self.panel.hide()
+        self.host.timeline.show()
 
     def take(self, payload: object) -> bool:
         """Feed the worker's payload to the session where it is one of its frames, or to the

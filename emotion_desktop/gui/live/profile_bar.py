@@ -210,7 +210,12 @@ class ProfileBar(QWidget):
         if path is not None and confirm(
             self, "Delete profile", f"Delete the profile {path.stem}? This cannot be undone."
         ):
-            self._apply(lambda: (delete_profile(path), self.activate(None), self.box.refresh()))
+            self._apply(lambda: self._deleted(path))
+
+    def _deleted(self, path: Path) -> None:
+        delete_profile(path)
+        self.activate(None)
+        self.box.refresh()
 
     def export_dialog(self) -> None:
         path = self.active_path()

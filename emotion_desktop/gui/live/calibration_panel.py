@@ -56,12 +56,14 @@ class CalibrationPanel(QFrame):
         self.progress.setMaximumHeight(10)
         self.steps: dict[str, QToolButton] = {}
         self._grid = QGridLayout()
-        for emotion in TITLES:
-            button = QToolButton()
+        for i, emotion in enumerate(TITLES):  # each in the grid at once: owned by the panel
+            button = QToolButton(self)
+            button.setObjectName(emotion)
             button.setCheckable(True)  # checked: the expression asked for now
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            button.clicked.connect(lambda _=False, e=emotion: self.redo_clicked.emit(e))
+            button.clicked.connect(self._on_step_clicked)
             self.steps[emotion] = button
+            self._grid.addWidget(button, i // STEP_COLUMNS, i % STEP_COLUMNS)
         self.skip_button = QPushButton("S&kip")
         self.skip_button.setToolTip("Leave this expression out of the profile")
         self.redo_button = QPushButton("&Redo last")
@@ -135,6 +137,10 @@ class CalibrationPanel(QFrame):
         self.redo_button.setEnabled(last is not None and not saving)
         self.save_button.setEnabled(finished and status.captured > 0 and not saving)
         self.save_button.setText("Making…" if saving else "&Save profile")
+
+    @Slot()
+    def _on_step_clicked(self) -> None:
+        self.redo_clicked.emit(self.sender().objectName())
 
     @Slot()
     def _on_redo_button_clicked(self) -> None:

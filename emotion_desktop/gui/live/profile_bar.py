@@ -101,8 +101,8 @@ class ProfileBar(QWidget):
         self.box.activated.connect(self._on_box_activated)
         self.box.listed.connect(self._on_box_listed)
         self.none_button.clicked.connect(self._on_none_button_clicked)
-        self.full_action.triggered.connect(lambda: self.calibrate_requested.emit(FULL))
-        self.quick_action.triggered.connect(lambda: self.calibrate_requested.emit(QUICK))
+        self.full_action.triggered.connect(self._on_full_action_triggered)
+        self.quick_action.triggered.connect(self._on_quick_action_triggered)
         self.rename_action.triggered.connect(self.rename_dialog)
         self.delete_action.triggered.connect(self.delete_dialog)
         self.export_action.triggered.connect(self.export_dialog)
@@ -170,6 +170,14 @@ class ProfileBar(QWidget):
     @Slot(int)
     def _on_box_activated(self, _index: int) -> None:
         self.activate(self.box.current_path())
+
+    @Slot()
+    def _on_full_action_triggered(self) -> None:
+        self.calibrate_requested.emit(FULL)
+
+    @Slot()
+    def _on_quick_action_triggered(self) -> None:
+        self.calibrate_requested.emit(QUICK)
 
     @Slot()
     def _on_none_button_clicked(self) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from emotion_desktop.core.batch.video import Sampling
+from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.batch.options import BatchOptions
 from emotion_desktop.gui.batch.rows import COL_FACE, COL_FRAME, COL_THUMB, COL_TIME
 from emotion_desktop.gui.workers import running_threads
@@ -246,12 +247,12 @@ def test_add_files_offers_videos_and_labels_the_one_picked(
 
 
 def test_the_sampling_is_remembered(qtbot, settings) -> None:
-    options = BatchOptions(settings)
+    options = BatchOptions(settings, ActiveModel())
     qtbot.addWidget(options)
     assert options.sampling() == Sampling() and not options.sampling_n.isEnabled()
     options.sampling_box.setCurrentIndex(options.sampling_box.findData("fps"))
     options.sampling_n.setValue(3)
     options.save()
-    again = BatchOptions(settings)
+    again = BatchOptions(settings, ActiveModel())
     qtbot.addWidget(again)
     assert again.sampling() == Sampling(fps=3.0) and again.sampling_n.isEnabled()

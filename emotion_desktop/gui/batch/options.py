@@ -1,5 +1,7 @@
 """The Batch tab's options: the whole-image fallback, which frames of a video are analysed,
-and the CSV written as the rows come (Write as I go). Remembered under ``batch/``."""
+the personal profile applied, and the CSV written as the rows come (Write as I go).
+Remembered under ``batch/``, but the profile: a folder of one person's faces is not the
+next folder's, so each session starts without one."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from emotion_desktop.core.batch.video import Sampling
+from emotion_desktop.gui.active_model import ActiveModel
+from emotion_desktop.gui.profiles import ProfileBox
 from emotion_desktop.gui.settings import setting
 
 EVERY_FRAME, EVERY_NTH, PER_SECOND = "every", "nth", "fps"
@@ -28,9 +32,10 @@ _MODES = ((EVERY_FRAME, "every frame"), (EVERY_NTH, "every N-th frame"), (PER_SE
 class BatchOptions(QWidget):
     """One row of options; :meth:`sampling` and :meth:`live_csv_path` are what a run takes."""
 
-    def __init__(self, settings: QSettings) -> None:
+    def __init__(self, settings: QSettings, active_model: ActiveModel) -> None:
         super().__init__()
         self.settings = settings
+        self.active_model = active_model
         # the Write-as-I-go file the user just chose (and agreed to replace) in the dialog; any
         # other existing file, a typed one or one remembered from an earlier session, is
         # appended to, never emptied
@@ -48,6 +53,7 @@ class BatchOptions(QWidget):
         self.sampling_box.setToolTip("Which frames of a video are analysed")
         self.sampling_n = QSpinBox(minimum=1, maximum=1000, value=5)
         self.sampling_n.setToolTip("N: analyse every N-th frame, or N frames a second")
+        self.profile_box = ProfileBox()
         self.live_csv_box = QCheckBox("Write as I &go to")
         self.live_csv_box.setToolTip(
             "Append the rows to this CSV as each batch of eight images is done, so a crash "
@@ -62,6 +68,9 @@ class BatchOptions(QWidget):
         layout.addWidget(QLabel("&Videos:", buddy=self.sampling_box))
         layout.addWidget(self.sampling_box)
         layout.addWidget(self.sampling_n)
+        layout.addSpacing(12)
+        layout.addWidget(QLabel("&Profile:", buddy=self.profile_box))
+        layout.addWidget(self.profile_box)
         layout.addStretch(1)
         layout.addWidget(self.live_csv_box)
         layout.addWidget(self.live_csv_edit, 1)
@@ -71,6 +80,7 @@ class BatchOptions(QWidget):
         self.live_csv_button.clicked.connect(self._on_live_csv_button_clicked)
         self.live_csv_box.toggled.connect(self._on_live_csv_box_toggled)
         self.sampling_box.currentIndexChanged.connect(self._on_sampling_box_changed)
+        self.active_model.changed.connect(self._on_active_model_changed)
 
     def _restore(self) -> None:
         s = self.settings
@@ -80,6 +90,7 @@ class BatchOptions(QWidget):
         n = self.sampling_n
         n.setValue(setting(s, "batch/video_n", 5, n.minimum(), n.maximum()))
         self._on_sampling_box_changed()
+        self.profile_box.show_model(self.active_model.path())
         self.live_csv_edit.setText(setting(s, "batch/live_csv", ""))
         self.live_csv_box.blockSignals(True)  # restoring, not ticking: no dialog at start-up
         self.live_csv_box.setChecked(
@@ -94,6 +105,9 @@ class BatchOptions(QWidget):
         s.setValue("batch/video_n", self.sampling_n.value())
         s.setValue("batch/write_as_you_go", self.live_csv_box.isChecked())
         s.setValue("batch/live_csv", self.live_csv_edit.text())
+
+    def shutdown(self) -> None:
+        self.profile_box.shutdown()
 
     def sampling(self) -> Sampling:
         """The frames of a video a run analyses."""
@@ -113,6 +127,12 @@ class BatchOptions(QWidget):
             self.live_csv_box.setChecked(False)
             return None
         return Path(text).expanduser()
+
+    @Slot()
+    def _on_active_model_changed(self) -> None:
+        """The new model's profiles: another model's profile never applies to its faces."""
+        self.profile_box.select(None)
+        self.profile_box.show_model(self.active_model.path())
 
     @Slot()
     def _on_sampling_box_changed(self) -> None:

@@ -26,6 +26,7 @@ from emotion_desktop.gui.batch.rows import (
     COL_FILE,
     COL_FRAME,
     COL_MODEL,
+    COL_PROFILE,
     COL_THUMB,
     COL_TIME,
     THUMB_SIZE,
@@ -43,6 +44,7 @@ WIDEST = {
     COL_EMOTION: "surprised",
     COL_CONFIDENCE: "100%",
     COL_MODEL: "kdef-20261204-120000",
+    COL_PROFILE: "a person's name",
 }
 
 

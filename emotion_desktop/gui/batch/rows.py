@@ -45,10 +45,12 @@ HEADERS: tuple[str, ...] = (
     "Confidence",
     *(e.title for e in EMOTIONS),
     "Model",
+    "Profile",
 )
 COL_THUMB, COL_FILE, COL_FRAME, COL_TIME, COL_FACE, COL_BOX, COL_EMOTION, COL_CONFIDENCE = range(8)
 FIRST_PROB = 8
-COL_MODEL = FIRST_PROB + len(EMOTIONS)  # last, as in the CSV: the model that labelled the row
+COL_MODEL = FIRST_PROB + len(EMOTIONS)  # as in the CSV: the model that labelled the row
+COL_PROFILE = COL_MODEL + 1  # the person's profile applied, empty where none
 _Index = QModelIndex | QPersistentModelIndex
 _Key = tuple[str, int]  # a face: its file and its number in that file
 
@@ -96,7 +98,7 @@ class ResultsModel(QAbstractTableModel):
             return str(row.file)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_EMOTION:
             return QColor(EMOTIONS[row.result.index].colour).darker(130)
-        right = col >= COL_FRAME and col not in (COL_EMOTION, COL_MODEL)
+        right = col >= COL_FRAME and col not in (COL_EMOTION, COL_MODEL, COL_PROFILE)
         if role == Qt.ItemDataRole.TextAlignmentRole and right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -224,6 +226,8 @@ def _display(row: LabelRow, col: int) -> str | None:
         return f"{row.result.confidence:.0%}"
     if col == COL_MODEL:
         return row.model
+    if col == COL_PROFILE:
+        return row.profile
     if col >= FIRST_PROB:
         return f"{row.result.probabilities[col - FIRST_PROB]:.2f}"
     return None
@@ -247,6 +251,8 @@ def _sort_key(row: LabelRow, col: int) -> object:
         return row.result.confidence
     if col == COL_MODEL:
         return row.model
+    if col == COL_PROFILE:
+        return row.profile
     return row.result.probabilities[col - FIRST_PROB]
 
 

@@ -19,6 +19,7 @@ from emotion_desktop.core.batch.video import Sampling, VideoProgress, is_video_f
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.checkpoints import load_model_for_inference
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.model.profile import read_profile
 from emotion_desktop.core.outputs import check_results_output
 from emotion_desktop.core.vision.faces import FaceDetector
 from emotion_desktop.core.vision.images import is_image_file
@@ -33,7 +34,8 @@ class BatchRequest:
     which frames of a video are analysed.
 
     ``append`` continues ``csv_path`` rather than starting it afresh (a second run whose rows
-    join those already in the table).
+    join those already in the table). ``profile``: the personal profile file applied to every
+    face, whose name the rows carry.
     """
 
     paths: tuple[Path, ...]
@@ -41,6 +43,7 @@ class BatchRequest:
     csv_path: Path | None = None
     append: bool = False
     sampling: Sampling = Sampling()
+    profile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,8 @@ def _label(
     except CheckpointError as exc:
         raise CheckpointError(f"{exc}. Pick a model in the Training tab.") from exc
     predictor = Predictor(loaded, FaceDetector())
+    if request.profile is not None:  # one made with another model: refused, the run's message
+        predictor = predictor.with_profile(read_profile(request.profile))
     if request.csv_path:  # the CLI's policy: never a photo, an input or a special file
         inputs = [*request.paths, loaded.path]
         existing = "append" if request.append else "overwrite"

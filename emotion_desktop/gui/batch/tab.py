@@ -105,7 +105,7 @@ class BatchTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.drop_zone, 1)
         top.addLayout(buttons)
-        self.options = BatchOptions(self.settings)
+        self.options = BatchOptions(self.settings, self.active_model)
         self.whole_image_box = self.options.whole_image_box
         self.live_csv_box = self.options.live_csv_box
         self.live_csv_edit = self.options.live_csv_edit
@@ -194,6 +194,7 @@ class BatchTab(QWidget):
         self._gate.resume()
         self._run.stop()
         self._count.stop()
+        self.options.shutdown()
         self.results.shutdown()
         self.video_panel.shutdown()
         self._save()
@@ -238,6 +239,7 @@ class BatchTab(QWidget):
             csv_path=csv_path,
             append=csv_path is not None and csv_path != replace,
             sampling=self.options.sampling(),
+            profile=self.options.profile_box.current_path(),
         )
         if csv_path is not None and csv_path == replace:
             self.options.live_csv_replace = None  # replaced once; the next runs add to it

@@ -44,6 +44,7 @@ from emotion_desktop.core.stream.tracking import largest
 from emotion_desktop.core.stream.video import list_cameras
 from emotion_desktop.gui.active_model import ActiveModel
 from emotion_desktop.gui.live import snapshot
+from emotion_desktop.gui.live.calibration import CalibrationPane
 from emotion_desktop.gui.live.panel import ProbabilityPanel, Timeline
 from emotion_desktop.gui.live.recording import RecordButton
 from emotion_desktop.gui.live.sources import SourceBox, SourceFactory
@@ -125,11 +126,13 @@ class LiveTab(QWidget):
         self.panel = ProbabilityPanel()
         self.timeline = Timeline()
         self.tracking_form = TrackingForm()
+        self.calibration = CalibrationPane(self)  # the profile row, and Calibrate's steps
         self.smoothing_slider = self.tracking_form.smoothing_slider
         self.threshold_slider = self.tracking_form.threshold_slider
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.calibration)
         side_layout.addWidget(self.panel)
         side_layout.addWidget(self.timeline, 1)
         side_layout.addWidget(self.tracking_form)
@@ -185,6 +188,7 @@ class LiveTab(QWidget):
     def shutdown(self) -> None:
         """Stop and join every worker thread of the tab (window close)."""
         self.source_box.shutdown()
+        self.calibration.shutdown()
         self._join_workers()
         self._repaint.stop()
         self.record_button.close()
@@ -275,10 +279,12 @@ class LiveTab(QWidget):
         """The processing worker's function for one run; it reads only the mailboxes."""
         options, model_path = self.options, self._model_path
         tracking, recording = self._tracking, self.record_button.recording
+        link = self.calibration.link
 
         def process(report, cancelled) -> int:  # noqa: ANN001 (a Task's function)
             """On the worker: loads the model and owns the tracker."""
-            swap = ModelSwap(model_path, lambda path: make_predictor(_load(path), options))
+            models = ModelSwap(model_path, lambda path: make_predictor(_load(path), options))
+            swap, report = link.attach(models, report)  # with the profile; calibration's crops
             pipeline = LivePipeline(swap.first(), None, options.detect_every)
             return process_frames(buffer, pipeline, report, cancelled, swap, tracking, recording)
 
@@ -295,6 +301,8 @@ class LiveTab(QWidget):
     def _on_process_progress_changed(self, result: LiveResult | RecordingFailed) -> None:
         if isinstance(result, RecordingFailed):
             self.record_button.fail(result)
+            return
+        if self.calibration.take(result):
             return
         self._latest = result
         self._step_ms.append(result.timings.total_ms)

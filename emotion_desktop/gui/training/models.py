@@ -11,10 +11,8 @@ from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -28,7 +26,7 @@ from emotion_desktop.core.errors import ModelFileError, OutputError
 from emotion_desktop.core.model.card import ModelCard, shown_card
 from emotion_desktop.core.model.library import delete_model, export_model, is_shipped, rename_model
 from emotion_desktop.gui.active_model import ActiveModel, source_accuracy
-from emotion_desktop.gui.dialogs import confirm
+from emotion_desktop.gui.dialogs import ask_export_path, ask_new_name, confirm
 
 COLUMNS = ("", "name", "created", "KDEF test", "FER+ test", "trained in", "KDEF split", "data")
 
@@ -167,8 +165,8 @@ class ModelManager(QWidget):
         path = self.selected()
         if path is None or is_shipped(path):
             return
-        name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=path.stem)
-        if ok and name.strip() and name.strip() != path.stem:
+        name = ask_new_name(self, "Rename model", path.stem)
+        if name is not None:
             self._apply(lambda: self.model_moved.emit(path, rename_model(path, name)))
 
     def delete_dialog(self) -> None:
@@ -188,17 +186,11 @@ class ModelManager(QWidget):
         path = self.selected()
         if path is None:
             return
-        target, _ = QFileDialog.getSaveFileName(
-            self, "Export model", str(Path.home() / path.name), "Models (*.pt)"
+        target = ask_export_path(
+            self, "Export model", Path.home() / path.name, "Models (*.pt)", ".pt"
         )
-        if not target:
-            return
-        if not target.endswith(".pt"):  # the dialog asked about the name typed, not this one
-            target += ".pt"
-            question = f"{Path(target).name} already exists. Replace it?"
-            if Path(target).exists() and not confirm(self, "Export model", question):
-                return
-        self._apply(lambda: export_model(path, Path(target)))
+        if target is not None:
+            self._apply(lambda: export_model(path, target))
 
     def _apply(self, action: Callable[[], object]) -> None:
         """Run a file operation; its error is one message. The tabs hear of it either way: a

@@ -6,14 +6,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
+from emotion_desktop.core.batch.labelling import label_paths
 from emotion_desktop.core.data.prepare import DataOptions
 from emotion_desktop.core.live.loop import LatestFrame, process_frames
 from emotion_desktop.core.model.card import ModelCard
 from emotion_desktop.core.model.checkpoints import load_model
+from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.runtime import Work, configure_torch, threads_for, use_threads
 from emotion_desktop.core.stream.frames import LiveOptions, live_pipeline, make_predictor
 from emotion_desktop.core.train.config import TrainConfig
@@ -102,6 +105,24 @@ def test_training_on_a_thread_that_ran_live_trains_on_every_core(
     threads, card = on_thread(live_then_train)
     assert threads == threads_for(Work.TRAINING) == process_threads
     assert card.training.machine.endswith(f" {process_threads} threads")
+
+
+def test_labelling_computes_on_one_thread(
+    tiny_model: Path, tmp_path: Path, process_threads: int
+) -> None:
+    """The Batch tab's worker too (the CLI's label sets one thread for its whole process)."""
+    for index in range(3):
+        cv2.imwrite(str(tmp_path / f"{index}.png"), draw_face("HA", index + 1))
+    predictor = Predictor(load_model(tiny_model))
+
+    def label() -> tuple[int, int]:
+        events = [
+            e for batch in label_paths([tmp_path], predictor, whole_image=True) for e in batch
+        ]
+        return len(events), torch.get_num_threads()
+
+    assert on_thread(label) == (3, 1)
+    assert on_thread(torch.get_num_threads) == process_threads
 
 
 def test_small_batches_compute_on_one_thread_and_training_on_the_process_count() -> None:

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def drive(window, args: argparse.Namespace, figures: dict) -> None:  # noqa: ANN
             wait(0.05)
         wait(WARMUP_S)
     meter.measuring = True
+    cpu, wall = sum(os.times()[:2]), time.perf_counter()
     if args.kdef:
         started = time.perf_counter()
         training.start()
@@ -156,6 +158,7 @@ def drive(window, args: argparse.Namespace, figures: dict) -> None:  # noqa: ANN
     else:
         wait(args.seconds)
     meter.measuring = False
+    figures["app_cores"] = round((sum(os.times()[:2]) - cpu) / (time.perf_counter() - wall), 2)
     if args.video:
         figures.update(meter.figures())
     else:
@@ -177,7 +180,11 @@ def run_child(args: argparse.Namespace) -> int:
 
     def begin() -> None:
         (window,) = [w for w in qt_app.topLevelWidgets() if isinstance(w, MainWindow)]
-        drive(window, args, figures)
+        try:
+            drive(window, args, figures)
+        except Exception:  # noqa: BLE001 (the app's hook would wait on a dialog: report, end)
+            figures["error"] = traceback.format_exc()
+            window.close()
 
     QTimer.singleShot(0, begin)
     app.main([])
@@ -201,7 +208,9 @@ def child(args: argparse.Namespace, work: Path, video: Path | None, kdef: Path |
     command += ["--kdef", str(kdef)] if kdef else []
     probes = start_probes()
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return {"error": "the app did not end within 10 minutes"}
     finally:
         machine = stop_probes(probes)
         shutil.rmtree(home, ignore_errors=True)
@@ -209,6 +218,8 @@ def child(args: argparse.Namespace, work: Path, video: Path | None, kdef: Path |
     if done.returncode or not lines:
         return {"error": (done.stderr or done.stdout).strip()[-800:]}
     figures = json.loads(lines[-1])
+    if "error" in figures:
+        return figures
     stalls = app_stalls([tuple(gap) for gap in figures.pop("gui_gaps")], machine)
     figures["app_stall_ms"] = round(max(stalls, default=0), 1)  # machine pauses left out
     figures["machine_pauses"] = len(machine)
@@ -230,7 +241,12 @@ def run_case(name: str, args: argparse.Namespace, work: Path) -> dict:
         alone = child(args, work, None, kdef)
         beside = child(args, work, video, kdef)
         slower = beside.get("training_s", 0) / alone["training_s"] if "training_s" in alone else 0
-        return {**beside, "training_alone_s": alone.get("training_s"), "slower": round(slower, 2)}
+        return {
+            **beside,
+            "training_alone_s": alone.get("training_s"),
+            "training_alone_message": alone.get("training_message", alone.get("error")),
+            "slower": round(slower, 2),
+        }
     finally:
         for process in busy:
             process.kill()
@@ -244,16 +260,35 @@ def show(name: str, figures: dict) -> None:
     line = (
         f"{name:12s} {figures.get('processed_fps', 0):5.1f} fps  step p50 "
         f"{figures.get('step_p50_ms', 0):5.1f} p95 {figures.get('step_p95_ms', 0):6.1f} ms  "
-        f"dropped {figures.get('dropped', 0):4d}  longest stall "
+        f"dropped {figures.get('dropped', 0):4.0f}  longest stall "
         f"{figures.get('longest_stall_ms', 0):6.1f} ms (app {figures.get('app_stall_ms', 0):5.1f})"
-        f"  faces {figures.get('faces', 0)}"
+        f"  faces {figures.get('faces', 0)}  app CPU {figures.get('app_cores', 0):.2f} cores"
     )
     if "training_alone_s" in figures:
         line += (
             f"  training {figures.get('training_s')} s vs {figures['training_alone_s']} s "
             f"alone (x{figures['slower']})"
         )
+        for key in ("training_message", "training_alone_message"):
+            if key in figures and not str(figures[key]).startswith("Saved "):  # did not finish
+                line += f"\n  {key}: {figures.get(key)}"
     print(line, flush=True)
+
+
+def medians(runs: list[dict]) -> dict:
+    """Each figure's median over a case's repeats (failed runs left out); the training ratio
+    from the median times, since a run alone varies most from run to run."""
+    done = [r for r in runs if "error" not in r]
+    keys = ("processed_fps", "step_p50_ms", "step_p95_ms", "dropped", "longest_stall_ms")
+    keys += ("app_stall_ms", "faces", "app_cores", "training_s", "training_alone_s")
+    summary = {
+        k: round(statistics.median(r[k] for r in done), 1)
+        for k in keys
+        if done and all(isinstance(r.get(k), int | float) for r in done)
+    }
+    if summary.get("training_alone_s"):
+        summary["slower"] = round(summary["training_s"] / summary["training_alone_s"], 2)
+    return summary
 
 
 def parse_args() -> argparse.Namespace:
@@ -287,6 +322,10 @@ def main() -> int:
                 figures = run_case(name, args, Path(tmp))
                 runs.setdefault(name, []).append(figures)
                 show(name if args.repeats == 1 else f"{name}#{repeat + 1}", figures)
+    if args.repeats > 1:
+        print(f"medians of {args.repeats} repeats:")
+        for name, figures in runs.items():
+            show(name, medians(figures))
     print(f"{time.perf_counter() - started:.0f} s in all, {os.cpu_count()} CPUs")
     print(json.dumps({"benchmark": "live_window", "tree": str(args.tree), "runs": runs}))
     return 0

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,18 +31,8 @@ from emotion_desktop.gui.active_model import ActiveModel  # noqa: E402
 from emotion_desktop.gui.training.tab import TrainingTab  # noqa: E402
 from emotion_desktop.gui.workers import freeze_startup_heap  # noqa: E402
 
-STALL_MS = 20  # gaps recorded by both meters
-PROBE = f"""
-import os, sys, time
-os.sched_setaffinity(0, {{int(sys.argv[1])}})
-last = time.monotonic()
-while True:
-    time.sleep(0.005)
-    now = time.monotonic()
-    if now - last > {STALL_MS / 1000}:
-        print(now - last, now, flush=True)
-    last = now
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pauses import STALL_MS, app_stalls, start_probes, stop_probes  # noqa: E402
 
 
 class StallMeter:
@@ -71,15 +60,6 @@ class StallMeter:
         if gap > self.longest_ms:
             self.longest_ms = gap
             self.longest_at_s = self.run_clock.elapsed() / 1000
-
-
-def app_stalls(gui: list[tuple[float, float]], machine: list[tuple[float, float]]) -> list[float]:
-    """The GUI gaps (ms) during which the control process was not held up as well."""
-
-    def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
-        return a[1] - a[0] < b[1] and b[1] - b[0] < a[1]
-
-    return [g * 1000 for g, end in gui if not any(overlaps((g, end), m) for m in machine)]
 
 
 def main() -> None:
@@ -111,12 +91,7 @@ def main() -> None:
                 tab.grab().save(str(mid_shot))
                 meter.clock.restart()  # the screenshot's own time is not a stall of the tab
 
-        probes = [  # one per CPU: a host can stop one virtual CPU and not the other
-            subprocess.Popen(
-                [sys.executable, "-c", PROBE, str(cpu)], stdout=subprocess.PIPE, text=True
-            )
-            for cpu in sorted(os.sched_getaffinity(0))
-        ]
+        probes = start_probes()
         loop = QEventLoop()
         tab.train_task.progress_changed.connect(grab_mid_run)
         tab.train_task.stopped.connect(loop.quit)
@@ -125,12 +100,7 @@ def main() -> None:
         meter.start()
         loop.exec()
         seconds = time.perf_counter() - t0
-        machine = []
-        for probe in probes:
-            probe.kill()
-            machine += [
-                tuple(map(float, line.split())) for line in probe.communicate()[0].splitlines()
-            ]
+        machine = stop_probes(probes)
         app.processEvents()
         tab.grab().save(str(args.shots / "training-done.png"))
         result = tab.result

@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -64,6 +65,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         const="",
         metavar="IMAGE",
         help="open the window offscreen, label the faces in IMAGE (or a generated image) and exit",
+    )
+    parser.add_argument(
+        "--live",
+        type=Path,
+        metavar="VIDEO",
+        help="open on the Live tab, playing VIDEO as the camera",
     )
     parser.add_argument(
         "--install-launcher",
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.activateWindow()  # take keyboard focus, so shortcuts work from the first key press
     freeze_startup_heap()
+    if args.live is not None:
+        window.play_live(args.live)
     if args.smoke_test is not None:
         code = smoke_test(window, args.smoke_test)
         window.close()

@@ -81,6 +81,12 @@ class MainWindow(QMainWindow):
         self.active_model.set_active(model_path)
         self.tabs.setCurrentWidget(self.live)
 
+    def play_live(self, video: Path) -> None:
+        """Show the Live tab playing ``video`` as the camera (``emotion-desktop --live``)."""
+        self.tabs.setCurrentWidget(self.live)
+        self.live.set_video_file(video)
+        self.live.start()
+
     @Slot()
     def _on_active_model_changed(self) -> None:
         self.statusBar().showMessage(f"Model: {self.active_model.description()}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import threading
+from dataclasses import astuple
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -21,9 +23,13 @@ from emotion_desktop.core.live.loop import (
     capture_frames,
     process_frames,
 )
+from emotion_desktop.core.model.checkpoints import load_model
 from emotion_desktop.core.model.inference import FaceResult
 from emotion_desktop.core.stream.frames import (
+    LiveOptions,
     LivePipeline,
+    live_pipeline,
+    make_predictor,
 )
 from emotion_desktop.core.stream.tracking import FaceTracker
 from emotion_desktop.core.vision.faces import Box
@@ -225,3 +231,24 @@ def test_recorder_writes_a_row_per_seen_face(tmp_path: Path) -> None:
         "40",
     )
     assert first["label"] == "happy" and float(first["happy"]) == pytest.approx(0.9)
+
+
+def test_a_1080p_frame_is_shrunk_before_the_step_and_faces_come_back_in_its_pixels(
+    shared_data: Path, tiny_model: Path
+) -> None:
+    """A webcam's 1080p frame costs what a 640x360 one does: the step shrinks it first (the
+    tracker keeps the small image's pixels), and the overlay gets boxes in the frame's own."""
+    photo = cv2.imread(str(sorted((shared_data / "faces" / "happy").glob("*.jpg"))[0]))
+    small = np.full((360, 640, 3), 90, np.uint8)
+    small[80:280, 220:420] = cv2.resize(photo, (200, 200), interpolation=cv2.INTER_AREA)
+    large = cv2.resize(small, (1920, 1080), interpolation=cv2.INTER_LINEAR)
+    options = LiveOptions()
+    predictor = make_predictor(load_model(tiny_model), options)
+    (face_640,), _ = live_pipeline(predictor, options).step(small)
+    pipeline = live_pipeline(predictor, options)
+    (face_1080,), _ = pipeline.step(large)
+    assert pipeline.tracker.active_boxes() == [face_640.box]  # worked on at 640x360
+    expected = face_640.box.scaled(3)
+    for got, want in zip(astuple(face_1080.box), astuple(expected), strict=True):
+        assert abs(got - want) <= 3
+    assert face_1080.probabilities == pytest.approx(face_640.probabilities, abs=1e-4)

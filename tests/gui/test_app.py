@@ -102,3 +102,35 @@ def test_smoke_test_of_a_folder_says_to_give_an_image(qtbot, tiny_model, tmp_pat
     assert app.main(["--smoke-test", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a folder: give an image file" in err and "pipe" not in err
+
+
+def test_live_option_opens_the_live_tab_playing_the_video(qtbot, tiny_model, shared_data):
+    """``emotion-desktop --live VIDEO``: the window opens on Live, the video as its camera."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from emotion_desktop.gui.main_window import MainWindow
+
+    paths.set_active_model(tiny_model)
+    video = shared_data / "video" / "WolfgangLanger_Pexels.mp4"
+    seen: list = []
+
+    def check(waited_s: float = 0.0) -> None:
+        (window,) = [  # the one open: earlier tests' windows are closed, not yet deleted
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
+        result = window.live.latest()
+        if result is None and window.live.is_running() and waited_s < 60:
+            QTimer.singleShot(50, lambda: check(waited_s + 0.05))
+            return
+        seen.append((window.tabs.currentWidget() is window.live, result))
+        window.close()
+
+    QTimer.singleShot(0, check)
+    gc.unfreeze()
+    try:
+        assert app.main(["--live", str(video)]) == 0
+    finally:
+        gc.unfreeze()
+    ((on_live, result),) = seen
+    assert on_live and result is not None and result.frame.image.shape == (360, 640, 3)

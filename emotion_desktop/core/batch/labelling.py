@@ -25,6 +25,7 @@ from emotion_desktop.core.data.dataset import is_face_crop
 from emotion_desktop.core.errors import ImageError
 from emotion_desktop.core.files import unreadable_reason, walk
 from emotion_desktop.core.model.inference import FaceResult, Predictor
+from emotion_desktop.core.runtime import Work, use_threads
 from emotion_desktop.core.vision.faces import MIN_DETECT_SIDE, Box, FaceDetector
 from emotion_desktop.core.vision.images import is_image_file, read_gray
 
@@ -157,6 +158,7 @@ def label_paths(
     video gives a list of events per analysed frame, its frames chosen by ``sampling``, once
     the photos before it are done.
     """
+    use_threads(Work.LABELLING)  # the CLI's and the Batch tab's thread alike
     workers = workers or label_workers()
     find = _finder(predictor, whole_image)
     ahead: deque[Future[_Found | list[Event]]] = deque()

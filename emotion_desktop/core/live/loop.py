@@ -25,6 +25,7 @@ from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
 from emotion_desktop.core.model.inference import Predictor
+from emotion_desktop.core.runtime import Work, use_threads
 from emotion_desktop.core.stream.frames import LivePipeline, StepTimings
 from emotion_desktop.core.stream.tracking import FaceTracker, TrackedFace
 from emotion_desktop.core.stream.video import FrameSource
@@ -186,6 +187,7 @@ def process_frames(
     result goes to the ``recording`` recorder while there is one. Returns
     the number of frames processed once the buffer is finished or the loop is cancelled.
     """
+    use_threads(Work.LIVE)
     processed = RateMeter()
     count = 0
     while not cancelled() and not buffer.finished:

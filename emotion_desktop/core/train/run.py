@@ -26,6 +26,7 @@ from emotion_desktop.core.model.card import FineTunedFrom, ModelCard
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model, save_with_splits
 from emotion_desktop.core.model.metrics import Scores
 from emotion_desktop.core.model.networks import EmotionCNN
+from emotion_desktop.core.runtime import Work, use_threads
 from emotion_desktop.core.train import distributed
 from emotion_desktop.core.train.card import make_card
 from emotion_desktop.core.train.config import TrainConfig
@@ -81,6 +82,7 @@ def train_from_folder(
     """
     out = Path(out)
     t0 = time.perf_counter()
+    use_threads(Work.TRAINING)  # every core, whatever this thread computed with before
     check_writable(out)  # before the hours of training, not after them
     start = _fine_tune_base(base, config) if base is not None else None
     base_splits = start.saved_splits() if start is not None else {}

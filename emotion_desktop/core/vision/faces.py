@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_desktop.core.vision.images import shrunk
+
 MIN_DETECT_SIDE = 24  # the Haar cascades' window: nothing smaller can hold a face
 MIN_FACE = 0.12  # the smallest face a photo search finds, as a fraction of the shorter side
 MAX_PADDED_SIDE = 4096  # a padded crop square larger than this is shrunk before it is padded
@@ -123,9 +125,7 @@ class FaceDetector:
         factor = min(1.0, self.detect_width / gray.shape[1])
         if min(gray.shape[:2]) * factor < MIN_DETECT_SIDE:
             return None
-        if factor == 1.0:
-            return gray, factor
-        return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), factor
+        return shrunk(gray, self.detect_width)
 
     def detect_profile(self, gray: np.ndarray) -> tuple[Box, str] | None:
         """The largest profile face in ``gray`` and ``profile`` or ``profile-mirrored`` (the

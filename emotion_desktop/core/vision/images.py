@@ -144,6 +144,17 @@ def read_gray(path: Path | str, reduce_to: int = 0) -> tuple[np.ndarray, float]:
     return _decode(data, flag, path, factor), factor
 
 
+def shrunk(
+    image: np.ndarray, width: int, interpolation: int = cv2.INTER_AREA
+) -> tuple[np.ndarray, float]:
+    """``image`` at most ``width`` pixels wide (itself where it is no wider) and the factor
+    its coordinates were multiplied by."""
+    factor = min(1.0, width / image.shape[1])
+    if factor == 1.0:
+        return image, factor
+    return cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation), factor
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image

@@ -39,7 +39,7 @@ from emotion_desktop.core.live.loop import (
 )
 from emotion_desktop.core.live.swap import ModelSwap
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference
-from emotion_desktop.core.stream.frames import LiveOptions, LivePipeline, make_predictor
+from emotion_desktop.core.stream.frames import LiveOptions, live_pipeline, make_predictor
 from emotion_desktop.core.stream.tracking import largest
 from emotion_desktop.core.stream.video import list_cameras
 from emotion_desktop.gui.active_model import ActiveModel
@@ -285,7 +285,7 @@ class LiveTab(QWidget):
             """On the worker: loads the model and owns the tracker."""
             models = ModelSwap(model_path, lambda path: make_predictor(_load(path), options))
             swap, report = link.attach(models, report)  # with the profile; calibration's crops
-            pipeline = LivePipeline(swap.first(), None, options.detect_every)
+            pipeline = live_pipeline(swap.first(), options)
             return process_frames(buffer, pipeline, report, cancelled, swap, tracking, recording)
 
         return process

@@ -20,7 +20,7 @@ app, window = open_window()
 live = window.live
 live.set_video_file(video)
 pane = live.calibration
-pane.panel.name_edit.setText("Wolfgang")
+pane.panel.name_edit.setText("Me")
 
 
 def face_shows(emotion: str) -> bool:

@@ -208,8 +208,7 @@ def label_video(
         yield [VideoProgress(path, 0, None, 0, 0, 0.0, done=True)]  # the file is done with
         return
     pipeline = _pipeline(predictor, options, sampling, source.fps)
-    model = Path(predictor.path).stem
-    profile = predictor.profile_name
+    model, profile = Path(predictor.path).stem, predictor.profile_name
     total, start = source.frame_count(), time.monotonic()
     reader = _Reader(source, sampling, pipeline)
     analysed = faceless = 0

@@ -25,9 +25,9 @@ from emotion_desktop.core.live.swap import ModelSwap, ProfileRefused
 from emotion_desktop.core.model.calibrate import make_profile
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.model.profile import Profile, model_fingerprint
-from emotion_desktop.core.stream.frames import StepTimings
+from emotion_desktop.core.stream.frames import StepTimings, work_gray
 from emotion_desktop.core.stream.tracking import TrackedFace
-from emotion_desktop.core.vision.faces import Box
+from emotion_desktop.core.vision.faces import Box, crop_face
 
 FPS = 10
 TIMINGS = CalibrationTimings(ready_s=1.0, steady_s=0.5, burst_s=1.0, tolerance=0.1, min_crops=5)
@@ -183,6 +183,20 @@ def test_the_worker_crops_the_largest_face_seen_as_the_model_does(predictor) -> 
     assert frame.crop.dtype == np.uint8 and not frame.crop.flags.writeable
     empty = calibration_frame(_result((_face(7, lost, 2),)), predictor)
     assert empty.box is None and empty.crop is None
+
+
+def test_a_wide_frame_is_cropped_from_the_image_the_step_classified(predictor) -> None:
+    """Live classifies a frame wider than its work width in a shrunk copy: the profile must
+    learn those crops, not ones cut from the full-size frame."""
+    box = Box(40, 30, 120, 120)
+    result = _result((_face(5, box),))
+    gray, factor = work_gray(result.frame.image, 160)
+    assert factor == 0.5
+    frame = calibration_frame(result, predictor, work_width=160)
+    assert frame.box == box  # reported in the frame's own pixels
+    assert np.array_equal(frame.crop, crop_face(gray, box.scaled(factor), predictor.crop))
+    full = calibration_frame(result, predictor)
+    assert not np.array_equal(frame.crop, full.crop)
 
 
 def _attached(predictor: Predictor, profile: Profile | None = None):  # noqa: ANN202

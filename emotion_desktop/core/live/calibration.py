@@ -24,9 +24,9 @@ from emotion_desktop.core.live.loop import LiveResult, Mailbox, ReportFn
 from emotion_desktop.core.live.swap import ModelSwap, ProfileSwap
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.model.profile import Profile
+from emotion_desktop.core.stream.frames import work_gray
 from emotion_desktop.core.stream.tracking import largest
 from emotion_desktop.core.vision.faces import Box, crop_face
-from emotion_desktop.core.vision.images import to_gray
 
 # Neutral first: the easiest face to hold, and the one a quick calibration takes alone.
 FULL = ("neutral", "happy", "sad", "surprised", "angry", "disgusted", "afraid")
@@ -58,19 +58,26 @@ class CalibrationFrame:
     crop: np.ndarray | None = None
 
 
-def calibration_frame(result: LiveResult, predictor: Predictor) -> CalibrationFrame:
-    """The largest face seen in ``result`` (not one kept through a missed frame), cropped from
-    its frame with ``predictor``'s crop settings, as the model classified it."""
+def calibration_frame(
+    result: LiveResult, predictor: Predictor, work_width: int | None = None
+) -> CalibrationFrame:
+    """The largest face seen in ``result`` (not one kept through a missed frame), cropped with
+    ``predictor``'s crop settings from the image the step classified it in (its frame, shrunk
+    to ``work_width`` as the step shrinks it), so the profile learns the crops Live classifies."""
     face = largest([f for f in result.faces if not f.missed])
     if face is None:
         return CalibrationFrame(result.frame.timestamp)
-    crop = crop_face(to_gray(result.frame.image), face.box, predictor.crop)
+    gray, factor = work_gray(result.frame.image, work_width)
+    crop = crop_face(gray, face.box.scaled(factor), predictor.crop)
     crop.flags.writeable = False  # a payload between threads: nobody changes it
     return CalibrationFrame(result.frame.timestamp, face.id, face.box, crop)
 
 
 def with_calibration(
-    report: ReportFn, predictor: Callable[[], Predictor], capturing: Mailbox[bool]
+    report: ReportFn,
+    predictor: Callable[[], Predictor],
+    capturing: Mailbox[bool],
+    work_width: int | None = None,
 ) -> ReportFn:
     """``report`` for the Live worker that, while ``capturing`` holds True, follows each
     :class:`LiveResult` with its :class:`CalibrationFrame`, cropped with ``predictor()``'s
@@ -79,7 +86,7 @@ def with_calibration(
     def reporting(payload: object) -> None:
         report(payload)
         if isinstance(payload, LiveResult) and capturing.read():
-            report(calibration_frame(payload, predictor()))
+            report(calibration_frame(payload, predictor(), work_width))
 
     return reporting
 
@@ -92,12 +99,14 @@ class ProfileLink:
     profiles: Mailbox[Profile | None]
     capturing: Mailbox[bool]
 
-    def attach(self, models: ModelSwap, report: ReportFn) -> tuple[ProfileSwap, ReportFn]:
+    def attach(
+        self, models: ModelSwap, report: ReportFn, work_width: int | None = None
+    ) -> tuple[ProfileSwap, ReportFn]:
         """The worker's predictors (``models``' newest, with the newest profile; a profile
         the model refuses is reported, as a :class:`ProfileRefused`), and ``report``, followed
         by a crop for each result while a calibration runs."""
         swap = ProfileSwap(models, self.profiles, report)
-        return swap, with_calibration(report, lambda: swap.predictor, self.capturing)
+        return swap, with_calibration(report, lambda: swap.predictor, self.capturing, work_width)
 
 
 class Phase(Enum):

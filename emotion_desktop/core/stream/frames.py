@@ -61,6 +61,15 @@ class StepTimings:
     detected: bool
 
 
+def work_gray(frame: np.ndarray, work_width: int | None) -> tuple[np.ndarray, float]:
+    """``frame`` (BGR or grey) as the grey image the step works on, and the factor from the
+    frame's pixels to its pixels: shrunk first, BGR and all, where wider than ``work_width``
+    (None: never), because the bilinear resize of a 1080p frame costs less than its grey
+    conversion at full size, which every later step would then pay for."""
+    work, factor = shrunk(frame, work_width, cv2.INTER_LINEAR) if work_width else (frame, 1.0)
+    return to_gray(work), factor
+
+
 class LivePipeline:
     """One frame in, tracked faces and timings out: grey, detect (every k-th), classify, track."""
 
@@ -91,12 +100,7 @@ class LivePipeline:
         :meth:`detects` (video analysis detects a frame ahead on its reader thread, so
         detection and the network share the cores)."""
         start = time.perf_counter()
-        # Shrunk first, BGR and all: the bilinear resize of a 1080p frame costs less than its
-        # grey conversion at full size, which every later step would then pay for.
-        work, factor = (
-            shrunk(frame, self.work_width, cv2.INTER_LINEAR) if self.work_width else (frame, 1.0)
-        )
-        gray = to_gray(work)
+        gray, factor = work_gray(frame, self.work_width)
         detected = self.detects(self._count)
         self._count += 1
         if not detected:

@@ -284,7 +284,7 @@ class LiveTab(QWidget):
         def process(report, cancelled) -> int:  # noqa: ANN001 (a Task's function)
             """On the worker: loads the model and owns the tracker."""
             models = ModelSwap(model_path, lambda path: make_predictor(_load(path), options))
-            swap, report = link.attach(models, report)  # with the profile; calibration's crops
+            swap, report = link.attach(models, report, options.work_width)  # profile; crops
             pipeline = live_pipeline(swap.first(), options)
             return process_frames(buffer, pipeline, report, cancelled, swap, tracking, recording)
 

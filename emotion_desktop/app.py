@@ -21,7 +21,11 @@ from emotion_desktop import __version__
 from emotion_desktop.core import paths
 from emotion_desktop.core.runtime import configure_torch
 from emotion_desktop.gui.main_window import MainWindow
-from emotion_desktop.gui.workers import freeze_startup_heap, wait_for_workers
+from emotion_desktop.gui.workers import (
+    freeze_startup_heap,
+    preload_training_imports,
+    wait_for_workers,
+)
 
 log = logging.getLogger("emotion_desktop")
 
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         code = smoke_test(window, args.smoke_test)
         window.close()
         return code
+    preload = preload_training_imports()
     code = app.exec()
+    preload.join()
     wait_for_workers()
     return code

@@ -134,3 +134,22 @@ def test_live_option_opens_the_live_tab_playing_the_video(qtbot, tiny_model, sha
         gc.unfreeze()
     ((on_live, result),) = seen
     assert on_live and result is not None and result.frame.image.shape == (360, 640, 3)
+
+
+def test_the_imports_of_a_first_training_run_are_made_at_start_up_and_kept_from_the_collector():
+    """The first optimizer imports torch._dynamo (1.5 s of Python, the GIL held in stretches
+    that froze the window for 50-80 ms while Live played); in a fresh process, where nothing
+    has imported it yet."""
+    code = (
+        "import gc, sys\n"
+        "from emotion_desktop.gui.workers import preload_training_imports\n"
+        "assert 'torch._dynamo' not in sys.modules\n"
+        "frozen = gc.get_freeze_count()\n"
+        "thread = preload_training_imports()\n"
+        "thread.join()\n"
+        "assert 'torch._dynamo' in sys.modules\n"
+        "assert gc.get_freeze_count() > frozen + 10_000\n"
+        "print('preloaded')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "preloaded" in done.stdout, done.stderr[-2000:]

@@ -32,6 +32,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self.training.live_requested.connect(self._on_training_live_requested)
+        self.training.running_changed.connect(self.live.share_cores)
         self.active_model.changed.connect(self._on_active_model_changed)
         self._on_active_model_changed()
         self._restore()

@@ -364,3 +364,37 @@ def test_retire_returns_at_once_and_drops_the_old_runs_events(qtbot) -> None:
     assert task.stop()  # joins the retired run too
     QApplication.processEvents()  # the old run has ended: its queued event arrives, dropped
     assert seen == ["new"] and running_threads() == 0
+
+
+def test_live_analyses_fewer_frames_while_a_training_run_shares_the_cores(
+    qtbot, settings, tiny_model, kdef_folder, shared_data
+) -> None:
+    from dataclasses import replace
+
+    from emotion_desktop.core.live.pacing import SHARED_FPS
+    from emotion_desktop.gui.training.parameters import PRESETS
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.active_model.set_active(tiny_model)
+    window.play_live(shared_data / "video" / "WolfgangLanger_Pexels.mp4")
+    qtbot.waitUntil(lambda: window.live.latest() is not None, timeout=20_000)
+    assert window.live.latest().max_fps is None  # alone: every frame the camera gives
+    training = window.training
+    training.data.set_folder(kdef_folder)
+    training.params.apply_config(
+        replace(PRESETS["Quick"], epochs_cae=1, epochs_cnn=200, input_size=24)
+    )
+    with qtbot.waitSignal(training.running_changed) as started:
+        training.start()
+    assert started.args == [True]
+    qtbot.waitUntil(lambda: window.live.latest().max_fps == SHARED_FPS, timeout=5000)
+    qtbot.waitUntil(lambda: window.live.latest().paced > 0, timeout=5000)
+    qtbot.waitUntil(lambda: "while training" in window.live.status.text(), timeout=5000)
+    with qtbot.waitSignal(training.running_changed, timeout=20_000) as ended:
+        training.cancel_button.click()
+    assert ended.args == [False]
+    qtbot.waitUntil(lambda: window.live.latest().max_fps is None, timeout=5000)
+    qtbot.waitUntil(lambda: "while training" not in window.live.status.text(), timeout=5000)
+    window.live.stop()
+    qtbot.waitUntil(lambda: running_threads() == 0, timeout=20_000)

@@ -138,11 +138,11 @@ def test_snapshot_and_recording_write_files(
 ) -> None:
     tab.set_video_file(video)
     tab.start()
-    recording = tab.start_recording(tmp_path / "faces.csv")
+    recording = tab.record_button.start(tmp_path / "faces.csv")
     assert tab.record_button.isChecked()
     wait_for_painted_faces(qtbot, tab)
     qtbot.waitUntil(lambda: tab.latest().frame.index > 5, timeout=WAIT_MS)
-    assert tab.stop_recording() == recording and not tab.record_button.isChecked()
+    assert tab.record_button.stop() == recording and not tab.record_button.isChecked()
     with recording.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and {"timestamp", "face_id", "x", "w", *NAMES} <= set(rows[0])
@@ -415,7 +415,7 @@ def test_recording_to_a_full_disk_says_so_and_live_keeps_running(
     Record off afterwards raised on the GUI thread."""
     tab.set_video_file(video)
     tab.start()
-    tab.start_recording(FULL_DISK)
+    tab.record_button.start(FULL_DISK)
     qtbot.waitUntil(lambda: "cannot write the recording" in tab.message_text(), timeout=WAIT_MS)
     message = tab.message_text()
     assert message == "cannot write the recording /dev/full: No space left on device"
@@ -435,7 +435,27 @@ def test_recording_to_a_full_disk_says_so_and_live_keeps_running(
 def test_turning_record_off_on_a_full_disk_says_so(tab: LiveTab) -> None:
     """The rows (here the header) still buffered are written at close: on a full disk that
     raised OSError on the GUI thread."""
-    tab.start_recording(FULL_DISK)
+    tab.record_button.start(FULL_DISK)
     tab.record_button.click()  # off
     assert not tab.record_button.isChecked()
     assert tab.message_text() == "cannot write the recording /dev/full: No space left on device"
+
+
+def test_the_status_line_changes_twice_a_second_and_shows_a_runs_last_figures(qtbot) -> None:
+    from emotion_desktop.core.live.loop import CapturedFrame, LiveResult
+    from emotion_desktop.core.stream.frames import StepTimings
+    from emotion_desktop.gui.live.status import StatusLine
+
+    def result(fps: float) -> LiveResult:
+        frame = CapturedFrame(np.zeros((4, 4, 3), np.uint8), 0, 0.0)
+        step = StepTimings(1.0, 1.0, 2.0, True)
+        return LiveResult(frame, (), step, 24.0, fps, 0, Path("m.pt"))
+
+    line = StatusLine()
+    qtbot.addWidget(line)
+    line.show_result(result(20.0), [2.0])
+    assert "processed 20.0 fps" in line.text()
+    line.show_result(result(21.0), [2.0])  # a frame later: every frame repainted the video twice
+    assert "processed 20.0 fps" in line.text()
+    line.show_result(result(22.0), [2.0], last=True)
+    assert "processed 22.0 fps" in line.text()

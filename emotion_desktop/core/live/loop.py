@@ -24,6 +24,7 @@ import numpy as np
 from emotion_desktop.core.callbacks import CancelFn
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import OutputError
+from emotion_desktop.core.live.pacing import Pacer
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.runtime import Work, use_threads
 from emotion_desktop.core.stream.frames import LivePipeline, StepTimings
@@ -85,6 +86,8 @@ class LiveResult:
     processed_fps: float
     dropped: int
     model: Path | None  # the checkpoint that classified this frame (it changes on a swap)
+    paced: int = 0  # frames taken but left unanalysed by the pace (see core.live.pacing)
+    max_fps: float | None = None  # the pace in force: at most this many frames a second
 
 
 class RateMeter:
@@ -178,21 +181,29 @@ def process_frames(
     swap_predictor: Callable[[], Predictor | None] = lambda: None,
     tracking: Mailbox[TrackingSettings] | None = None,
     recording: Mailbox[CsvRecorder | None] | None = None,
+    pace: Mailbox[float | None] | None = None,
 ) -> int:
     """Take the newest frames from ``buffer`` and ``report`` a :class:`LiveResult` for each.
 
     ``swap_predictor`` is asked between frames and returns a new predictor when the user has
     picked another model, so the model changes without stopping the camera; the latest
     ``tracking`` settings are applied to the pipeline's own tracker before each frame, and each
-    result goes to the ``recording`` recorder while there is one. Returns
+    result goes to the ``recording`` recorder while there is one. While ``pace`` holds a rate,
+    at most that many frames a second are analysed and the others passed over (counted as
+    ``paced``), so that other work in the app keeps the cores (:mod:`.pacing`). Returns
     the number of frames processed once the buffer is finished or the loop is cancelled.
     """
     use_threads(Work.LIVE)
     processed = RateMeter()
-    count = 0
+    pacer = Pacer()
+    count = paced = 0
     while not cancelled() and not buffer.finished:
         frame = buffer.take()
         if frame is None:
+            continue
+        pacer.max_fps = pace.read() if pace is not None else None
+        if not pacer.admit():
+            paced += 1
             continue
         replacement = swap_predictor()
         if replacement is not None:
@@ -210,6 +221,8 @@ def process_frames(
             processed_fps=processed.rate(),
             dropped=buffer.dropped,
             model=pipeline.predictor.path,
+            paced=paced,
+            max_fps=pacer.max_fps,
         )
         recorder = recording.read() if recording is not None else None
         if recorder is not None:

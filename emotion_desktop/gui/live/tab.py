@@ -13,7 +13,6 @@ import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -37,6 +36,7 @@ from emotion_desktop.core.live.loop import (
     capture_frames,
     process_frames,
 )
+from emotion_desktop.core.live.pacing import SHARED_FPS
 from emotion_desktop.core.live.swap import ModelSwap
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model_for_inference
 from emotion_desktop.core.stream.frames import LiveOptions, live_pipeline, make_predictor
@@ -48,6 +48,7 @@ from emotion_desktop.gui.live.calibration import CalibrationPane
 from emotion_desktop.gui.live.panel import ProbabilityPanel, Timeline
 from emotion_desktop.gui.live.recording import RecordButton
 from emotion_desktop.gui.live.sources import SourceBox, SourceFactory
+from emotion_desktop.gui.live.status import StatusLine
 from emotion_desktop.gui.live.tracking_form import TrackingForm
 from emotion_desktop.gui.live.view import FrameView
 from emotion_desktop.gui.message_bar import MessageBar
@@ -84,6 +85,7 @@ class LiveTab(QWidget):
         # what the worker reads between frames: immutable snapshots the tab replaces
         self._model_path: Mailbox[Path] = Mailbox(active_model.path())
         self._tracking: Mailbox[TrackingSettings] = Mailbox(TrackingSettings())
+        self._pace: Mailbox[float | None] = Mailbox(None)
         self._latest: LiveResult | None = None
         self._shown: LiveResult | None = None
         self._step_ms: deque[float] = deque(maxlen=30)
@@ -142,7 +144,7 @@ class LiveTab(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
-        self.status = QLabel("Stopped")
+        self.status = StatusLine()
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
@@ -238,6 +240,12 @@ class LiveTab(QWidget):
     def is_running(self) -> bool:
         return self._capture.is_running() or self._process.is_running()
 
+    @Slot(bool)
+    def share_cores(self, training: bool) -> None:
+        """While ``training`` (a run in this window computes on every core), analyse at most
+        :data:`SHARED_FPS` frames a second, so that Live does not slow that run down much."""
+        self._pace.post(SHARED_FPS if training else None)
+
     def latest(self) -> LiveResult | None:
         """The newest result received from the worker (painted at the next timer tick)."""
         return self._latest
@@ -278,7 +286,7 @@ class LiveTab(QWidget):
     def _process_work(self, buffer: LatestFrame):  # noqa: ANN202 (a Task's function)
         """The processing worker's function for one run; it reads only the mailboxes."""
         options, model_path = self.options, self._model_path
-        tracking, recording = self._tracking, self.record_button.recording
+        tracking, recording, pace = self._tracking, self.record_button.recording, self._pace
         link = self.calibration.link
 
         def process(report, cancelled) -> int:  # noqa: ANN001 (a Task's function)
@@ -286,7 +294,9 @@ class LiveTab(QWidget):
             models = ModelSwap(model_path, lambda path: make_predictor(_load(path), options))
             swap, report = link.attach(models, report, options.work_width)  # profile; crops
             pipeline = live_pipeline(swap.first(), options)
-            return process_frames(buffer, pipeline, report, cancelled, swap, tracking, recording)
+            return process_frames(
+                buffer, pipeline, report, cancelled, swap, tracking, recording, pace
+            )
 
         return process
 
@@ -317,11 +327,7 @@ class LiveTab(QWidget):
             self._shown = result
             self.view.show_result(result)
             self.panel.show_face(largest(result.faces))
-            self.status.setText(
-                f"Capture {result.capture_fps:.1f} fps · processed {result.processed_fps:.1f} fps"
-                f" · {np.mean(self._step_ms):.1f} ms per frame · {result.dropped} dropped"
-                f" · model {result.model.stem if result.model else '?'}"
-            )
+            self.status.show_result(result, self._step_ms)
         now = time.monotonic()
         if now - self._timeline_refreshed >= TIMELINE_REFRESH_S:
             self._timeline_refreshed = now
@@ -351,6 +357,8 @@ class LiveTab(QWidget):
             return
         self._repaint.stop()
         self._on_repaint_timeout()
+        if self._latest is not None:  # its figures, though the line changed just before
+            self.status.show_result(self._latest, self._step_ms, last=True)
         self.start_button.setText("Start")
         if self._latest is None:
             self.view.placeholder = "Press Start to begin"
@@ -426,16 +434,6 @@ class LiveTab(QWidget):
         except OutputError as exc:
             self.message_bar.show_note(str(exc))
             return None
-
-    # ---- recording ----------------------------------------------------------------------
-
-    def start_recording(self, path: Path | None = None) -> Path:
-        """Write a CSV row per face per processed frame until :meth:`stop_recording`."""
-        return self.record_button.start(path)
-
-    def stop_recording(self) -> Path | None:
-        """Close the CSV; returns its path, or None when nothing was being recorded."""
-        return self.record_button.stop()
 
 
 def _load(path: Path) -> LoadedModel:

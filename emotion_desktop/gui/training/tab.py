@@ -64,9 +64,11 @@ def _image_to_pixmap(gray: np.ndarray, scale: int) -> QPixmap:
 
 
 class TrainingTab(QWidget):
-    """``live_requested(path)``: the user wants the finished run's model in the Live tab."""
+    """``live_requested(path)``: the user wants the finished run's model in the Live tab;
+    ``running_changed(bool)``: a run started (True) or ended, however (False)."""
 
     live_requested = Signal(Path)
+    running_changed = Signal(bool)
 
     def __init__(self, active_model: ActiveModel, settings: QSettings) -> None:
         super().__init__()
@@ -230,6 +232,7 @@ class TrainingTab(QWidget):
         self.settings.setValue("training/unfinished", json.dumps(registry))
         self._show_started(out, config)
         self.train_task.start(_training(options, config, out, paths.cache_dir()))
+        self.running_changed.emit(True)
 
     def _show_started(self, out: Path, config: TrainConfig) -> None:
         self.curves.reset(config.epochs_cae, config.epochs_cnn)
@@ -296,6 +299,7 @@ class TrainingTab(QWidget):
         self.cancel_button.setEnabled(False)
         # the time left was the stopped run's; the elapsed time before it still holds
         self.time_label.setText(self.time_label.text().split(" · about")[0])
+        self.running_changed.emit(False)
 
 
 def _training(options: DataOptions, config: TrainConfig, out: Path, cache: Path):  # noqa: ANN202

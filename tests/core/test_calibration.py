@@ -92,6 +92,16 @@ def test_a_full_profile_puts_each_calibration_face_in_its_class(predictor) -> No
     assert profile.emotions == NAMES
 
 
+def test_live_and_batch_make_the_same_profile_from_the_same_faces(predictor) -> None:
+    """Live classifies without the mirrored average and Batch with it, and both apply one
+    profile: one made on Live's plain readings lost Batch 1.4 points on KDEF's held-out people."""
+    crops = {"sad": crops_of(predictor, "HA", 3, 2), "happy": crops_of(predictor, "SA", 3, 2)}
+    live = predictor.with_detector(predictor.detector, flip=False)
+    made_in_live, made_in_batch = (make_profile(p, crops, "me") for p in (live, predictor))
+    for key, array in made_in_batch.arrays.items():
+        assert np.allclose(made_in_live.arrays[key], array, atol=1e-6), key
+
+
 def test_make_profile_refuses_nothing_and_unknown_expressions(predictor) -> None:
     with pytest.raises(ProfileError, match="nothing to calibrate"):
         make_profile(predictor, {"happy": []}, "empty")

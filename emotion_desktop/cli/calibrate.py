@@ -26,4 +26,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     write_profile(profile, args.out)
     shown = ", ".join(f"{e} {len(crops[e])}" for e in profile.emotions)
     print(f"profile {name} for {model.stem} from {shown} written to {args.out}")
+    if not profile.corrects:
+        print(
+            f"{model.stem} already reads each expression shown as shown: "
+            "the profile changes no reading"
+        )
     return 0

@@ -74,10 +74,29 @@ def test_a_profile_moves_a_persons_faces_toward_what_they_showed(predictor) -> N
     before = predictor.predict(smiles)
     profile = make_profile(predictor, {"sad": list(smiles[:2])}, "me")
     after = predictor.with_profile(profile).predict(smiles)
-    assert profile.emotions == ("sad",) and profile.method == "gated-affine"
+    assert profile.emotions == ("sad",) and profile.method == "gated-affine" and profile.corrects
     assert (after[:, SAD] > before[:, SAD]).all()
     assert np.allclose(after.sum(1), 1, atol=1e-5)
     assert predictor.profile is None  # the twin has it; the predictor is unchanged
+
+
+def test_a_profile_changes_nothing_where_the_model_already_reads_each_expression(predictor):
+    """Faces the model reads as what they show give an identity map: on KDEF a map fitted on
+    them only reshuffled the model's margins, and left the one person worse off. One misread
+    expression among them is enough for a correction."""
+    faces = np.stack([c for code in ("HA", "SA", "NE", "SU") for c in crops_of(predictor, code, 2)])
+    read = predictor.predict(faces).argmax(1)
+    shown = {NAMES[c]: list(faces[read == c]) for c in np.unique(read)}
+    assert len(shown) >= 2  # the faces are read as more than one expression
+    profile = make_profile(predictor, shown, "already")
+    assert not profile.corrects
+    assert np.array_equal(profile.arrays["weight"], np.eye(7)) and not profile.arrays["bias"].any()
+    assert np.allclose(
+        predictor.with_profile(profile).predict(faces), predictor.predict(faces), atol=1e-5
+    )
+    first, second = list(shown)[:2]
+    swapped = {**shown, first: shown[second], second: shown[first]}
+    assert make_profile(predictor, swapped, "misread").corrects
 
 
 def test_a_full_profile_puts_each_calibration_face_in_its_class(predictor) -> None:
@@ -257,6 +276,7 @@ def test_cli_calibrate_then_label_with_the_profile(tiny_model, shared_data, tmp_
     captured = capsys.readouterr()
     assert "broken.jpg" in captured.err and "happy 2, neutral 2, sad 2" in captured.out
     assert read_profile(out).emotions == ("happy", "neutral", "sad")
+    assert ("changes no reading" in captured.out) == (not read_profile(out).corrects)
     rows_out = tmp_path / "rows.csv"
     photos = str(folder / "happy")
     label = ["label", photos, "--model", str(tiny_model), "--out", str(rows_out)]

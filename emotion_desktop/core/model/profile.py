@@ -127,6 +127,14 @@ class Profile:
         """The width of the hidden layer its anchors come from: the model's."""
         return self.arrays["anchors"].shape[1]
 
+    @property
+    def corrects(self) -> bool:
+        """False where calibration found nothing to correct (the model read every expression
+        shown as shown, :func:`~emotion_desktop.core.model.calibrate.misread_expressions`):
+        its map is then the identity and every reading stays the model's."""
+        weight, bias = self.arrays["weight"], self.arrays["bias"]
+        return not (np.array_equal(weight, np.eye(NUM_CLASSES)) and not bias.any())
+
     def probabilities(self, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:
         """The model's probabilities [N, 7] and last hidden layer [N, F] of N faces -> this
         person's probabilities (float32, rows summing to 1).

@@ -200,15 +200,17 @@ class CalibrationPane(QWidget):
         return self._making.is_running()
 
     @Slot(object)
-    def _on_making_finished(self, made: tuple[Path, float]) -> None:
-        path, seconds = made
+    def _on_making_finished(self, made: tuple[Path, float, bool]) -> None:
+        path, seconds, corrects = made
         crops = self.session.crops() if self.session is not None else {}
         self._end()
         if self.bar.activate(path):
             faces = sum(len(c) for c in crops.values())
+            unneeded = " The model already read each as shown: it changes no reading."
             self.host.message_bar.show_note(
                 f"Profile {path.stem} made from {len(crops)} expression"
                 f"{'s' * (len(crops) != 1)} ({faces} faces) in {seconds:.1f} s; it is active."
+                + ("" if corrects else unneeded)
             )
 
     @Slot(str)
@@ -221,12 +223,13 @@ def _making(
     model: Path, options: LiveOptions, crops: dict[str, list[np.ndarray]], name: str, replace: bool
 ) -> TaskFn:
     """The worker's function: the model as Live runs it, the profile made and saved; returns
-    the profile's file and the seconds it took."""
+    the profile's file, the seconds it took and whether it corrects anything."""
 
-    def make(report, cancelled) -> tuple[Path, float]:  # noqa: ANN001 (a Task's function)
+    def make(report, cancelled) -> tuple[Path, float, bool]:  # noqa: ANN001 (a Task's function)
         start = time.perf_counter()
         predictor = make_predictor(load_model_for_inference(model), options)
         profile = make_profile(predictor, crops, name)
-        return save_profile(profile, model, replace_existing=replace), time.perf_counter() - start
+        path = save_profile(profile, model, replace_existing=replace)
+        return path, time.perf_counter() - start, profile.corrects
 
     return make

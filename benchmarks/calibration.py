@@ -52,7 +52,7 @@ from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.model.calibrate import make_profile
 from emotion_desktop.core.model.checkpoints import load_model, split_path
 from emotion_desktop.core.model.inference import Predictor
-from emotion_desktop.core.model.networks import probabilities_and_features
+from emotion_desktop.core.model.networks import probabilities_and_layout
 from emotion_desktop.core.runtime import configure_torch
 
 # What each profile is made from: (angles of session A, expressions).
@@ -197,7 +197,7 @@ def timings(model: Path, kdef: Path, records: list[KdefRecord], burst: int) -> d
     personal = live.with_profile(profile)
     one, eight = faces.images[:1], faces.images[:8]
     batch = Predictor(load_model(model))  # Batch's: the mirrored average
-    probs, features = (t.numpy() for t in probabilities_and_features(live.model, to_tensor(one)))
+    probs, layout = (t.numpy() for t in probabilities_and_layout(live.model, to_tensor(one)))
     return {
         "make_profile_s": round(statistics.median(making), 3),
         "make_profile_s_max": round(max(making), 3),
@@ -207,7 +207,7 @@ def timings(model: Path, kdef: Path, records: list[KdefRecord], burst: int) -> d
             lambda: batch.predict(eight), lambda: batch.with_profile(profile).predict(eight), 200
         ),
         "profile_only_ms": paired_ms(
-            lambda: None, lambda: profile.probabilities(probs, features), 1000
+            lambda: None, lambda: profile.probabilities(probs, layout), 1000
         )["added"],
         "batch_images_per_s": batch_rates(
             batch, batch.with_profile(profile), [r.path for r in chosen[:40]]

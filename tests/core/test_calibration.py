@@ -17,6 +17,7 @@ import pytest
 from emotion_desktop.cli import main
 from emotion_desktop.core.batch.labelling import label_paths
 from emotion_desktop.core.batch.results import LabelRow
+from emotion_desktop.core.data.dataset import to_tensor
 from emotion_desktop.core.emotions import EMOTIONS, NAMES
 from emotion_desktop.core.errors import ProfileError
 from emotion_desktop.core.model.calibrate import make_profile
@@ -74,7 +75,8 @@ def test_a_profile_moves_a_persons_faces_toward_what_they_showed(predictor) -> N
     before = predictor.predict(smiles)
     profile = make_profile(predictor, {"sad": list(smiles[:2])}, "me")
     after = predictor.with_profile(profile).predict(smiles)
-    assert profile.emotions == ("sad",) and profile.method == "gated-affine" and profile.corrects
+    assert profile.emotions == ("sad",) and profile.corrects
+    assert profile.method == "layout-gated-affine"
     assert (after[:, SAD] > before[:, SAD]).all()
     assert np.allclose(after.sum(1), 1, atol=1e-5)
     assert predictor.profile is None  # the twin has it; the predictor is unchanged
@@ -121,6 +123,55 @@ def test_live_and_batch_make_the_same_profile_from_the_same_faces(predictor) -> 
         assert np.allclose(made_in_live.arrays[key], array, atol=1e-6), key
 
 
+def _pulling(predictor: Predictor, faces: dict[str, np.ndarray], toward: str, gate) -> Profile:
+    """A profile whose anchors are ``faces``' layouts (one face per expression) and whose map
+    pulls every reading hard toward ``toward``."""
+    from emotion_desktop.core.model.calibrate import anchors
+    from emotion_desktop.core.model.networks import probabilities_and_layout
+
+    shown = [e for e in NAMES if e in faces]
+    _, layout = probabilities_and_layout(
+        predictor.model, to_tensor(np.stack([faces[e] for e in shown]))
+    )
+    bias = np.zeros(7)
+    bias[NAMES.index(toward)] = 50.0
+    arrays = {
+        "weight": np.eye(7),
+        "bias": bias,
+        "anchors": anchors(layout.numpy(), np.arange(len(shown))),
+        "gate": np.array(gate),
+    }
+    return Profile("p", model_fingerprint(predictor.path), "tiny", tuple(shown), arrays)
+
+
+def test_a_profile_reads_only_faces_laid_out_like_its_own(predictor) -> None:
+    """Below the gate's first similarity a face keeps the model's reading (a turned head, unlike
+    the straight faces a profile learns from); from its second on, the profile's."""
+    own, other = crops_of(predictor, "HA", 1, 1)[0], crops_of(predictor, "SU", 4, 1)[0]
+    profile = _pulling(predictor, {"sad": own}, "sad", (0.9999, 0.99999))
+    personal = predictor.with_profile(profile)
+    assert personal.predict(own[None])[0].argmax() == SAD
+    assert np.allclose(personal.predict(other[None]), predictor.predict(other[None]), atol=1e-6)
+
+
+def test_a_face_most_like_the_persons_own_face_of_the_models_reading_keeps_it(predictor):
+    """Where the model reads a face as the expression whose calibration face it most looks
+    like, the profile does not overturn it: on KDEF that spared every person a profile had
+    made worse with faces read as Live reads them."""
+    faces = {code: crops_of(predictor, code, 2, 1)[0] for code in ("HA", "SA", "SU", "AN")}
+    read = {code: NAMES[predictor.predict(face[None])[0].argmax()] for code, face in faces.items()}
+    kept_code = next(iter(faces))
+    other_code = next(c for c in faces if read[c] != read[kept_code])
+    shown = {read[kept_code]: faces[kept_code], read[other_code]: faces[other_code]}
+    toward = read[other_code]
+    profile = _pulling(predictor, shown, toward, (0.0, 0.01))
+    personal = predictor.with_profile(profile)
+    # the face of the model's own reading keeps it; the other is pulled as the map says
+    assert NAMES[personal.predict(faces[kept_code][None])[0].argmax()] == read[kept_code]
+    bare = _pulling(predictor, {read[other_code]: faces[other_code]}, toward, (0.0, 0.01))
+    assert NAMES[predictor.with_profile(bare).predict(faces[kept_code][None])[0].argmax()] == toward
+
+
 def test_make_profile_refuses_nothing_and_unknown_expressions(predictor) -> None:
     with pytest.raises(ProfileError, match="nothing to calibrate"):
         make_profile(predictor, {"happy": []}, "empty")
@@ -152,15 +203,16 @@ def test_a_profile_of_another_model_is_refused_naming_both(predictor, other_mode
 
 
 @pytest.mark.parametrize("members", [1, 2])
-def test_features_come_with_the_models_own_probabilities(tiny_model, members) -> None:
+def test_the_layout_comes_with_the_models_own_probabilities(tiny_model, members) -> None:
     """The pass a profile needs gives the probabilities the model gives alone (an ensemble's
-    too, with its class bias), and features as wide as a profile's anchors must be."""
+    too, with its class bias), and a layout as wide as a profile's anchors must be: the faces'
+    own, mirrored or not, since the mirror would turn a head the other way."""
     import torch
 
     from emotion_desktop.core.model.networks import (
         EnsembleCNN,
-        feature_size,
-        probabilities_and_features,
+        layout_size,
+        probabilities_and_layout,
     )
 
     model = load_model(tiny_model).model
@@ -169,10 +221,14 @@ def test_features_come_with_the_models_own_probabilities(tiny_model, members) ->
         model.members[1].classifier[-1].bias.data += 0.3
         model.class_bias += torch.arange(7) / 10
     x = torch.rand(3, 1, 24, 24) * 255
+    layouts = []
     for mirrored in (False, True):
-        probabilities, features = probabilities_and_features(model, x, mirrored)
+        probabilities, layout = probabilities_and_layout(model, x, mirrored)
         assert torch.allclose(probabilities, model.probabilities(x, mirrored), atol=1e-6)
-        assert features.shape == (3, feature_size(model)) == (3, 512 * members)
+        assert layout.shape == (3, layout_size(model)) == (3, 512 * members)
+        layouts.append(layout)
+    assert torch.equal(*layouts)
+    assert not torch.allclose(probabilities_and_layout(model, x.flip(3))[1], layouts[0])
 
 
 def _valid(predictor: Predictor) -> dict:
@@ -207,7 +263,10 @@ HOSTILE = {
     "a missing array": lambda d: _with(d, ("arrays",), {"weight": d["arrays"]["weight"]}),
     "anchors too wide": lambda d: _with(d, ("arrays", "anchors"), [[0.1] * 10_000]),
     "no anchors": lambda d: _with(d, ("arrays", "anchors"), [[]]),
-    "a gate of 1": lambda d: _with(d, ("arrays", "gate"), [1.0]),
+    "one gate": lambda d: _with(d, ("arrays", "gate"), [0.5]),
+    "a falling gate": lambda d: _with(d, ("arrays", "gate"), [0.9, 0.8]),
+    "a gate beyond 1": lambda d: _with(d, ("arrays", "gate"), [0.5, 1.5]),
+    "an earlier method": lambda d: _with(d, ("method",), "gated-affine"),
     "an unknown expression": lambda d: _with(d, ("emotions",), ["joy"]),
     "no expression": lambda d: _with(d, ("emotions",), []),
     "a number for a name": lambda d: _with(d, ("name",), 5),
@@ -321,10 +380,10 @@ def test_cli_calibrate_refuses_outputs_that_are_not_profiles(tiny_model, tmp_pat
 
 def test_a_profile_made_in_code_is_checked_too() -> None:
     """The same checks guard a Profile built by a caller (the Live flow), not only a file."""
-    arrays = {"weight": np.eye(7), "bias": [0], "anchors": np.ones((1, 8)), "gate": [0.5]}
+    arrays = {"weight": np.eye(7), "bias": [0], "anchors": np.ones((1, 8)), "gate": [0.5, 0.9]}
     with pytest.raises(ProfileError, match="bias is not 7 numbers"):
         Profile("x", "0" * 64, "m", ("happy",), arrays)
-    with pytest.raises(ProfileError, match="anchors is not 2 x features numbers"):
+    with pytest.raises(ProfileError, match="anchors is not 2 x layout numbers"):
         Profile("x", "0" * 64, "m", ("happy", "sad"), {**arrays, "bias": np.zeros(7)})
 
 

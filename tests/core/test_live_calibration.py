@@ -243,12 +243,12 @@ def test_a_profile_posted_applies_from_the_next_frame_without_a_reload(predictor
     assert swap().profile is None and loads == [predictor.path]
 
 
-def _arrays(features: int) -> dict[str, np.ndarray]:
+def _arrays(width: int) -> dict[str, np.ndarray]:
     return {
         "weight": np.eye(7),
         "bias": np.zeros(7),
-        "anchors": np.ones((1, features)),
-        "gate": np.array([0.5]),
+        "anchors": np.ones((1, width)),
+        "gate": np.array([0.5, 0.9]),
     }
 
 

@@ -16,7 +16,7 @@ from emotion_desktop.core import paths
 from emotion_desktop.core.emotions import INDEX_BY_NAME
 from emotion_desktop.core.live.calibration import CalibrationTimings, Phase
 from emotion_desktop.core.model.checkpoints import load_model_for_inference
-from emotion_desktop.core.model.networks import feature_size
+from emotion_desktop.core.model.networks import layout_size
 from emotion_desktop.core.model.profile import (
     Profile,
     model_fingerprint,
@@ -38,18 +38,19 @@ FAST = CalibrationTimings(ready_s=0.2, steady_s=0.2, burst_s=0.4, tolerance=0.3,
 def a_profile(name: str, model: Path, toward: str | None = None) -> Profile:
     """A profile made with ``model`` that leaves the readings as they are, or (``toward``)
     pulls every face toward one expression, each as far as its likeness to a uniform anchor
-    (the network's hidden units are never negative, so some way), so a test can see it."""
+    (a layout is never negative, so some way), so a test can see it."""
     bias = np.zeros(7)
     if toward is not None:
         bias[INDEX_BY_NAME[toward]] = 50.0
-    features = feature_size(load_model_for_inference(model).model)
+    width = layout_size(load_model_for_inference(model).model)
     arrays = {
         "weight": np.eye(7),
         "bias": bias,
-        "anchors": np.ones((1, features)),
-        "gate": np.zeros(1),
+        "anchors": np.ones((1, width)),
+        "gate": np.array([0.0, 1.0]),
     }
-    return Profile(name, model_fingerprint(model), model.stem, ("neutral",), arrays)
+    shown = (toward or "neutral",)  # one anchor, of the expression pulled toward
+    return Profile(name, model_fingerprint(model), model.stem, shown, arrays)
 
 
 def live_tab(qtbot, settings: QSettings) -> LiveTab:  # noqa: ANN001

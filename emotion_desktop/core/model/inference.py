@@ -13,7 +13,7 @@ from emotion_desktop.core.data.dataset import crop_whole, is_face_crop, to_tenso
 from emotion_desktop.core.emotions import NAMES
 from emotion_desktop.core.errors import ProfileError
 from emotion_desktop.core.model.checkpoints import LoadedModel, load_model
-from emotion_desktop.core.model.networks import feature_size, probabilities_and_features
+from emotion_desktop.core.model.networks import layout_size, probabilities_and_layout
 from emotion_desktop.core.model.profile import Profile, check_profile
 from emotion_desktop.core.vision.faces import (
     MIN_DETECT_SIDE,
@@ -82,7 +82,7 @@ class Predictor:
         ProfileError where the profile was made with another model."""
         if profile is not None:
             check_profile(profile, self.path)
-            if profile.feature_size != feature_size(self.model):
+            if profile.layout_size != layout_size(self.model):
                 raise ProfileError(
                     f"profile {profile.name} does not fit {self.path.stem}'s network (damaged?)"
                 )
@@ -102,10 +102,10 @@ class Predictor:
             return np.zeros((0, len(NAMES)), np.float32)
         if self.profile is None:
             return self.model.probabilities(to_tensor(crops), mirrored=self.flip).numpy()
-        probabilities, features = probabilities_and_features(
+        probabilities, layout = probabilities_and_layout(
             self.model, to_tensor(crops), mirrored=self.flip
         )
-        return self.profile.probabilities(probabilities.numpy(), features.numpy())
+        return self.profile.probabilities(probabilities.numpy(), layout.numpy())
 
     def predict_boxes(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
         """Classify given face boxes (Haar's, with the model's margin) of one grey image in a

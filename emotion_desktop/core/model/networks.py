@@ -204,15 +204,18 @@ class EmotionCNN(Classifier):
         return cls(config, encoder)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_of(self.features(x))
+        return self.logits_of(self.hidden(self.maps(x)))
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's activations [N, 512]: what the network knows of a face
-        before it names an emotion (a personal profile compares faces by them)."""
-        return self.classifier[:-1](self.encoder(standardise(x)))
+    def maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's output [N, 128, side, side]: what the convolutions see, and where."""
+        return self.encoder(standardise(x))
 
-    def logits_of(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier[-1](features) + self.class_bias
+    def hidden(self, maps: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations [N, 512] from :meth:`maps`."""
+        return self.classifier[:-1](maps)
+
+    def logits_of(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.classifier[-1](hidden) + self.class_bias
 
 
 class EnsembleCNN(Classifier):
@@ -241,32 +244,44 @@ class EnsembleCNN(Classifier):
         return probabilities.clamp_min(1e-12).log() + self.class_bias
 
 
+# A face's layout: the encoder's maps averaged over a grid of 2 x 2 regions (512 numbers per
+# network), enough to tell a turned head from a straight one (README, Personal calibration).
+LAYOUT_GRID = 2
+
+
 @torch.inference_mode()
-def probabilities_and_features(
+def probabilities_and_layout(
     model: Classifier, x: torch.Tensor, mirrored: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:meth:`Classifier.probabilities` and, from the same pass, the last hidden layer's
-    activations (each member's, side by side, for an ensemble), averaged with the mirrored
-    faces' where ``mirrored``."""
+    """:meth:`Classifier.probabilities` (averaged with the mirrored faces' where ``mirrored``)
+    and, from the same pass, each face's layout: the encoder's maps averaged over a
+    :data:`LAYOUT_GRID` grid, each member's side by side for an ensemble.
+
+    A personal profile compares faces by their layout. The hidden layers are trained to name an
+    expression whichever way a head is turned, so they hide the turn; the convolutions' maps
+    keep where things are in the face. The layout is always the faces' as given: averaged with
+    the mirror, a head turned left would look half turned right."""
     members = list(model.members) if isinstance(model, EnsembleCNN) else [model]
     views = (x, x.flip(3)) if mirrored else (x,)
-    probabilities, features = [], []
+    probabilities, layout = [], None
     for view in views:
-        hidden = [m.features(view) for m in members]
+        maps = [m.maps(view) for m in members]
+        if layout is None:
+            layout = torch.cat([F.adaptive_avg_pool2d(m, LAYOUT_GRID).flatten(1) for m in maps], 1)
+        hidden = [m.hidden(s) for m, s in zip(members, maps)]
         if isinstance(model, EnsembleCNN):
             mean = torch.stack([F.softmax(m.logits_of(h), 1) for m, h in zip(members, hidden)])
             logits = mean.mean(0).clamp_min(1e-12).log() + model.class_bias
         else:
             logits = model.logits_of(hidden[0])
         probabilities.append(F.softmax(logits, dim=1))
-        features.append(torch.cat(hidden, dim=1))
-    return sum(probabilities) / len(views), sum(features) / len(views)
+    return sum(probabilities) / len(views), layout
 
 
-def feature_size(model: Classifier) -> int:
-    """Width of :func:`probabilities_and_features`' features for ``model``."""
-    members = list(model.members) if isinstance(model, EnsembleCNN) else [model]
-    return sum(m.classifier[-1].in_features for m in members)
+def layout_size(model: Classifier) -> int:
+    """Width of :func:`probabilities_and_layout`'s layout for ``model``."""
+    members = len(model.members) if isinstance(model, EnsembleCNN) else 1
+    return members * CONV_CHANNELS[-1] * LAYOUT_GRID**2
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -11,6 +11,8 @@ The fold models are the Training tab's Quick preset on KDEF split by person, one
         --fold $K --epochs-cae 2 --epochs-cnn 15 --out q$K.pt
     done
 
+(``--seed 1`` and ``s$K.pt`` made the second set the README checks the choices on.)
+
 For each fold model and each of its held-out people, a profile is made through the app's own
 path (:func:`make_profile`, then :meth:`Predictor.with_profile`) from session-A frontal photos:
 

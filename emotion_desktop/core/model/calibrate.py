@@ -21,6 +21,7 @@ from emotion_desktop.core.errors import DatasetError, ImageError, ProfileError
 from emotion_desktop.core.model.inference import Predictor
 from emotion_desktop.core.model.networks import probabilities_and_layout
 from emotion_desktop.core.model.profile import Profile, model_fingerprint
+from emotion_desktop.core.model.rows import unit_rows
 
 # The fit, chosen on the held-out people of KDEF person folds 0-2 (folds 3 and 4
 # were kept unseen until they were; benchmarks/calibration.py gives every figure).
@@ -98,9 +99,8 @@ def misread_expressions(probabilities: np.ndarray, labels: np.ndarray) -> list[i
 
 def anchors(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The unit mean of the unit layouts of each expression shown, in label order."""
-    unit = layout / np.maximum(np.linalg.norm(layout, axis=1, keepdims=True), 1e-12)
-    means = np.stack([unit[labels == c].mean(0) for c in np.unique(labels)])
-    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(layout)
+    return unit_rows(np.stack([unit[labels == c].mean(0) for c in np.unique(labels)]))
 
 
 def _spread(crops: list[np.ndarray]) -> list[np.ndarray]:

@@ -23,9 +23,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
+from emotion_desktop.core.emotions import INDEX_BY_NAME, NAMES, NUM_CLASSES
 from emotion_desktop.core.errors import ProfileError
 from emotion_desktop.core.files import atomic_write_text, read_json
+from emotion_desktop.core.model.rows import softmax, unit_rows
 
 KIND = "emotion_desktop.Profile"
 FORMAT_VERSION = 1
@@ -153,17 +154,13 @@ class Profile:
         misread the person, left no one worse off, on straight faces or turned ones, read as
         Live or as Batch reads them."""
         scores = np.log(np.clip(probabilities, 1e-12, None)) @ self.arrays["weight"].T
-        scores += self.arrays["bias"]
-        scores -= scores.max(axis=1, keepdims=True)
-        personal = np.exp(scores)
-        personal /= personal.sum(axis=1, keepdims=True)
-        norms = np.linalg.norm(layout, axis=1, keepdims=True)
-        similarity = (layout / np.maximum(norms, 1e-12)) @ self.arrays["anchors"].T
+        personal = softmax(scores + self.arrays["bias"])
+        similarity = unit_rows(layout) @ self.arrays["anchors"].T
         low, high = (float(g) for g in self.arrays["gate"])
         share = np.clip((similarity.max(axis=1, keepdims=True) - low) / (high - low), 0, 1)
         blended = (1 - share) * probabilities + share * personal
         read = probabilities.argmax(axis=1)
-        shown = np.array([NAMES.index(e) for e in self.emotions])
+        shown = np.array([INDEX_BY_NAME[e] for e in self.emotions])
         kept = (shown[similarity.argmax(axis=1)] == read) & (blended.argmax(axis=1) != read)
         blended[kept] = probabilities[kept]
         return blended.astype(np.float32)

@@ -25,6 +25,7 @@ from emotion_desktop.core.emotions import NAMES, NUM_CLASSES
 from emotion_desktop.core.model.card import AccuracyPair, ClassBalance, TauChoice
 from emotion_desktop.core.model.checkpoints import load_model, save_with_splits
 from emotion_desktop.core.model.metrics import score
+from emotion_desktop.core.model.rows import softmax
 from emotion_desktop.core.train.card import card_test_sections, now
 from emotion_desktop.core.train.evaluate import score_faces
 from emotion_desktop.core.train.loop import History
@@ -57,12 +58,6 @@ def mirrored_logits(model: torch.nn.Module, faces: FaceSet) -> tuple[np.ndarray,
         torch.cat(plain or [empty]).numpy(),
         torch.cat(mirrored or [empty]).numpy(),
     )
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Each row's probabilities from its logits."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _predict(logits: tuple[np.ndarray, np.ndarray], bias: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ from emotion_desktop.core.callbacks import StepFn
 from emotion_desktop.core.errors import CheckpointError
 from emotion_desktop.core.model.card import AccuracyPair
 from emotion_desktop.core.model.checkpoints import half_round_trip
-from emotion_desktop.core.train.balance import choose_tau, mirrored_logits, softmax, training_prior
+from emotion_desktop.core.model.rows import softmax
+from emotion_desktop.core.train.balance import choose_tau, mirrored_logits, training_prior
 from emotion_desktop.core.train.ensemble import load_members
 from emotion_desktop.core.train.saved_data import prepare_saved_data
 

@@ -28,7 +28,7 @@ from emotion_desktop.core.errors import OutputError, ProfileError
 from emotion_desktop.core.live.calibration import FULL, QUICK
 from emotion_desktop.core.live.loop import Mailbox
 from emotion_desktop.core.live.swap import ProfileRefused
-from emotion_desktop.core.model.profile import Profile, check_profile, read_profile
+from emotion_desktop.core.model.profile import SUFFIX, Profile, check_profile, read_profile
 from emotion_desktop.core.model.profile_library import (
     delete_profile,
     export_profile,
@@ -41,7 +41,7 @@ from emotion_desktop.gui.profiles import ProfileBox
 from emotion_desktop.gui.settings import json_setting
 
 REMEMBERED = "live/profiles"  # {model path: profile name}, the one active for each model
-PROFILE_FILTER = "Profiles (*.profile)"
+PROFILE_FILTER = f"Profiles (*{SUFFIX})"
 
 
 class ProfileBar(QWidget):
@@ -230,7 +230,7 @@ class ProfileBar(QWidget):
         if path is None:
             return
         target = ask_export_path(
-            self, "Export profile", Path.home() / path.name, PROFILE_FILTER, ".profile"
+            self, "Export profile", Path.home() / path.name, PROFILE_FILTER, SUFFIX
         )
         if target is not None:
             self._apply(lambda: self.noted.emit(f"Exported to {export_profile(path, target)}"))
